@@ -1,0 +1,58 @@
+// "Is the password right?" (Dovecot's passdb question), against the directory.
+// Returns a typed outcome; the hook maps it to a reply through REPLIES.
+import { DirectoryUnavailableError, type Directory } from '../ldap/directory'
+import { loginParts } from '../ldap/template'
+import { normaliseLogin } from './login'
+
+export type AuthnOutcome =
+  | 'OK'
+  | 'PASSWORD_MISMATCH'
+  | 'USER_UNKNOWN'
+  | 'AMBIGUOUS'
+  | 'EMPTY_PASSWORD'
+  | 'INVALID_LOGIN'
+  | 'DIRECTORY_DOWN'
+
+export interface AuthnResult {
+  outcome: AuthnOutcome
+  /** the normalised login, when it was valid */
+  login?: string
+  dn?: string
+  /** why, for the log line (never contains the password) */
+  reason: string
+}
+
+export async function authenticate(
+  dir: Directory,
+  mode: 'search' | 'template',
+  rawLogin: string,
+  password: string,
+): Promise<AuthnResult> {
+  const norm = normaliseLogin(rawLogin)
+  if (!norm.ok) return { outcome: 'INVALID_LOGIN', reason: norm.reason }
+  const login = norm.login
+  // An empty password would be an unauthenticated bind, which many servers
+  // accept as anonymous success (RFC 4513 §5.1.2): never send one.
+  if (password.length === 0) return { outcome: 'EMPTY_PASSWORD', login, reason: 'empty_password' }
+  const parts = loginParts(login)
+  try {
+    let dn: string
+    if (mode === 'template') {
+      dn = dir.userDn(parts)
+    } else {
+      const found = await dir.findUser(parts, ['1.1'])
+      if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', login, reason: 'no_such_user' }
+      if (found.kind === 'ambiguous') return { outcome: 'AMBIGUOUS', login, reason: 'filter_matched_several_entries' }
+      dn = found.entry.dn
+    }
+    const ok = await dir.checkPassword(dn, password)
+    return ok
+      ? { outcome: 'OK', login, dn, reason: 'bind_ok' }
+      : { outcome: 'PASSWORD_MISMATCH', login, dn, reason: 'invalid_credentials' }
+  } catch (err) {
+    if (err instanceof DirectoryUnavailableError) {
+      return { outcome: 'DIRECTORY_DOWN', login, reason: `directory_unavailable: ${err.message}` }
+    }
+    throw err
+  }
+}

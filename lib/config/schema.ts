@@ -1,0 +1,111 @@
+// A tiny declarative schema for ini sections: one place holds each key's type,
+// default and limits, so parsing, the shipped ini and the README can be checked
+// against the same source (see test/config_docs.test.ts).
+
+export type FieldSpec =
+  | { type: 'string'; default: string; pattern?: RegExp; hint?: string }
+  | { type: 'secret'; default: string }
+  | { type: 'int'; default: number; min: number; max: number }
+  | { type: 'bool'; default: boolean }
+  | { type: 'enum'; default: string; values: readonly string[] }
+  | { type: 'list'; default: readonly string[]; item?: RegExp; hint?: string }
+
+export type SectionSpec = Record<string, FieldSpec>
+
+type ValueOf<F extends FieldSpec> = F extends { type: 'int' }
+  ? number
+  : F extends { type: 'bool' }
+    ? boolean
+    : F extends { type: 'list' }
+      ? readonly string[]
+      : string
+
+export type SectionValues<S extends SectionSpec> = { readonly [K in keyof S]: ValueOf<S[K]> }
+
+export type Parsed<T> = { ok: true; cfg: T } | { ok: false; errors: string[] }
+
+/** Haraka's `booleans` option list for config.get, derived from the spec. */
+export function booleanKeys(section: string, spec: SectionSpec): string[] {
+  return Object.entries(spec)
+    .filter(([, f]) => f.type === 'bool')
+    .map(([k, f]) => `${f.default ? '+' : '-'}${section}.${k}`)
+}
+
+export function defaultsOf<S extends SectionSpec>(spec: S): SectionValues<S> {
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(spec)) out[key] = field.default
+  return out as SectionValues<S>
+}
+
+/** Parse one ini section; unknown keys are errors too (a typo must not silently become a default). */
+export function parseSection<S extends SectionSpec>(
+  name: string,
+  raw: Record<string, unknown> | undefined,
+  spec: S,
+  errors: string[],
+): SectionValues<S> {
+  const out: Record<string, unknown> = {}
+  const given = raw ?? {}
+  for (const key of Object.keys(given)) {
+    if (!(key in spec)) errors.push(`[${name}] ${key}: unknown option`)
+  }
+  for (const [key, field] of Object.entries(spec)) {
+    const value = given[key]
+    const where = `[${name}] ${key}`
+    // An empty `key=` is the same as leaving the key out: the default applies.
+    out[key] = value === undefined || value === '' ? field.default : coerce(field, value, where, errors)
+  }
+  return out as SectionValues<S>
+}
+
+function coerce(field: FieldSpec, value: unknown, where: string, errors: string[]): unknown {
+  switch (field.type) {
+    case 'string': {
+      const s = String(value).trim()
+      if (field.pattern && !field.pattern.test(s)) {
+        errors.push(`${where}: ${JSON.stringify(s)} is not ${field.hint ?? 'valid'}`)
+        return field.default
+      }
+      return s
+    }
+    case 'secret':
+      return String(value)
+    case 'int': {
+      const n = typeof value === 'number' ? value : Number(String(value).trim())
+      if (!Number.isInteger(n) || n < field.min || n > field.max) {
+        errors.push(`${where}: ${JSON.stringify(value)} is not a whole number from ${field.min} to ${field.max}`)
+        return field.default
+      }
+      return n
+    }
+    case 'bool': {
+      if (typeof value === 'boolean') return value
+      const s = String(value).trim().toLowerCase()
+      if (['true', 'yes', 'on', '1'].includes(s)) return true
+      if (['false', 'no', 'off', '0'].includes(s)) return false
+      errors.push(`${where}: ${JSON.stringify(value)} is not true or false`)
+      return field.default
+    }
+    case 'enum': {
+      const s = String(value).trim().toLowerCase()
+      if (!field.values.includes(s)) {
+        errors.push(`${where}: ${JSON.stringify(value)} is not one of ${field.values.join(', ')}`)
+        return field.default
+      }
+      return s
+    }
+    case 'list': {
+      const items = String(value)
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean)
+      for (const item of items) {
+        if (field.item && !field.item.test(item)) {
+          errors.push(`${where}: ${JSON.stringify(item)} is not ${field.hint ?? 'valid'}`)
+          return field.default
+        }
+      }
+      return Object.freeze(items)
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// Schema of config/ldap_directory.ini: how to reach the directory and find a
+// login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
+import { readFileSync } from 'node:fs'
+import { FilterParser } from 'ldapts'
+import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { escapeFilterValue } from './escape'
+import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
+
+const LDAP_URL = /^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/i
+
+export const DIRECTORY_SPEC = {
+  servers: { type: 'list', default: ['ldap://127.0.0.1:389'], item: LDAP_URL, hint: 'an ldap:// or ldaps:// URL' },
+  starttls: { type: 'bool', default: false },
+  tls_ca_file: { type: 'string', default: '' },
+  tls_reject_unauthorized: { type: 'bool', default: true },
+  connect_timeout: { type: 'int', default: 3000, min: 100, max: 60000 },
+  timeout: { type: 'int', default: 5000, min: 100, max: 60000 },
+  bind_dn: { type: 'string', default: '' },
+  bind_password: { type: 'secret', default: '' },
+  base_dn: { type: 'string', default: '' },
+  mode: { type: 'enum', default: 'search', values: ['search', 'template'] },
+  user_filter: { type: 'string', default: '(&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u)))' },
+  scope: { type: 'enum', default: 'sub', values: ['sub', 'one'] },
+  dn_template: { type: 'string', default: '' },
+  pool_size: { type: 'int', default: 2, min: 1, max: 32 },
+  bind_pool_size: { type: 'int', default: 4, min: 1, max: 64 },
+  idle_timeout: { type: 'int', default: 60000, min: 1000, max: 3600000 },
+} satisfies SectionSpec
+
+export const DIRECTORY_DEFAULTS = Object.freeze(defaultsOf(DIRECTORY_SPEC))
+
+export interface DirectoryConfig extends SectionValues<typeof DIRECTORY_SPEC> {
+  readonly userFilter: readonly Token[]
+  readonly dnTemplate: readonly Token[]
+  readonly tlsCa: string | undefined
+}
+
+export function parseDirectoryConfig(raw: Record<string, any>): Parsed<DirectoryConfig> {
+  const errors: string[] = []
+  for (const section of Object.keys(raw)) {
+    if (section !== 'main') errors.push(`[${section}]: unknown section`)
+  }
+  const main = parseSection('main', raw.main, DIRECTORY_SPEC, errors)
+
+  const userFilter = compileOrError('user_filter', main.user_filter, errors)
+  const dnTemplate = main.dn_template ? compileOrError('dn_template', main.dn_template, errors) : []
+  if (userFilter.length && hasSlot(userFilter)) {
+    // Render with a value full of metacharacters: the escaped result must still parse.
+    const probe = renderTemplate(userFilter, { u: 'a*()\\', l: 'a*', d: 'x)' }, escapeFilterValue)
+    try {
+      FilterParser.parseString(probe)
+    } catch (err) {
+      errors.push(`[main] user_filter: not a valid LDAP filter (${(err as Error).message})`)
+    }
+  } else if (userFilter.length) {
+    errors.push('[main] user_filter: must contain %u, %l or %d')
+  }
+  if (main.mode === 'template') {
+    if (!main.dn_template) errors.push('[main] dn_template: required when mode=template')
+    else if (!hasSlot(dnTemplate)) errors.push('[main] dn_template: must contain %u, %l or %d')
+    else if (!main.dn_template.includes('=')) {
+      errors.push('[main] dn_template: must be a DN around the login, e.g. uid=%u,ou=people,dc=example,dc=com')
+    }
+  } else {
+    if (!main.base_dn) errors.push('[main] base_dn: required when mode=search')
+    if (!main.bind_dn) errors.push('[main] bind_dn: required when mode=search (the service account)')
+  }
+  if (main.bind_dn && !main.bind_password) errors.push('[main] bind_password: required with bind_dn')
+  if (main.starttls && main.servers.some((u) => /^ldaps:/i.test(u))) {
+    errors.push('[main] starttls: use ldap:// URLs with starttls, or ldaps:// without it')
+  }
+
+  let tlsCa: string | undefined
+  if (main.tls_ca_file) {
+    try {
+      tlsCa = readFileSync(main.tls_ca_file, 'utf8')
+    } catch (err) {
+      errors.push(`[main] tls_ca_file: cannot read ${main.tls_ca_file} (${(err as Error).message})`)
+    }
+  }
+
+  if (errors.length) return { ok: false, errors }
+  return { ok: true, cfg: Object.freeze({ ...main, userFilter, dnTemplate, tlsCa }) }
+}
+
+function compileOrError(key: string, template: string, errors: string[]): Token[] {
+  try {
+    return compileTemplate(template)
+  } catch (err) {
+    errors.push(`[main] ${key}: ${(err as Error).message}`)
+    return []
+  }
+}
+
+/** Connection settings without secrets, for log lines. */
+export function describeDirectory(cfg: DirectoryConfig): string {
+  return `servers=${cfg.servers.join(',')} mode=${cfg.mode} starttls=${cfg.starttls} base_dn=${cfg.base_dn || '-'}`
+}

@@ -1,0 +1,107 @@
+// Opening one LDAP connection: servers tried in order, TLS verified, and no
+// silent reconnects. ldapts would transparently reconnect a dropped socket as
+// an anonymous (and, after StartTLS, cleartext) session; we refuse that, so a
+// dropped connection fails its operation and the pool replaces it properly.
+import net from 'node:net'
+import tls from 'node:tls'
+import { Client } from 'ldapts'
+import type { DirectoryConfig } from './config'
+
+export class DirectoryUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DirectoryUnavailableError'
+  }
+}
+
+interface Target {
+  url: string
+  secure: boolean
+  host: string
+  port: number
+}
+
+export function parseServerUrl(url: string): Target {
+  const m = /^(ldaps?):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/i.exec(url)
+  if (!m) throw new Error(`not an LDAP URL: ${url}`)
+  const secure = m[1]!.toLowerCase() === 'ldaps'
+  const host = m[2]!.replace(/^\[|\]$/g, '')
+  return { url, secure, host, port: m[3] ? Number(m[3]) : secure ? 636 : 389 }
+}
+
+function tlsOptions(cfg: DirectoryConfig, host: string): tls.ConnectionOptions {
+  return {
+    ca: cfg.tlsCa,
+    rejectUnauthorized: cfg.tls_reject_unauthorized,
+    servername: net.isIP(host) ? undefined : host,
+  }
+}
+
+function openSocket(target: Target, cfg: DirectoryConfig): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = target.secure
+      ? tls.connect({ host: target.host, port: target.port, ...tlsOptions(cfg, target.host) })
+      : net.connect({ host: target.host, port: target.port })
+    const timer = setTimeout(() => fail(new Error(`connect timeout after ${cfg.connect_timeout} ms`)), cfg.connect_timeout)
+    const fail = (err: Error) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(err)
+    }
+    socket.once('error', fail)
+    socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer)
+      socket.removeListener('error', fail)
+      resolve(socket)
+    })
+  })
+}
+
+/** A socket factory that hands out `socket` once and refuses any reconnect. */
+function once(socket: net.Socket): () => net.Socket {
+  let used = false
+  return () => {
+    if (!used) {
+      used = true
+      return socket
+    }
+    const refused = new net.Socket()
+    process.nextTick(() => refused.emit('error', new Error('LDAP connection lost; not reconnecting')))
+    return refused
+  }
+}
+
+async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
+  const socket = await openSocket(target, cfg)
+  const factory = once(socket) as unknown as typeof net.connect
+  const client = new Client({
+    url: target.url,
+    timeout: cfg.timeout,
+    connectTimeout: cfg.connect_timeout,
+    tlsOptions: tlsOptions(cfg, target.host),
+    strictDN: false,
+    ...(target.secure ? { createSecureConnection: factory as unknown as typeof tls.connect } : { createConnection: factory }),
+  })
+  if (cfg.starttls) {
+    try {
+      await client.startTLS(tlsOptions(cfg, target.host))
+    } catch (err) {
+      await client.unbind().catch(() => undefined)
+      throw err
+    }
+  }
+  return client
+}
+
+/** Connect to the first server that answers, in the configured order. */
+export async function openClient(cfg: DirectoryConfig): Promise<{ client: Client; url: string }> {
+  const failures: string[] = []
+  for (const url of cfg.servers) {
+    try {
+      return { client: await openOn(parseServerUrl(url), cfg), url }
+    } catch (err) {
+      failures.push(`${url}: ${(err as Error).message}`)
+    }
+  }
+  throw new DirectoryUnavailableError(`no directory server reachable (${failures.join('; ')})`)
+}

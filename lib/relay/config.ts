@@ -1,0 +1,40 @@
+// Schema of config/auth_relay.ini.
+import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { isCidr, parseCidrs, type Cidr } from './networks'
+
+const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
+
+export const RELAY_SPEC = {
+  trusted_networks: { type: 'list', default: [], hint: 'a CIDR range such as 192.0.2.0/24' },
+  submission_ports: { type: 'list', default: ['587', '465'], item: /^\d{1,5}$/, hint: 'a port number' },
+  sender_attributes: { type: 'list', default: ['mail'], item: ATTRIBUTE, hint: 'an LDAP attribute name' },
+  enforce_sender: { type: 'bool', default: true },
+  allow_null_sender: { type: 'bool', default: false },
+} satisfies SectionSpec
+
+export const RELAY_DEFAULTS = Object.freeze(defaultsOf(RELAY_SPEC))
+
+export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
+  readonly trusted: readonly Cidr[]
+  readonly submissionPorts: ReadonlySet<number>
+}
+
+export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> {
+  const errors: string[] = []
+  for (const section of Object.keys(raw)) {
+    if (section !== 'main') errors.push(`[${section}]: unknown section`)
+  }
+  const main = parseSection('main', raw.main, RELAY_SPEC, errors)
+  for (const c of main.trusted_networks) {
+    if (!isCidr(c)) errors.push(`[main] trusted_networks: ${JSON.stringify(c)} is not a CIDR range such as 192.0.2.0/24`)
+  }
+  if (errors.length) return { ok: false, errors }
+  return {
+    ok: true,
+    cfg: Object.freeze({
+      ...main,
+      trusted: parseCidrs(main.trusted_networks),
+      submissionPorts: new Set(main.submission_ports.map(Number)),
+    }),
+  }
+}

@@ -1,0 +1,41 @@
+// Every SMTP reply our plugins give, in one table: a typed outcome maps to a
+// code, an enhanced status code (RFC 3463/5248) and text. Hooks render these;
+// nothing else makes up reply text.
+
+export interface Reply {
+  readonly code: number
+  readonly enh: string
+  readonly text: string
+}
+
+export const REPLIES = {
+  // AUTH (RFC 4954 §4, §6)
+  AUTH_OK: { code: 235, enh: '2.7.0', text: 'Authentication successful' },
+  AUTH_FAILED: { code: 535, enh: '5.7.8', text: 'Authentication credentials invalid' },
+  AUTH_TEMPFAIL: { code: 454, enh: '4.7.0', text: 'Temporary authentication failure, try again later' },
+  AUTH_TLS_REQUIRED: { code: 538, enh: '5.7.11', text: 'Encryption required for requested authentication mechanism' },
+  AUTH_CANCELLED: { code: 501, enh: '5.7.0', text: 'Authentication cancelled' },
+  AUTH_BAD_BASE64: { code: 501, enh: '5.5.2', text: 'Cannot decode base64 response' },
+  AUTH_BAD_PLAIN: { code: 501, enh: '5.5.2', text: 'Malformed PLAIN response' },
+  AUTH_SYNTAX: { code: 501, enh: '5.5.4', text: 'Syntax: AUTH mechanism [initial-response]' },
+  AUTH_UNKNOWN_MECHANISM: { code: 504, enh: '5.5.4', text: 'Unrecognized authentication mechanism' },
+  AUTH_ALREADY: { code: 503, enh: '5.5.1', text: 'Already authenticated' },
+  AUTH_IN_TRANSACTION: { code: 503, enh: '5.5.1', text: 'AUTH not permitted during a mail transaction' },
+
+  // Relay and sender policy
+  RELAY_DENIED: { code: 550, enh: '5.7.1', text: 'Relaying denied: authenticate first' },
+  SUBMISSION_AUTH_REQUIRED: { code: 530, enh: '5.7.0', text: 'Authentication required' },
+  SENDER_NOT_OWNED: { code: 553, enh: '5.7.1', text: 'Sender address not owned by the authenticated user' },
+  NULL_SENDER_REFUSED: { code: 553, enh: '5.7.1', text: 'Null sender not permitted for authenticated users' },
+  DIRECTORY_TEMPFAIL: { code: 451, enh: '4.4.3', text: 'Directory unavailable, try again later' },
+
+  // Local queue (demo/test sink)
+  QUEUE_FAILED: { code: 451, enh: '4.3.0', text: 'Could not store the message, try again later' },
+} as const satisfies Record<string, Reply>
+
+export type ReplyName = keyof typeof REPLIES
+
+/** `<enh> <text>` as Haraka's respond() wants after the code. */
+export function replyText(reply: Reply, detail?: string): string {
+  return `${reply.enh} ${reply.text}${detail ? ` (${detail})` : ''}`
+}

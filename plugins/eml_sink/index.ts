@@ -1,0 +1,54 @@
+// eml_sink: queue every accepted message, inbound and relayed alike, to a local
+// folder instead of the network, so the demo and the tests can read what would
+// have been delivered, headers and all.
+import path from 'node:path'
+import constants from 'haraka-constants'
+import type { Connection, Next, Plugin } from 'haraka'
+import { booleanKeys } from '../../lib/config/schema'
+import { toDsn } from '../../lib/haraka/dsn'
+import { loadValidated } from '../../lib/haraka/load_config'
+import { REPLIES } from '../../lib/replies'
+import { parseSinkConfig, SINK_SPEC, type SinkConfig } from '../../lib/sink/config'
+import { storeMessage } from '../../lib/sink/store'
+
+interface EmlSink extends Plugin {
+  cfg: SinkConfig
+  load_eml_sink_ini(): void
+}
+
+export function register(this: EmlSink): void {
+  this.load_eml_sink_ini()
+  this.register_hook('queue', 'store_message')
+  this.register_hook('queue_outbound', 'store_message')
+}
+
+export function load_eml_sink_ini(this: EmlSink): void {
+  this.cfg = loadValidated(this, 'eml_sink.ini', booleanKeys('main', SINK_SPEC), parseSinkConfig, () => this.load_eml_sink_ini(), this.cfg)
+}
+
+export function store_message(this: EmlSink, next: Next, connection: Connection): void {
+  const txn = connection.transaction
+  if (!txn) return next()
+  const dir = path.resolve(process.env.HARAKA ?? process.cwd(), this.cfg.dir)
+  const authUser = connection.notes.auth_user
+  storeMessage(
+    dir,
+    {
+      uuid: txn.uuid,
+      mail_from: txn.mail_from.address(),
+      rcpt_to: txn.rcpt_to.map((r) => r.address()),
+      remote_ip: connection.remote.ip,
+      auth_user: typeof authUser === 'string' ? authUser : null,
+      received_at: new Date().toISOString(),
+    },
+    txn.message_stream,
+  )
+    .then((file) => {
+      connection.loginfo(this, `stored ${file}`)
+      next(constants.ok)
+    })
+    .catch((err: unknown) => {
+      connection.logerror(this, `could not store message: ${(err as Error).message}`)
+      next(constants.denysoft, toDsn(REPLIES.QUEUE_FAILED))
+    })
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Make sure the integration tests can run a throwaway OpenLDAP server:
+# slapd + slapadd (package slapd) and ldapsearch (package ldap-utils).
+# No-op when they are present; installs them on Debian/Ubuntu when run as root.
+set -euo pipefail
+
+SBIN_DIRS="/usr/sbin /usr/local/sbin /sbin"
+
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  local dir
+  for dir in $SBIN_DIRS; do
+    [ -x "$dir/$1" ] && return 0
+  done
+  return 1
+}
+
+missing() {
+  local tool out=''
+  for tool in slapd slapadd ldapsearch; do
+    have "$tool" || out="$out $tool"
+  done
+  echo "${out# }"
+}
+
+need=$(missing)
+[ -z "$need" ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-deps: missing: $need" >&2
+  echo "ensure-deps: the LDAP integration tests need OpenLDAP's slapd, slapadd and ldapsearch." >&2
+  echo "ensure-deps: install them, e.g. 'sudo apt-get install slapd ldap-utils' (Debian/Ubuntu)," >&2
+  echo "ensure-deps: 'dnf install openldap-servers openldap-clients' or 'brew install openldap'." >&2
+  exit 1
+fi
+
+echo "ensure-deps: installing slapd and ldap-utils (missing: $need)" >&2
+
+# A policy-rc.d that answers 101 stops the package scripts from starting the system slapd:
+# the tests run their own slapd on a free port and must not find one on 389.
+policy=/usr/sbin/policy-rc.d
+saved_policy=''
+if [ -e "$policy" ]; then
+  saved_policy=$(mktemp)
+  cp -p "$policy" "$saved_policy"
+fi
+restore_policy() {
+  if [ -n "$saved_policy" ]; then
+    mv -f "$saved_policy" "$policy"
+  else
+    rm -f "$policy"
+  fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' >"$policy"
+chmod 755 "$policy"
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends slapd ldap-utils
+
+# If a postinst started the system slapd anyway, stop it by the PID it recorded.
+for pidfile in /run/slapd/slapd.pid /var/run/slapd/slapd.pid; do
+  if [ -s "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "ensure-deps: stopping the system slapd the package started (pid $pid)" >&2
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fi
+  fi
+done
+
+need=$(missing)
+if [ -n "$need" ]; then
+  echo "ensure-deps: still missing after install: $need" >&2
+  exit 1
+fi
+echo "ensure-deps: slapd and ldap-utils installed" >&2

@@ -1,0 +1,211 @@
+// A throwaway Haraka instance for integration tests: the repo's config/ copied to a
+// temp dir with free loopback ports, the given LDAP URL, a mail sink dir and a fresh
+// self-signed certificate; the repo's plugins/ and node_modules linked in.
+import { spawn, type ChildProcess } from 'node:child_process'
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { generateSelfSigned } from '../../demo/tls'
+import { freePort, isListening } from './ports'
+
+export interface HarakaOptions {
+  ldapUrl: string
+  /** Extra or replacement files under config/, e.g. { 'auth_relay.ini': '...' }. */
+  files?: Record<string, string>
+  env?: NodeJS.ProcessEnv
+}
+
+export interface HarakaInstance {
+  dir: string
+  ports: { inbound: number; submission: number; smtps: number }
+  mailDir: string
+  /** PEM of the instance's self-signed certificate, to use as CA. */
+  caCert: string
+  pid: number
+  /** Everything Haraka wrote to stdout and stderr so far. */
+  logs(): string
+  /** SIGTERM, SIGKILL after 8 s, then remove the temp dir. Idempotent. */
+  stop(): Promise<void>
+}
+
+// dist/test/harness -> repo root
+const REPO = path.resolve(__dirname, '../../..')
+const READY_TIMEOUT_MS = 30_000
+// RFC 7919 ffdhe2048. Without a dhparams.pem the tls plugin spawns `openssl dhparam`,
+// which is slow and outlives a stopped Haraka.
+const FFDHE2048_PEM = `-----BEGIN DH PARAMETERS-----
+MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz
++8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a
+87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7
+YdEIqUuyyOP7uWrat2DX9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi
+7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaD
+ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==
+-----END DH PARAMETERS-----
+`
+const STOP_GRACE_MS = 8_000
+
+/**
+ * Set key=value in the main section (before the first [section]) of an ini text:
+ * replaces the active line, else a commented-out one, else inserts it at the top.
+ */
+export function setIniKey(text: string, key: string, value: string): string {
+  const lines = text.split('\n')
+  const firstSection = lines.findIndex((line) => /^\s*\[/.test(line))
+  const end = firstSection < 0 ? lines.length : firstSection
+  const active = new RegExp(`^\\s*${key}\\s*=`)
+  const commented = new RegExp(`^\\s*[;#]\\s*${key}\\s*=`)
+  let at = lines.slice(0, end).findIndex((line) => active.test(line))
+  if (at < 0) at = lines.slice(0, end).findIndex((line) => commented.test(line))
+  if (at >= 0) lines[at] = `${key}=${value}`
+  else lines.splice(0, 0, `${key}=${value}`)
+  return lines.join('\n')
+}
+
+/** Like setIniKey but for a key inside [section] (or main when section is 'main'). */
+function setIniKeyIn(text: string, section: string, key: string, value: string): string {
+  const header = text.search(new RegExp(`^\\s*\\[${section}\\]\\s*$`, 'm'))
+  if (header < 0) return setIniKey(text, key, value)
+  const bodyStart = text.indexOf('\n', header) + 1 || text.length
+  return text.slice(0, bodyStart) + setIniKey(text.slice(bodyStart), key, value)
+}
+
+function readRepoConfig(name: string): string {
+  try {
+    return readFileSync(path.join(REPO, 'config', name), 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+// Safety net: a crashed test process must not leave Haraka running.
+const running = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'haraka-test-'))
+  const configDir = path.join(dir, 'config')
+  const mailDir = path.join(dir, 'mail')
+  mkdirSync(configDir)
+  mkdirSync(mailDir)
+
+  for (const name of readdirSync(path.join(REPO, 'config'))) {
+    const source = path.join(REPO, 'config', name)
+    if (statSync(source).isFile()) writeFileSync(path.join(configDir, name), readFileSync(source))
+  }
+
+  const ports = { inbound: await freePort(), submission: await freePort(), smtps: await freePort() }
+  let smtp = readRepoConfig('smtp.ini')
+  smtp = setIniKey(
+    smtp,
+    'listen',
+    [ports.inbound, ports.submission, ports.smtps].map((p) => `127.0.0.1:${p}`).join(','),
+  )
+  smtp = setIniKey(smtp, 'smtps_port', String(ports.smtps))
+  smtp = setIniKey(smtp, 'nodes', '0')
+  writeFileSync(path.join(configDir, 'smtp.ini'), smtp)
+
+  const ldap = readRepoConfig('ldap_directory.ini')
+  writeFileSync(
+    path.join(configDir, 'ldap_directory.ini'),
+    setIniKeyIn(ldap, 'main', 'servers', opts.ldapUrl),
+  )
+  writeFileSync(
+    path.join(configDir, 'eml_sink.ini'),
+    setIniKeyIn(readRepoConfig('eml_sink.ini'), 'main', 'dir', mailDir),
+  )
+
+  const pair = await generateSelfSigned('mail.example.com')
+  writeFileSync(path.join(configDir, 'tls_key.pem'), pair.key, { mode: 0o600 })
+  writeFileSync(path.join(configDir, 'tls_cert.pem'), pair.cert)
+  if (!existsSync(path.join(configDir, 'dhparams.pem')))
+    writeFileSync(path.join(configDir, 'dhparams.pem'), FFDHE2048_PEM)
+
+  for (const [name, content] of Object.entries(opts.files ?? {})) {
+    mkdirSync(path.dirname(path.join(configDir, name)), { recursive: true })
+    writeFileSync(path.join(configDir, name), content)
+  }
+
+  // Haraka finds package plugins at $HARAKA/plugins/<name>/package.json.
+  symlinkSync(path.join(REPO, 'plugins'), path.join(dir, 'plugins'), 'dir')
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
+
+  const output: string[] = []
+  const logFile = createWriteStream(path.join(dir, 'haraka.log'))
+  const child = spawn(process.execPath, [path.join(REPO, 'node_modules/Haraka/bin/haraka'), '-c', dir], {
+    cwd: dir,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child)
+      output.push(`[harness] haraka exited (code ${code}, signal ${signal})\n`)
+      resolve()
+    })
+    child.once('error', (err) => {
+      running.delete(child)
+      output.push(`[harness] could not start haraka: ${err.message}\n`)
+      resolve()
+    })
+  })
+  let alive = true
+  void exited.then(() => (alive = false))
+  const capture = (chunk: Buffer) => {
+    output.push(chunk.toString('utf8'))
+    logFile.write(chunk)
+  }
+  child.stdout.on('data', capture)
+  child.stderr.on('data', capture)
+
+  const logs = () => output.join('')
+  const lastLines = (n: number) => logs().trimEnd().split('\n').slice(-n).join('\n')
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (alive) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+        await exited
+        clearTimeout(timer)
+      }
+      await new Promise<void>((resolve) => logFile.end(resolve))
+      rmSync(dir, { recursive: true, force: true })
+    })()
+    return stopping
+  }
+
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    if (!alive) {
+      const why = `haraka exited before listening:\n${lastLines(60)}`
+      await stop()
+      throw new Error(why)
+    }
+    const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500)))
+    if (up.every(Boolean)) break
+    if (Date.now() >= deadline) {
+      const why = `haraka not listening on ${Object.values(ports).join(', ')} after ${READY_TIMEOUT_MS} ms:\n${lastLines(60)}`
+      await stop()
+      throw new Error(why)
+    }
+    await sleep(100)
+  }
+
+  return { dir, ports, mailDir, caCert: pair.cert, pid: child.pid ?? 0, logs, stop }
+}
