@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { Attribute, createServer, parseDN, type Server } from 'ldapjs'
+import { BerFramer } from './ber_framer'
 import { parseLdif, type LdifEntry } from './ldif'
 import { DirectoryStore, normalizeDn, type StoredEntry } from './directory_store'
 import { entryMatcher, type Filter } from './matching'
@@ -87,24 +88,24 @@ export async function startDemoDirectory(opts: DemoDirectoryOptions): Promise<De
 }
 
 // Runs after ldapjs's own connection listener (registered first, by createServer), so the
-// socket already has its request parser.
+// socket already has its request parser; it then only ever sees whole, well-formed messages.
 function trackConnections(tcp: NetServer): Set<Socket> {
   const sockets = new Set<Socket>()
   tcp.on('connection', (socket: Socket & { parser?: { write(data: Buffer): unknown } }) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     const parser = socket.parser
-    if (parser === undefined) return
-    // ldapjs's parser can throw (failed asserts) on malformed BER inside a 'data' handler,
-    // which would crash the process: drop that connection instead.
+    if (parser === undefined) return socket.destroy()
     const write = parser.write.bind(parser)
+    const framer = new BerFramer()
     parser.write = (data) => {
       try {
-        return write(data)
+        for (const message of framer.push(data)) write(message)
       } catch {
+        // malformed BER, or ldapjs choking on it: drop this client, keep serving the rest
         socket.destroy()
-        return false
       }
+      return true
     }
   })
   return sockets

@@ -1,11 +1,13 @@
 // Tests of the test harness itself: throwaway slapd, SMTP client, Haraka instance.
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import net from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Client, InvalidCredentialsError, NoSuchObjectError } from 'ldapts'
 import { startHaraka } from './harness/haraka'
+import { listMessages, waitForMessage } from './harness/mail_sink'
 import { freePort, isListening } from './harness/ports'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { SmtpClient, SmtpClientError } from './harness/smtp_client'
@@ -271,6 +273,30 @@ describe('SmtpClient', () => {
     assert.ok(transcript.includes('C: AUTH LOGIN'))
     assert.ok(transcript.includes('S: 334 VXNlcm5hbWU6'))
     assert.equal(client.transcript.filter((line) => line === 'C: <redacted>').length, 3)
+  })
+})
+
+describe('mail sink reader', () => {
+  it('counts a message once its .json exists and unfolds header fields', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mail-sink-test-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const eml =
+      'Subject: a long\r\n  folded subject\r\nX-Tag: one\r\nx-tag: two\r\n\r\nX-Tag: in the body\r\n'
+    writeFileSync(path.join(dir, 'u1.eml'), eml)
+    assert.deepEqual(listMessages(dir), [])
+
+    const waiting = waitForMessage(dir, (m) => m.envelope.mail_from === 'alice@example.com', 2000)
+    const envelope = { uuid: 'u1', mail_from: 'alice@example.com', rcpt_to: ['bob@example.com'] }
+    writeFileSync(path.join(dir, 'u1.json'), JSON.stringify(envelope))
+    const msg = await waiting
+    assert.equal(msg.uuid, 'u1')
+    assert.deepEqual(msg.envelope.rcpt_to, ['bob@example.com'])
+    assert.deepEqual(msg.headers('subject'), ['a long  folded subject'])
+    assert.deepEqual(msg.headers('X-TAG'), ['one', 'two'])
+    await assert.rejects(
+      waitForMessage(dir, (m) => m.uuid === 'nope', 100),
+      /no matching message/,
+    )
   })
 })
 

@@ -47,11 +47,8 @@ export function parseDirectoryConfig(raw: Record<string, any>): Parsed<Directory
   if (userFilter.length && hasSlot(userFilter)) {
     // Render with a value full of metacharacters: the escaped result must still parse.
     const probe = renderTemplate(userFilter, { u: 'a*()\\', l: 'a*', d: 'x)' }, escapeFilterValue)
-    try {
-      FilterParser.parseString(probe)
-    } catch (err) {
-      errors.push(`[main] user_filter: not a valid LDAP filter (${(err as Error).message})`)
-    }
+    const problem = filterProblem(probe)
+    if (problem) errors.push(`[main] user_filter: not a valid LDAP filter (${problem})`)
   } else if (userFilter.length) {
     errors.push('[main] user_filter: must contain %u, %l or %d')
   }
@@ -81,6 +78,24 @@ export function parseDirectoryConfig(raw: Record<string, any>): Parsed<Directory
 
   if (errors.length) return { ok: false, errors }
   return { ok: true, cfg: Object.freeze({ ...main, userFilter, dnTemplate, tlsCa }) }
+}
+
+/** ldapts' parser forgives a missing `)`, so check the nesting ourselves first. */
+function filterProblem(filter: string): string | undefined {
+  if (!filter.startsWith('(')) return 'must start with ('
+  let depth = 0
+  for (const [i, ch] of [...filter].entries()) {
+    if (depth === 0 && i > 0) return 'must be one parenthesised filter'
+    if (ch === '(') depth++
+    else if (ch === ')' && --depth < 0) return `unexpected ) at ${i + 1}`
+  }
+  if (depth !== 0) return 'unbalanced parentheses'
+  try {
+    FilterParser.parseString(filter)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return undefined
 }
 
 function compileOrError(key: string, template: string, errors: string[]): Token[] {

@@ -68,6 +68,9 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
   if (pending) {
     delete connection.notes[PENDING]
     step = continueAuth(pending, params.join(' '))
+    // Haraka logs params[0] of a hook that returns OK at INFO level; this line
+    // is a credential (base64 password or PLAIN blob), so blank it first.
+    params.splice(0, params.length, '<auth response>')
   } else {
     if (String(params[0] ?? '').toUpperCase() !== 'AUTH') return next()
     step = startAuth(params[1] ?? '', {

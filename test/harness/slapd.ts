@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Client } from 'ldapts'
+import { Client, InvalidCredentialsError } from 'ldapts'
 import { freePort, isListening } from './ports'
 
 export interface SlapdOptions {
@@ -130,12 +130,15 @@ function tail(file: string, lines: number): string {
   }
 }
 
+/** True once the bind works; throws when the server answers but refuses the credentials. */
 async function canBind(url: string, dn: string, password: string): Promise<boolean> {
   const client = new Client({ url, timeout: 2000, connectTimeout: 2000 })
   try {
     await client.bind(dn, password)
     return true
-  } catch {
+  } catch (err) {
+    // A wrong readyBind never heals: fail now instead of after the timeout.
+    if (err instanceof InvalidCredentialsError) throw new Error(`slapd refused the ready bind as ${dn}`)
     return false
   } finally {
     await client.unbind().catch(() => undefined)

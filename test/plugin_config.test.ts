@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { parseAuthConfig } from '../lib/auth/config'
+import { booleanKeys } from '../lib/config/schema'
+import { parseRelayConfig, RELAY_SPEC } from '../lib/relay/config'
+import { parseSinkConfig } from '../lib/sink/config'
+import { parseStampConfig } from '../lib/stamp/config'
+
+describe('ldap_auth.ini', () => {
+  test('defaults to PLAIN and LOGIN', () => {
+    const r = parseAuthConfig({})
+    assert.ok(r.ok)
+    assert.deepEqual(r.cfg.mechanismList, ['PLAIN', 'LOGIN'])
+  })
+  test('refuses mechanisms we do not implement', () => {
+    const r = parseAuthConfig({ main: { mechanisms: 'PLAIN,CRAM-MD5' } })
+    assert.ok(!r.ok)
+    assert.match(r.errors.join(), /"CRAM-MD5" is not PLAIN or LOGIN/)
+  })
+})
+
+describe('auth_relay.ini', () => {
+  test('safe defaults: nobody trusted, sender enforced, null sender refused', () => {
+    const r = parseRelayConfig({})
+    assert.ok(r.ok)
+    assert.equal(r.cfg.trusted.length, 0)
+    assert.equal(r.cfg.enforce_sender, true)
+    assert.equal(r.cfg.allow_null_sender, false)
+    assert.deepEqual([...r.cfg.submissionPorts], [587, 465])
+  })
+  test('trusted networks must be CIDR ranges', () => {
+    const r = parseRelayConfig({ main: { trusted_networks: '10.0.0.0/8, nonsense' } })
+    assert.ok(!r.ok)
+    assert.match(r.errors.join(), /"nonsense" is not a CIDR range/)
+  })
+  test('booleans are declared to haraka-config with their defaults', () => {
+    assert.deepEqual(booleanKeys('main', RELAY_SPEC).sort(), ['+main.enforce_sender', '-main.allow_null_sender'])
+  })
+})
+
+describe('auth_stamp.ini and eml_sink.ini', () => {
+  test('identity header must be a header name', () => {
+    const r = parseStampConfig({ main: { identity_header: 'X Bad:Name' } })
+    assert.ok(!r.ok)
+    assert.ok(parseStampConfig({}).ok)
+  })
+  test('sink dir defaults to mail', () => {
+    const r = parseSinkConfig({})
+    assert.ok(r.ok)
+    assert.equal(r.cfg.dir, 'mail')
+  })
+})
