@@ -78,7 +78,8 @@ async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
     url: target.url,
     timeout: cfg.timeout,
     connectTimeout: cfg.connect_timeout,
-    tlsOptions: tlsOptions(cfg, target.host),
+    // ldapts treats any tlsOptions as "use TLS from the start", so only for ldaps://.
+    ...(target.secure ? { tlsOptions: tlsOptions(cfg, target.host) } : {}),
     strictDN: false,
     ...(target.secure ? { createSecureConnection: factory as unknown as typeof tls.connect } : { createConnection: factory }),
   })

@@ -43,17 +43,6 @@ export interface HarakaInstance {
 // dist/test/harness -> repo root
 const REPO = path.resolve(__dirname, '../../..')
 const READY_TIMEOUT_MS = 30_000
-// RFC 7919 ffdhe2048. Without a dhparams.pem the tls plugin spawns `openssl dhparam`,
-// which is slow and outlives a stopped Haraka.
-const FFDHE2048_PEM = `-----BEGIN DH PARAMETERS-----
-MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz
-+8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a
-87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7
-YdEIqUuyyOP7uWrat2DX9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi
-7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaD
-ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==
------END DH PARAMETERS-----
-`
 const STOP_GRACE_MS = 8_000
 
 /**
@@ -75,7 +64,7 @@ export function setIniKey(text: string, key: string, value: string): string {
 
 /** Like setIniKey but for a key inside [section] (or main when section is 'main'). */
 function setIniKeyIn(text: string, section: string, key: string, value: string): string {
-  const header = text.search(new RegExp(`^\\s*\\[${section}\\]\\s*$`, 'm'))
+  const header = text.search(new RegExp(`^[ \\t]*\\[${section}\\][ \\t]*$`, 'm'))
   if (header < 0) return setIniKey(text, key, value)
   const bodyStart = text.indexOf('\n', header) + 1 || text.length
   return text.slice(0, bodyStart) + setIniKey(text.slice(bodyStart), key, value)
@@ -131,8 +120,6 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   const pair = await generateSelfSigned('mail.example.com')
   writeFileSync(path.join(configDir, 'tls_key.pem'), pair.key, { mode: 0o600 })
   writeFileSync(path.join(configDir, 'tls_cert.pem'), pair.cert)
-  if (!existsSync(path.join(configDir, 'dhparams.pem')))
-    writeFileSync(path.join(configDir, 'dhparams.pem'), FFDHE2048_PEM)
 
   for (const [name, content] of Object.entries(opts.files ?? {})) {
     mkdirSync(path.dirname(path.join(configDir, name)), { recursive: true })

@@ -1,0 +1,85 @@
+// A real OpenLDAP slapd (loaded with the demo directory plus optional extra
+// LDIF) and a real Haraka with our plugins in front of it, for end-to-end tests.
+import path from 'node:path'
+import { startHaraka, type HarakaInstance } from './haraka'
+import { startSlapd, type Slapd } from './slapd'
+import { SmtpClient } from './smtp_client'
+
+const REPO = path.resolve(__dirname, '../../..')
+export const DEMO_LDIF = path.join(REPO, 'demo/directory.ldif')
+export const FIXTURE_DIR = path.join(REPO, 'test/fixtures')
+
+export const ALICE = { login: 'alice@example.com', uid: 'alice', password: 'wonderland-42' }
+export const BOB = { login: 'bob@example.com', uid: 'bob', password: 'can-we-fix-it' }
+
+export interface Stack {
+  slapd: Slapd
+  haraka: HarakaInstance
+  /** A client on the submission port after EHLO, STARTTLS and EHLO again. */
+  submission(): Promise<SmtpClient>
+  /** A client on the implicit-TLS port after EHLO. */
+  smtps(): Promise<SmtpClient>
+  /** A client on the inbound (port-25 style) port after EHLO, without TLS. */
+  inbound(): Promise<SmtpClient>
+  stop(): Promise<void>
+}
+
+export async function startStack(opts: { files?: Record<string, string>; ldif?: string[] } = {}): Promise<Stack> {
+  const slapd = await startSlapd({ ldif: [DEMO_LDIF, ...(opts.ldif ?? [])] })
+  let haraka: HarakaInstance
+  try {
+    haraka = await startHaraka({ ldapUrl: slapd.url, files: opts.files })
+  } catch (err) {
+    await slapd.dispose()
+    throw err
+  }
+  const clients: SmtpClient[] = []
+  const track = (c: SmtpClient) => {
+    clients.push(c)
+    return c
+  }
+  return {
+    slapd,
+    haraka,
+    async submission() {
+      const c = track(await SmtpClient.connect({ port: haraka.ports.submission, ca: haraka.caCert, servername: 'mail.example.com' }))
+      await c.ehlo('client.example.net')
+      const r = await c.starttls()
+      if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.lines.join(' | ')}`)
+      await c.ehlo('client.example.net')
+      return c
+    },
+    async smtps() {
+      const c = track(
+        await SmtpClient.connect({ port: haraka.ports.smtps, implicitTls: true, ca: haraka.caCert, servername: 'mail.example.com' }),
+      )
+      await c.ehlo('client.example.net')
+      return c
+    },
+    async inbound() {
+      const c = track(await SmtpClient.connect({ port: haraka.ports.inbound }))
+      await c.ehlo('client.example.net')
+      return c
+    },
+    async stop() {
+      for (const c of clients) c.close()
+      await haraka.stop()
+      await slapd.dispose()
+    },
+  }
+}
+
+/** A small RFC 5322 message. */
+export function message(opts: { from: string; to: string; subject?: string; headers?: string[]; body?: string }): string {
+  return [
+    `From: ${opts.from}`,
+    `To: ${opts.to}`,
+    `Subject: ${opts.subject ?? 'test'}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${Math.random().toString(36).slice(2)}@client.example.net>`,
+    ...(opts.headers ?? []),
+    '',
+    opts.body ?? 'Hello.',
+    '',
+  ].join('\r\n')
+}
