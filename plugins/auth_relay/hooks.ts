@@ -6,6 +6,7 @@ import constants from 'haraka-constants'
 import type { Address, Connection, Next, Plugin } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
+import { addressOf, hostOf } from '../../lib/haraka/address'
 import { toDsn } from '../../lib/haraka/dsn'
 import { loadValidated } from '../../lib/haraka/load_config'
 import { DIRECTORY_SPEC, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
@@ -82,7 +83,7 @@ export function sender_gate(this: AuthRelay, next: Next, connection: Connection,
     if (this.cfg.allow_null_sender) return next()
     return refuse(REPLIES.NULL_SENDER_REFUSED, 'null_sender', 'null sender <>')
   }
-  const address = sender.address()
+  const address = addressOf(sender)
 
   lookupOwnedAddresses(this.directory.directory, this.dirCfg, login, this.cfg.sender_attributes)
     .then((owned) => {
@@ -106,14 +107,14 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
   const rcpt = params[0]
   const trusted = inNetworks(connection.remote.ip, this.cfg.trusted)
   const decision = decideRcpt({
-    domain: rcpt.host ?? '',
+    domain: hostOf(rcpt),
     localDomains: this.localDomains,
     authenticated: Boolean(authUser(connection)),
     trustedNetwork: trusted,
   })
   if (!decision.accept) {
     connection.results.add(this, { fail: `rcpt(${decision.rule})` })
-    connection.lognotice(this, `RCPT ${safeForLog(rcpt.address())} refused: relaying denied for unauthenticated ${connection.remote.ip}`)
+    connection.lognotice(this, `RCPT ${safeForLog(addressOf(rcpt))} refused: relaying denied for unauthenticated ${connection.remote.ip}`)
     return next(constants.deny, toDsn(REPLIES.RELAY_DENIED))
   }
   if (decision.rule === 'trusted_network') connection.relaying = true

@@ -5,6 +5,7 @@ import path from 'node:path'
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { booleanKeys } from '../../lib/config/schema'
+import { addressOf } from '../../lib/haraka/address'
 import { toDsn } from '../../lib/haraka/dsn'
 import { loadValidated } from '../../lib/haraka/load_config'
 import { REPLIES } from '../../lib/replies'
@@ -35,8 +36,8 @@ export function store_message(this: EmlSink, next: Next, connection: Connection)
     dir,
     {
       uuid: txn.uuid,
-      mail_from: txn.mail_from.address(),
-      rcpt_to: txn.rcpt_to.map((r) => r.address()),
+      mail_from: addressOf(txn.mail_from),
+      rcpt_to: txn.rcpt_to.map(addressOf),
       remote_ip: connection.remote.ip,
       auth_user: typeof authUser === 'string' ? authUser : null,
       received_at: new Date().toISOString(),

@@ -112,6 +112,11 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     path.join(configDir, 'ldap_directory.ini'),
     setIniKeyIn(ldap, 'main', 'servers', opts.ldapUrl),
   )
+  // The ports that demand AUTH before MAIL are this instance's submission ports.
+  writeFileSync(
+    path.join(configDir, 'auth_relay.ini'),
+    setIniKeyIn(readRepoConfig('auth_relay.ini'), 'main', 'submission_ports', `${ports.submission},${ports.smtps}`),
+  )
   writeFileSync(
     path.join(configDir, 'eml_sink.ini'),
     setIniKeyIn(readRepoConfig('eml_sink.ini'), 'main', 'dir', mailDir),

@@ -8,12 +8,17 @@ export interface Results {
   get(name: string | { name: string }): Record<string, any> | undefined
 }
 
+/**
+ * @haraka/email-address 3.x Address. `address` and `host` are strings, or,
+ * when Haraka core wraps the object for legacy plugins, callable string-likes:
+ * read them through lib/haraka/address.ts, never directly.
+ */
 export interface Address {
-  user: string | null
-  host: string | null
+  readonly user: unknown
+  readonly host: unknown
+  readonly address: unknown
   original: string
   isNull(): boolean
-  address(): string
   format(): string
 }
 
