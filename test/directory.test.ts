@@ -1,0 +1,146 @@
+// lib/ldap/directory against a real slapd: the LDAP behaviour we rely on.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { authenticate } from '../lib/auth/authenticate'
+import { parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
+import { createDirectory, DirectoryUnavailableError, type Directory } from '../lib/ldap/directory'
+import { loginParts } from '../lib/ldap/template'
+import { startSlapd, type Slapd } from './harness/slapd'
+import { ALICE, DEMO_LDIF } from './harness/stack'
+
+let slapd: Slapd
+const dirs: Directory[] = []
+
+function configFor(overrides: Record<string, unknown> = {}): DirectoryConfig {
+  const r = parseDirectoryConfig({
+    main: {
+      servers: slapd.url,
+      bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
+      bind_password: 'haraka-service-secret',
+      base_dn: 'ou=people,dc=example,dc=com',
+      timeout: 2000,
+      connect_timeout: 1000,
+      ...overrides,
+    },
+  })
+  if (!r.ok) throw new Error(r.errors.join('; '))
+  return r.cfg
+}
+
+function open(overrides: Record<string, unknown> = {}): Directory {
+  const d = createDirectory(configFor(overrides))
+  dirs.push(d)
+  return d
+}
+
+/** Connections slapd accepted so far (its stats log has one ACCEPT line each). */
+function accepted(): number {
+  return (slapd.logTail(1_000_000).match(/ ACCEPT from /g) ?? []).length
+}
+
+/** Connection ids slapd has accepted and not yet closed. */
+function openConnections(): Set<string> {
+  // Connection ids restart with slapd, so read only since its last start.
+  const log = slapd.logTail(1_000_000)
+  const open = new Set<string>()
+  for (const m of log.slice(log.lastIndexOf('slapd starting')).matchAll(/conn=(\d+) fd=\d+ (ACCEPT|closed)/g)) {
+    if (m[2] === 'ACCEPT') open.add(m[1]!)
+    else open.delete(m[1]!)
+  }
+  return open
+}
+
+before(async () => {
+  slapd = await startSlapd({ ldif: [DEMO_LDIF] })
+})
+after(async () => {
+  for (const d of dirs) await d.close()
+  await slapd?.dispose()
+})
+
+describe('search mode', () => {
+  test('finds exactly one entry by uid or by mail, with its addresses', async () => {
+    const d = open()
+    for (const login of ['alice', 'alice@example.com', 'a.liddell@example.com']) {
+      const r = await d.findUser(loginParts(login), ['mail'])
+      assert.equal(r.kind, 'found', login)
+      assert.equal(r.kind === 'found' && r.entry.dn, 'uid=alice,ou=people,dc=example,dc=com')
+      assert.deepEqual(r.kind === 'found' && r.entry.attributes.mail?.sort(), ['a.liddell@example.com', 'alice@example.com'])
+    }
+  })
+
+  test('a filter matching several entries is ambiguous, never the first one', async () => {
+    const d = open({ user_filter: '(|(uid=%u)(objectClass=inetOrgPerson))' })
+    assert.deepEqual(await d.findUser(loginParts('alice'), ['1.1']), { kind: 'ambiguous' })
+    const r = await authenticate(d, 'search', 'alice', ALICE.password)
+    assert.equal(r.outcome, 'AMBIGUOUS')
+  })
+
+  test('metacharacters in the login are literal on the real server', async () => {
+    const d = open()
+    for (const login of ['*', 'al*', '*)(uid=*', 'alice)(|(objectClass=*', '\\2a']) {
+      assert.deepEqual(await d.findUser(loginParts(login), ['1.1']), { kind: 'none' }, login)
+    }
+  })
+
+  test('password check: right, wrong, and the empty password never binds', async () => {
+    const d = open()
+    const dn = 'uid=alice,ou=people,dc=example,dc=com'
+    assert.equal(await d.checkPassword(dn, ALICE.password), true)
+    assert.equal(await d.checkPassword(dn, 'wrong'), false)
+    assert.equal(await d.checkPassword(dn, ''), false)
+    const r = await authenticate(d, 'search', 'alice', '')
+    assert.equal(r.outcome, 'EMPTY_PASSWORD')
+  })
+})
+
+describe('template mode', () => {
+  test('binds to the templated DN; escaping keeps the login inside the RDN value', async () => {
+    const d = open({ mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com', bind_dn: '', bind_password: '', base_dn: '' })
+    assert.equal((await authenticate(d, 'template', 'alice', ALICE.password)).outcome, 'OK')
+    assert.equal((await authenticate(d, 'template', 'alice@example.com', ALICE.password)).outcome, 'OK')
+    assert.equal((await authenticate(d, 'template', 'alice', 'nope')).outcome, 'PASSWORD_MISMATCH')
+    // "bob,ou=people" must not become a different DN; with alice's password it fails either way.
+    const r = await authenticate(d, 'template', 'alice,ou=people,dc=example,dc=com', ALICE.password)
+    assert.equal(r.outcome, 'PASSWORD_MISMATCH')
+    assert.equal(r.dn, 'uid=alice\\,ou\\=people\\,dc\\=example\\,dc\\=com,ou=people,dc=example,dc=com')
+  })
+})
+
+describe('connections', () => {
+  test('many authentications reuse a bounded number of connections', async () => {
+    const d = open({ pool_size: 2, bind_pool_size: 3 })
+    const start = accepted()
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => authenticate(d, 'search', 'alice', i % 3 ? ALICE.password : 'wrong')),
+    )
+    for (let i = 0; i < 20; i++) assert.equal((await authenticate(d, 'search', 'alice', ALICE.password)).outcome, 'OK')
+    const opened = accepted() - start
+    assert.ok(opened >= 2 && opened <= 5, `opened ${opened} connections for 50 authentications`)
+  })
+
+  test('directory down: a typed outage, not a wrong password; recovery without a restart', async () => {
+    const d = open()
+    assert.equal((await authenticate(d, 'search', 'alice', ALICE.password)).outcome, 'OK')
+    await slapd.stop()
+    try {
+      const r = await authenticate(d, 'search', 'alice', ALICE.password)
+      assert.equal(r.outcome, 'DIRECTORY_DOWN')
+      await assert.rejects(d.findUser(loginParts('alice'), ['1.1']), DirectoryUnavailableError)
+    } finally {
+      await slapd.start()
+    }
+    assert.equal((await authenticate(d, 'search', 'alice', ALICE.password)).outcome, 'OK')
+  })
+
+  test('close() leaves no connection open on the server', async () => {
+    const before = openConnections()
+    const d = createDirectory(configFor())
+    await Promise.all([1, 2, 3].map(() => authenticate(d, 'search', 'alice', ALICE.password)))
+    assert.ok(openConnections().size > before.size, 'the pools opened connections')
+    await d.close()
+    await new Promise((r) => setTimeout(r, 300))
+    assert.deepEqual([...openConnections()].sort(), [...before].sort())
+    await assert.rejects(d.findUser(loginParts('alice'), ['1.1']))
+  })
+})
