@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseAuthConfig } from '../lib/auth/config'
 import { booleanKeys } from '../lib/config/schema'
-import { parseRelayConfig, RELAY_SPEC } from '../lib/relay/config'
+import { directoryWarnings, parseDirectoryConfig } from '../lib/ldap/config'
+import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../lib/relay/config'
 import { parseSinkConfig } from '../lib/sink/config'
 import { parseStampConfig } from '../lib/stamp/config'
 
@@ -48,5 +49,33 @@ describe('auth_stamp.ini and eml_sink.ini', () => {
     const r = parseSinkConfig({})
     assert.ok(r.ok)
     assert.equal(r.cfg.dir, 'mail')
+  })
+})
+
+describe('weakening options are linted', () => {
+  test('relay: open ranges, loopback, observe mode and null sender warn', () => {
+    const r = parseRelayConfig({ main: { trusted_networks: '0.0.0.0/0,127.0.0.0/8', enforce_sender: false, allow_null_sender: true } })
+    assert.ok(r.ok)
+    const w = relayWarnings(r.cfg).join('\n')
+    assert.match(w, /0\.0\.0\.0\/0 makes this an open relay/)
+    assert.match(w, /127\.0\.0\.0\/8 trusts local processes/)
+    assert.match(w, /enforce_sender=false/)
+    assert.match(w, /allow_null_sender=true/)
+    const safe = parseRelayConfig({})
+    assert.ok(safe.ok)
+    assert.deepEqual(relayWarnings(safe.cfg), [])
+  })
+
+  test('directory: unverified TLS and cleartext passwords to a remote server warn', () => {
+    const base = { bind_dn: 'cn=x', bind_password: 'y', base_dn: 'dc=x' }
+    const r = parseDirectoryConfig({ main: { ...base, servers: 'ldap://ldap.example.com,ldaps://b', tls_reject_unauthorized: false } })
+    assert.ok(r.ok)
+    const w = directoryWarnings(r.cfg).join('\n')
+    assert.match(w, /not verified/)
+    assert.match(w, /ldap:\/\/ldap\.example\.com: passwords go to the directory unencrypted/)
+    assert.doesNotMatch(w, /ldaps:\/\/b:/)
+    const local = parseDirectoryConfig({ main: { ...base, servers: 'ldap://127.0.0.1:3389' } })
+    assert.ok(local.ok)
+    assert.deepEqual(directoryWarnings(local.cfg), [])
   })
 })

@@ -111,3 +111,17 @@ function compileOrError(key: string, template: string, errors: string[]): Token[
 export function describeDirectory(cfg: DirectoryConfig): string {
   return `servers=${cfg.servers.join(',')} mode=${cfg.mode} starttls=${cfg.starttls} base_dn=${cfg.base_dn || '-'}`
 }
+
+/** Settings that are allowed but weaken security: logged as warnings at every load. */
+export function directoryWarnings(cfg: DirectoryConfig): string[] {
+  const warnings: string[] = []
+  if (!cfg.tls_reject_unauthorized) {
+    warnings.push('tls_reject_unauthorized=false: the directory certificate is not verified')
+  }
+  for (const url of cfg.servers) {
+    const plain = /^ldap:\/\//i.test(url) && !cfg.starttls
+    const loopback = /^ldap:\/\/(127\.|\[::1\]|localhost[:/]|localhost$)/i.test(url)
+    if (plain && !loopback) warnings.push(`${url}: passwords go to the directory unencrypted (use ldaps:// or starttls=true)`)
+  }
+  return warnings
+}

@@ -38,3 +38,15 @@ export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> 
     }),
   }
 }
+
+/** Settings that are allowed but weaken the relay policy: logged as warnings at every load. */
+export function relayWarnings(cfg: RelayConfig): string[] {
+  const warnings: string[] = []
+  for (const [range, bits] of cfg.trusted) {
+    if (bits === 0) warnings.push(`trusted_networks: ${range.toString()}/0 makes this an open relay`)
+    else if (range.range() === 'loopback') warnings.push(`trusted_networks: ${range.toString()}/${bits} trusts local processes to relay without AUTH`)
+  }
+  if (!cfg.enforce_sender) warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
+  if (cfg.allow_null_sender) warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
+  return warnings
+}

@@ -12,7 +12,7 @@ import { loadValidated } from '../../lib/haraka/load_config'
 import { DIRECTORY_SPEC, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { parseRelayConfig, RELAY_SPEC, type RelayConfig } from '../../lib/relay/config'
+import { parseRelayConfig, RELAY_SPEC, relayWarnings, type RelayConfig } from '../../lib/relay/config'
 import { inNetworks } from '../../lib/relay/networks'
 import { decideRcpt, normaliseDomain } from '../../lib/relay/policy'
 import { lookupOwnedAddresses, ownsAddress } from '../../lib/relay/senders'
@@ -40,6 +40,7 @@ export function register(this: AuthRelay): void {
 export function load_auth_relay_ini(this: AuthRelay): void {
   this.cfg = loadValidated(this, 'auth_relay.ini', booleanKeys('main', RELAY_SPEC), parseRelayConfig, () => this.load_auth_relay_ini(), this.cfg)
   if (this.cfg.trusted.length) this.lognotice(`trusted_networks may relay without AUTH: ${this.cfg.trusted_networks.join(', ')}`)
+  for (const w of relayWarnings(this.cfg)) this.logwarn(`auth_relay.ini: ${w}`)
 }
 
 export function load_ldap_directory_ini(this: AuthRelay): void {

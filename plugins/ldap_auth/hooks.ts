@@ -9,7 +9,7 @@ import { safeForLog } from '../../lib/auth/login'
 import { continueAuth, startAuth, type Credentials, type Pending, type Step } from '../../lib/auth/sasl'
 import { booleanKeys } from '../../lib/config/schema'
 import { loadValidated } from '../../lib/haraka/load_config'
-import { DIRECTORY_SPEC, describeDirectory, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
+import { DIRECTORY_SPEC, describeDirectory, directoryWarnings, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES, replyText, type Reply } from '../../lib/replies'
 import { authResultsValue } from '../../lib/stamp/auth_results'
@@ -51,6 +51,7 @@ export function load_ldap_directory_ini(this: LdapAuth): void {
   this.dirCfg = loadValidated(this, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, () => this.load_ldap_directory_ini(), this.dirCfg)
   this.directory.update(this.dirCfg)
   this.loginfo(`directory: ${describeDirectory(this.dirCfg)}`)
+  for (const w of directoryWarnings(this.dirCfg)) this.logwarn(`ldap_directory.ini: ${w}`)
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */
