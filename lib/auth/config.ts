@@ -1,5 +1,5 @@
 // Schema of config/ldap_auth.ini.
-import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import type { Mechanism } from './sasl'
 
 export const AUTH_SPEC = {
@@ -13,13 +13,9 @@ export interface AuthConfig extends SectionValues<typeof AUTH_SPEC> {
 }
 
 export function parseAuthConfig(raw: Record<string, any>): Parsed<AuthConfig> {
-  const errors: string[] = []
-  for (const section of Object.keys(raw)) {
-    if (section !== 'main') errors.push(`[${section}]: unknown section`)
-  }
-  const main = parseSection('main', raw.main, AUTH_SPEC, errors)
-  const mechanismList = [...new Set(main.mechanisms.map((m) => m.toUpperCase() as Mechanism))]
-  if (!mechanismList.length) errors.push('[main] mechanisms: at least one of PLAIN, LOGIN')
-  if (errors.length) return { ok: false, errors }
-  return { ok: true, cfg: Object.freeze({ ...main, mechanismList }) }
+  return parseMainSection(raw, AUTH_SPEC, (main, errors) => {
+    const mechanismList = [...new Set(main.mechanisms.map((m) => m.toUpperCase() as Mechanism))]
+    if (!mechanismList.length) errors.push('[main] mechanisms: at least one of PLAIN, LOGIN')
+    return { ...main, mechanismList }
+  })
 }

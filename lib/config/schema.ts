@@ -109,3 +109,18 @@ function coerce(field: FieldSpec, value: unknown, where: string, errors: string[
     }
   }
 }
+
+/** Parse a file whose options all live in [main]; `check` adds cross-field errors. */
+export function parseMainSection<S extends SectionSpec, T extends SectionValues<S>>(
+  raw: Record<string, any>,
+  spec: S,
+  build: (main: SectionValues<S>, errors: string[]) => T = (main) => main as T,
+): Parsed<T> {
+  const errors: string[] = []
+  for (const section of Object.keys(raw)) {
+    if (section !== 'main') errors.push(`[${section}]: unknown section`)
+  }
+  const cfg = build(parseSection('main', raw.main, spec, errors), errors)
+  if (errors.length) return { ok: false, errors }
+  return { ok: true, cfg: Object.freeze(cfg) }
+}

@@ -2,7 +2,7 @@
 // login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
-import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
 
@@ -36,12 +36,10 @@ export interface DirectoryConfig extends SectionValues<typeof DIRECTORY_SPEC> {
 }
 
 export function parseDirectoryConfig(raw: Record<string, any>): Parsed<DirectoryConfig> {
-  const errors: string[] = []
-  for (const section of Object.keys(raw)) {
-    if (section !== 'main') errors.push(`[${section}]: unknown section`)
-  }
-  const main = parseSection('main', raw.main, DIRECTORY_SPEC, errors)
+  return parseMainSection(raw, DIRECTORY_SPEC, checkDirectory)
+}
 
+function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: string[]): DirectoryConfig {
   const userFilter = compileOrError('user_filter', main.user_filter, errors)
   const dnTemplate = main.dn_template ? compileOrError('dn_template', main.dn_template, errors) : []
   if (userFilter.length && hasSlot(userFilter)) {
@@ -76,8 +74,7 @@ export function parseDirectoryConfig(raw: Record<string, any>): Parsed<Directory
     }
   }
 
-  if (errors.length) return { ok: false, errors }
-  return { ok: true, cfg: Object.freeze({ ...main, userFilter, dnTemplate, tlsCa }) }
+  return { ...main, userFilter, dnTemplate, tlsCa }
 }
 
 /** ldapts' parser forgives a missing `)`, so check the nesting ourselves first. */

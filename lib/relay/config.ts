@@ -1,5 +1,5 @@
 // Schema of config/auth_relay.ini.
-import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { isCidr, parseCidrs, type Cidr } from './networks'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
@@ -20,23 +20,15 @@ export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
 }
 
 export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> {
-  const errors: string[] = []
-  for (const section of Object.keys(raw)) {
-    if (section !== 'main') errors.push(`[${section}]: unknown section`)
-  }
-  const main = parseSection('main', raw.main, RELAY_SPEC, errors)
-  for (const c of main.trusted_networks) {
-    if (!isCidr(c)) errors.push(`[main] trusted_networks: ${JSON.stringify(c)} is not a CIDR range such as 192.0.2.0/24`)
-  }
-  if (errors.length) return { ok: false, errors }
-  return {
-    ok: true,
-    cfg: Object.freeze({
+  return parseMainSection(raw, RELAY_SPEC, (main, errors) => {
+    const bad = main.trusted_networks.filter((c) => !isCidr(c))
+    for (const c of bad) errors.push(`[main] trusted_networks: ${JSON.stringify(c)} is not a CIDR range such as 192.0.2.0/24`)
+    return {
       ...main,
-      trusted: parseCidrs(main.trusted_networks),
+      trusted: bad.length ? [] : parseCidrs(main.trusted_networks),
       submissionPorts: new Set(main.submission_ports.map(Number)),
-    }),
-  }
+    }
+  })
 }
 
 /** Settings that are allowed but weaken the relay policy: logged as warnings at every load. */

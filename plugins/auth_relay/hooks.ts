@@ -8,8 +8,9 @@ import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf, hostOf } from '../../lib/haraka/address'
 import { toDsn } from '../../lib/haraka/dsn'
+import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { loadValidated } from '../../lib/haraka/load_config'
-import { DIRECTORY_SPEC, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
+import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig, RELAY_SPEC, relayWarnings, type RelayConfig } from '../../lib/relay/config'
@@ -44,8 +45,7 @@ export function load_auth_relay_ini(this: AuthRelay): void {
 }
 
 export function load_ldap_directory_ini(this: AuthRelay): void {
-  this.dirCfg = loadValidated(this, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, () => this.load_ldap_directory_ini(), this.dirCfg)
-  this.directory.update(this.dirCfg)
+  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
 }
 
 /** Local domains are Haraka's standard config/host_list. */

@@ -8,8 +8,9 @@ import { authenticate, type AuthnOutcome } from '../../lib/auth/authenticate'
 import { safeForLog } from '../../lib/auth/login'
 import { continueAuth, startAuth, type Credentials, type Pending, type Step } from '../../lib/auth/sasl'
 import { booleanKeys } from '../../lib/config/schema'
+import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { loadValidated } from '../../lib/haraka/load_config'
-import { DIRECTORY_SPEC, describeDirectory, directoryWarnings, parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
+import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES, replyText, type Reply } from '../../lib/replies'
 import { authResultsValue } from '../../lib/stamp/auth_results'
@@ -48,10 +49,7 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
 }
 
 export function load_ldap_directory_ini(this: LdapAuth): void {
-  this.dirCfg = loadValidated(this, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, () => this.load_ldap_directory_ini(), this.dirCfg)
-  this.directory.update(this.dirCfg)
-  this.loginfo(`directory: ${describeDirectory(this.dirCfg)}`)
-  for (const w of directoryWarnings(this.dirCfg)) this.logwarn(`ldap_directory.ini: ${w}`)
+  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */

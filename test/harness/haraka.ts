@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import {
   createWriteStream,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,

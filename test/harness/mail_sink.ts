@@ -4,14 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-export interface Envelope {
-  uuid: string
-  mail_from: string
-  rcpt_to: string[]
-  remote_ip: string
-  auth_user: string | null
-  received_at: string
-}
+import type { Envelope } from '../../lib/sink/store'
+
+export type { Envelope }
 
 export interface Message {
   uuid: string
