@@ -98,6 +98,25 @@ describe('failed AUTH', () => {
     assert.equal((await c.authPlain(ALICE.login, ALICE.password)).code, 235)
   })
 
+  test('PLAIN with an authorization identity other than the login: 535 5.7.8', async () => {
+    const c = await stack.submission()
+    const r = await c.authPlain(ALICE.login, ALICE.password, { authzid: 'bob@example.com' })
+    assert.equal(r.code, 535)
+    assert.equal(r.enhanced, '5.7.8')
+    assert.match(stack.haraka.logs(), /AUTH PLAIN failed for "alice@example.com": authzid_not_permitted/)
+  })
+
+  test('AUTH inside a mail transaction: 503 5.5.1', async () => {
+    // The inbound port takes MAIL without AUTH; STARTTLS there makes AUTH possible at all.
+    const c = await stack.inbound()
+    assert.equal((await c.starttls()).code, 220)
+    await c.ehlo('client.example.net')
+    assert.equal((await c.mailFrom('someone@remote.example')).code, 250)
+    const r = await c.authPlain(ALICE.login, ALICE.password)
+    assert.equal(r.code, 503)
+    assert.equal(r.enhanced, '5.5.1')
+  })
+
   test('the password never appears in the Haraka log', async () => {
     const c = await stack.submission()
     await c.authLogin(ALICE.login, ALICE.password)
