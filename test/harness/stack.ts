@@ -57,7 +57,7 @@ export async function startStack(opts: { files?: Record<string, string>; ldif?: 
       return c
     },
     async inbound() {
-      const c = track(await SmtpClient.connect({ port: haraka.ports.inbound }))
+      const c = track(await SmtpClient.connect({ port: haraka.ports.inbound, ca: haraka.caCert, servername: 'mail.example.com' }))
       await c.ehlo('client.example.net')
       return c
     },
