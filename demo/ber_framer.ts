@@ -16,7 +16,7 @@ interface Header {
 }
 
 export class BerFramer {
-  private pending = Buffer.alloc(0)
+  private pending: Buffer = Buffer.alloc(0)
 
   /** The complete messages `chunk` finishes; throws MalformedBerError on anything else. */
   push(chunk: Buffer): Buffer[] {
