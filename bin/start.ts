@@ -68,7 +68,8 @@ async function main(): Promise<void> {
   const stop = async (code: number): Promise<never> => {
     stopping = true
     if (haraka.exitCode === null && haraka.signalCode === null) {
-      haraka.kill('SIGTERM')
+      // Haraka shuts down gracefully on SIGINT (it only handles SIGTERM as pid 1).
+      haraka.kill('SIGINT')
       const killer = setTimeout(() => haraka.kill('SIGKILL'), STOP_GRACE_MS)
       await exited
       clearTimeout(killer)
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   void exited.then((code) => {
     if (stopping) return
     say(`Haraka exited (code ${code})`)
+    // Nobody asked it to stop, so even a clean exit is a failure of the demo.
     void stop(code || 1)
   })
 
