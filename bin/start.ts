@@ -3,12 +3,12 @@
 // try it, and on Ctrl-C stops both.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { banner } from '../demo/banner'
 import { startDemoDirectory, type DemoDirectory } from '../demo/directory'
 import { readInstance } from '../demo/instance'
+import { isListening } from '../demo/ports'
 import { ensureCertFiles } from '../demo/tls'
 
 const ROOT = path.resolve(__dirname, '../..')
@@ -17,22 +17,6 @@ const STOP_GRACE_MS = 8_000
 
 function say(msg: string): void {
   process.stdout.write(`[start] ${msg}\n`)
-}
-
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port })
-    socket.setTimeout(1000)
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-    socket.once('timeout', () => {
-      socket.destroy()
-      resolve(false)
-    })
-  })
 }
 
 async function main(): Promise<void> {
@@ -88,7 +72,7 @@ async function main(): Promise<void> {
 
   const deadline = Date.now() + READY_TIMEOUT_MS
   for (const l of info.listeners) {
-    while (!(await listening(l.host, l.port))) {
+    while (!(await isListening(l.port, 1000, l.host))) {
       if (stopping) return
       if (Date.now() > deadline) {
         say(`Haraka is not listening on ${l.host}:${l.port} after ${READY_TIMEOUT_MS / 1000} s; see its log above`)

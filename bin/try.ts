@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { SmtpClient, type Reply } from '../test/harness/smtp_client'
+import { SmtpClient, type Reply } from '../demo/smtp_client'
 
 const DEFAULT_CA = path.resolve(__dirname, '../..', 'config/tls_cert.pem')
 

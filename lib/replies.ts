@@ -36,6 +36,6 @@ export const REPLIES = {
 export type ReplyName = keyof typeof REPLIES
 
 /** `<enh> <text>` as Haraka's respond() wants after the code. */
-export function replyText(reply: Reply, detail?: string): string {
-  return `${reply.enh} ${reply.text}${detail ? ` (${detail})` : ''}`
+export function replyText(reply: Reply): string {
+  return `${reply.enh} ${reply.text}`
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readInstance } from '../demo/instance'
-import { isListening } from './harness/ports'
+import { isListening } from '../demo/ports'
 
 const ROOT = path.resolve(__dirname, '../..')
 

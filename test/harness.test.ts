@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test'
 import { Client, InvalidCredentialsError, NoSuchObjectError } from 'ldapts'
 import { startHaraka } from './harness/haraka'
 import { listMessages, waitForMessage } from './harness/mail_sink'
-import { freePort, isListening } from './harness/ports'
+import { isListening } from '../demo/ports'
+import { freePort } from './harness/ports'
 import { startSlapd, type Slapd } from './harness/slapd'
-import { SmtpClient, SmtpClientError } from './harness/smtp_client'
+import { SmtpClient, SmtpClientError } from '../demo/smtp_client'
 
 const REPO = path.resolve(__dirname, '../..')
 const LDIF = path.join(REPO, 'demo/directory.ldif')

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { generateSelfSigned } from '../../demo/tls'
-import { freePort, isListening } from './ports'
+import { isListening } from '../../demo/ports'
+import { freePort } from './ports'
 
 export interface HarakaOptions {
   ldapUrl: string

@@ -14,17 +14,3 @@ export function freePort(): Promise<number> {
     })
   })
 }
-
-/** True when something accepts TCP connections on 127.0.0.1:port right now. */
-export function isListening(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port })
-    const done = (up: boolean) => {
-      socket.destroy()
-      resolve(up)
-    }
-    socket.setTimeout(timeoutMs, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}

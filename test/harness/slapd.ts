@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, InvalidCredentialsError } from 'ldapts'
-import { freePort, isListening } from './ports'
+import { isListening } from '../../demo/ports'
+import { freePort } from './ports'
 
 export interface SlapdOptions {
   /** LDIF files loaded in order with slapadd before the first start. */

@@ -3,7 +3,7 @@
 import path from 'node:path'
 import { startHaraka, type HarakaInstance } from './haraka'
 import { startSlapd, type Slapd } from './slapd'
-import { SmtpClient } from './smtp_client'
+import { SmtpClient } from '../../demo/smtp_client'
 
 const REPO = path.resolve(__dirname, '../../..')
 export const DEMO_LDIF = path.join(REPO, 'demo/directory.ldif')

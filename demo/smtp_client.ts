@@ -1,4 +1,4 @@
-// A small, strict SMTP client for tests and `npm run try`: one reply per command,
+// A small, strict SMTP client for the tests and `npm run try`: one reply per command,
 // multi-line aware, per-reply timeout, STARTTLS and implicit TLS, and a transcript
 // that never shows credentials.
 import net from 'node:net'
