@@ -62,9 +62,8 @@ function authUser(connection: Connection): string | undefined {
 /** MAIL FROM: submission ports need AUTH; an authenticated sender must own the address. */
 export function sender_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
   const login = authUser(connection)
-  const trusted = inNetworks(connection.remote.ip, this.cfg.trusted)
   if (!login) {
-    if (this.cfg.submissionPorts.has(connection.local.port) && !trusted) {
+    if (this.cfg.submissionPorts.has(connection.local.port) && !inNetworks(connection.remote.ip, this.cfg.trusted)) {
       connection.results.add(this, { fail: 'mail(auth_required)' })
       connection.lognotice(this, `MAIL refused on submission port ${connection.local.port}: not authenticated`)
       return next(constants.deny, toDsn(REPLIES.SUBMISSION_AUTH_REQUIRED))
@@ -106,12 +105,11 @@ export function sender_gate(this: AuthRelay, next: Next, connection: Connection,
 /** RCPT TO: local domains always; anything else only for AUTH or trusted networks. */
 export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
   const rcpt = params[0]
-  const trusted = inNetworks(connection.remote.ip, this.cfg.trusted)
   const decision = decideRcpt({
     domain: hostOf(rcpt),
     localDomains: this.localDomains,
     authenticated: Boolean(authUser(connection)),
-    trustedNetwork: trusted,
+    trustedNetwork: inNetworks(connection.remote.ip, this.cfg.trusted),
   })
   if (!decision.accept) {
     connection.results.add(this, { fail: `rcpt(${decision.rule})` })
