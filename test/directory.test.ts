@@ -94,6 +94,24 @@ describe('search mode', () => {
   })
 })
 
+describe('group membership', () => {
+  const submitters = 'cn=submitters,ou=groups,dc=example,dc=com'
+  test('member of a groupOfNames, compared as DNs by the server', async () => {
+    const d = open()
+    assert.equal(await d.isMember(submitters, 'uid=alice,ou=people,dc=example,dc=com'), true)
+    // DN matching is the server's: case and spacing differences still match.
+    assert.equal(await d.isMember(submitters, 'UID=Alice, OU=People,DC=example,DC=com'), true)
+    assert.equal(await d.isMember(submitters, 'uid=carol,ou=people,dc=example,dc=com'), false)
+  })
+
+  test('a missing group is no membership, and metacharacters in the DN stay literal', async () => {
+    const d = open()
+    assert.equal(await d.isMember('cn=nope,ou=groups,dc=example,dc=com', 'uid=alice,ou=people,dc=example,dc=com'), false)
+    assert.equal(await d.isMember(submitters, '*'), false)
+    assert.equal(await d.isMember(submitters, 'uid=alice,ou=people,dc=example,dc=com)(member=*'), false)
+  })
+})
+
 describe('template mode', () => {
   test('binds to the templated DN; escaping keeps the login inside the RDN value', async () => {
     const d = open({ mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com', bind_dn: '', bind_password: '', base_dn: '' })

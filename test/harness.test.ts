@@ -114,6 +114,47 @@ describe('slapd harness', () => {
     assert.equal((await findAlice(slapd.url)).length, 1)
   })
 
+  it('loads extra schema files and modules: AD-like attributes are searchable, ppolicy attributes exist', async () => {
+    const extra = path.join(mkdtempSync(path.join(tmpdir(), 'ldif-')), 'extra.ldif')
+    writeFileSync(
+      extra,
+      [
+        'dn: uid=dave,ou=people,dc=example,dc=com',
+        'objectClass: inetOrgPerson',
+        'objectClass: mailAliasesUser',
+        'objectClass: adLikeUser',
+        'uid: dave',
+        'cn: Dave',
+        'sn: Dave',
+        'mailAlternateAddress: d@example.com',
+        'proxyAddresses: SMTP:Dave@Example.com',
+        'userAccountControl: 514',
+        'pwdAccountLockedTime: 20260101000000Z',
+        '',
+      ].join('\n'),
+    )
+    const other = await startSlapd({
+      ldif: [LDIF, extra],
+      schemas: [path.join(REPO, 'test/fixtures/directory-extras.schema')],
+      modules: ['ppolicy'],
+      databaseDirectives: ['overlay ppolicy'],
+    })
+    try {
+      const entries = await withClient(other.url, async (client) => {
+        await client.bind(SERVICE_DN, SERVICE_PASSWORD)
+        const filter = '(&(mailAlternateAddress=D@EXAMPLE.COM)(proxyAddresses=smtp:dave@example.com)(userAccountControl=514))'
+        const r = await client.search('ou=people,dc=example,dc=com', { filter, attributes: ['uid', 'pwdAccountLockedTime'] })
+        return r.searchEntries
+      })
+      assert.equal(entries.length, 1)
+      assert.equal(entries[0]?.uid, 'dave')
+      assert.equal(entries[0]?.pwdAccountLockedTime, '20260101000000Z')
+    } finally {
+      await other.dispose()
+      rmSync(path.dirname(extra), { recursive: true, force: true })
+    }
+  })
+
   it('frees the port and removes its dir on dispose()', async () => {
     const other = await startSlapd({ ldif: [LDIF] })
     await other.dispose()

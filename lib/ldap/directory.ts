@@ -26,6 +26,12 @@ export interface Directory {
   userDn(parts: LoginParts): string
   /** Read one entry by DN (service account, or anonymous when none is set). */
   readEntry(dn: string, attributes: readonly string[]): Promise<DirectoryEntry | null>
+  /**
+   * True when the entry `groupDn` lists `memberDn` in one of `memberAttributes`
+   * (member, uniqueMember: DN-valued, so the server compares them as DNs).
+   * False when it does not, or when the group does not exist.
+   */
+  isMember(groupDn: string, memberDn: string, memberAttributes?: readonly string[]): Promise<boolean>
   /** True when `password` binds as `dn`; false on invalid credentials. Never call with an empty password. */
   checkPassword(dn: string, password: string): Promise<boolean>
   close(): Promise<void>
@@ -98,6 +104,18 @@ export function createDirectory(cfg: DirectoryConfig): Directory {
       } catch (err) {
         if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return null
         throw unavailable('read', err)
+      }
+    },
+
+    async isMember(groupDn, memberDn, memberAttributes = ['member', 'uniqueMember']) {
+      const value = escapeFilterValue(memberDn)
+      const filter = `(|${memberAttributes.map((a) => `(${a}=${value})`).join('')})`
+      try {
+        const { searchEntries } = await search(groupDn, 'base', filter, ['1.1'], 1)
+        return searchEntries.length > 0
+      } catch (err) {
+        if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return false
+        throw unavailable('group check', err)
       }
     },
 

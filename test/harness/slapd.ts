@@ -27,6 +27,12 @@ export interface SlapdOptions {
   suffix?: string
   /** Account whose bind proves the server is ready; default the demo service account. */
   readyBind?: { dn: string; password: string }
+  /** Extra schema files (absolute paths) included after the standard ones, e.g. test/fixtures/directory-extras.schema. */
+  schemas?: string[]
+  /** Extra modules to load from slapd's module directory, e.g. ['ppolicy', 'memberof']. */
+  modules?: string[]
+  /** Lines appended to the database section (before the ACLs), e.g. ['overlay ppolicy']. */
+  databaseDirectives?: string[]
 }
 
 export interface Slapd {
@@ -73,21 +79,22 @@ export function findBinary(name: string): string {
   throw new Error(`${name} not found in PATH or ${SBIN_DIRS.join(', ')}; run test/ensure-deps.sh`)
 }
 
-/** back_mdb is a loadable module on Debian; elsewhere it may be built in. */
-function moduleDirectives(): string[] {
+/** back_mdb (and overlays) are loadable modules on Debian; elsewhere they may be built in. */
+function moduleDirectives(extra: readonly string[]): string[] {
   const dir = MODULE_DIRS.find(
     (d) => existsSync(path.join(d, 'back_mdb.la')) || existsSync(path.join(d, 'back_mdb.so')),
   )
-  return dir ? [`modulepath ${dir}`, 'moduleload back_mdb'] : []
+  return dir ? [`modulepath ${dir}`, ...['back_mdb', ...extra].map((m) => `moduleload ${m}`)] : []
 }
 
-function slapdConf(dir: string, suffix: string): string {
+function slapdConf(dir: string, suffix: string, opts: SlapdOptions): string {
   const service = `cn=haraka,ou=services,${suffix}`
   return [
     ...SCHEMAS.map((s) => `include ${SCHEMA_DIR}/${s}.schema`),
+    ...(opts.schemas ?? []).map((file) => `include ${path.resolve(file)}`),
     `pidfile ${path.join(dir, 'slapd.pid')}`,
     `argsfile ${path.join(dir, 'slapd.args')}`,
-    ...moduleDirectives(),
+    ...moduleDirectives(opts.modules ?? []),
     // The server accepts unauthenticated binds (DN, empty password) as anonymous, so the
     // tests prove that our code, not the directory, refuses empty passwords.
     'allow bind_anon_dn',
@@ -100,6 +107,7 @@ function slapdConf(dir: string, suffix: string): string {
     `rootpw ${ROOT_PASSWORD}`,
     'index objectClass eq',
     'index uid,mail,member eq',
+    ...(opts.databaseDirectives ?? []),
     '',
     // ACLs like a real site: passwords only for authentication, entries for the service account and users.
     'access to attrs=userPassword',
@@ -163,7 +171,7 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
   const confFile = path.join(dir, 'slapd.conf')
   const logFile = path.join(dir, 'slapd.log')
   mkdirSync(path.join(dir, 'data'))
-  writeFileSync(confFile, slapdConf(dir, suffix))
+  writeFileSync(confFile, slapdConf(dir, suffix, opts))
 
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
