@@ -4,6 +4,8 @@
 // value is a MIME token (RFC 2045) or a quoted-string; local-part a dot-atom or quoted-string.
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/
+// eslint-disable-next-line no-control-regex
+const QUOTED_STRING = /^"([^"\\\x00-\x1f\x7f]|\\[\x20-\x7e])*"$/
 const DOMAIN_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/
 
 function quoted(text: string): string {
@@ -15,7 +17,8 @@ function quoted(text: string): string {
 /**
  * A login or address as a pvalue: alice@example.com and alice are written as
  * they are; an address with an odd local part keeps its domain and quotes the
- * local part ("john doe"@example.com); anything else becomes a quoted-string.
+ * local part ("john doe"@example.com; one already quoted, as an envelope
+ * address keeps it, stays as it is); anything else becomes a quoted-string.
  */
 export function authResultsValue(value: string): string {
   if (TOKEN.test(value)) return value
@@ -23,7 +26,7 @@ export function authResultsValue(value: string): string {
   if (at > 0) {
     const local = value.slice(0, at)
     const domain = value.slice(at + 1)
-    if (DOMAIN_NAME.test(domain)) return `${DOT_ATOM.test(local) ? local : quoted(local)}@${domain}`
+    if (DOMAIN_NAME.test(domain)) return `${DOT_ATOM.test(local) || QUOTED_STRING.test(local) ? local : quoted(local)}@${domain}`
   }
   return quoted(value)
 }

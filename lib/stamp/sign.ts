@@ -213,7 +213,7 @@ export function verifyStamp(value: string, facts: Pick<StampFacts, 'messageIds' 
   if (!key) return fail('unknown_kid', `no key with kid=${tags.kid}`)
 
   const t = Number(tags.t)
-  const expected = key.mac(canonicalInput(key.id, t, { login, mailFrom, ...facts }))
+  const expected = key.mac(canonicalInput(key.id, t, { login, mailFrom, messageIds: facts.messageIds, dates: facts.dates }))
   const given = Buffer.from(sig, 'base64url')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return fail('bad_signature', `signature does not match (kid=${key.id}): login, sender, Message-ID, Date or time changed, or another key`)

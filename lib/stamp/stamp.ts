@@ -80,7 +80,7 @@ export function headersToAdd(
   // eslint-disable-next-line no-control-regex
   const out: NewHeader[] = [{ name: cfg.identity_header, value: opts.identityValue.replace(/[\x00-\x1f\x7f]/g, '') }]
   if (cfg.sign && cfg.signingKey && opts.identity.source === 'session') {
-    const facts = { login: opts.identity.login, mailFrom: opts.mailFrom, ...messageFacts(opts.fields) }
+    const facts = { ...messageFacts(opts.fields), login: opts.identity.login, mailFrom: opts.mailFrom }
     out.push({ name: cfg.stamp_header, value: stampValue(cfg.stamp_header, cfg.signingKey, facts, opts.now) })
   }
   return out
