@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { headerSection, waitForMessage, type Message } from './harness/mail_sink'
 import { ALICE, message, startStack, type Stack } from './harness/stack'
+import { escapeRe as escape, receivedPattern, stampResults } from './harness/stamp_checks'
 
 let stack: Stack
 
@@ -37,29 +38,9 @@ function clientHeader(text: string): string {
   return kept
 }
 
-/** Haraka's Received line for this test client (the parts that vary are matched loosely). */
-function receivedPattern(opts: { with: string; from: string; tlsComment?: string }): string {
-  const tls = opts.tlsComment === undefined ? '' : `\\r\\n\\ttls [A-Z0-9_]+ ${escape(opts.tlsComment)}`
-  return (
-    `Received: from client\\.example\\.net \\([^)\\r\\n]*\\)\\r\\n` +
-    `\\tby mail\\.example\\.com \\(Haraka/[0-9.]+\\) with ${opts.with} id [0-9A-F-]+\\.\\d+\\r\\n` +
-    `\\tenvelope-from <${escape(opts.from)}>${tls};\\r\\n` +
-    `\\t[^\\r\\n]+ \\+0000\\r\\n`
-  )
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
 /** The auth_stamp results line Haraka logged for one transaction. */
 function resultsLine(uuid: string): string {
-  const line = stack.haraka
-    .logs()
-    .split('\n')
-    .find((l) => l.includes(`[${uuid}] [auth_stamp]`))
-  assert.ok(line, `no auth_stamp line for ${uuid}`)
-  return line.slice(line.indexOf('[auth_stamp] ') + '[auth_stamp] '.length)
+  return stampResults(stack.haraka.logs(), uuid)
 }
 
 describe('authenticated mail is stamped', () => {
