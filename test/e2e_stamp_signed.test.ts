@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SmtpClient } from '../demo/smtp_client'
 import { messageFacts, StampKey, stampValue } from '../lib/stamp/sign'
 import { headerFieldsOf } from '../lib/stamp/fields'
@@ -278,5 +279,18 @@ describe('hop 2: a second Haraka in verify mode', () => {
       assert.match(stampResults(hop2.logs(), got.uuid), new RegExp(`fail:verify\\(${reason}\\), skip:stamp\\(unauthenticated\\)$`), what)
       assert.match(hop2.logs(), new RegExp(`\\[${escapeRe(got.uuid)}\\] \\[auth_stamp\\] stamp removed: ${reason}: `), what)
     }
+  })
+
+  test('a reload to identity_value=address opens the directory: the stamp\u2019s login is looked up', async () => {
+    writeFileSync(path.join(hop2.dir, 'config/auth_stamp.ini'), `${HOP2_INI}identity_value=address\n`)
+    const deadline = Date.now() + 10_000
+    let got: Message
+    do {
+      await sleep(200)
+      got = await relayToHop2(signed.eml)
+    } while (got.headers('X-Authenticated-User')[0] !== 'alice@example.com' && Date.now() < deadline)
+    assert.deepEqual(got.headers('X-Authenticated-User'), ['alice@example.com'])
+    assert.equal(stampResults(hop2.logs(), got.uuid), 'removed: 1, removed_fields: x-authenticated-user=1, pass:verify(valid), address(primary), stamp(identity_from_stamp)')
+    assert.match(hop2.logs(), /\[auth_stamp\] directory: /)
   })
 })
