@@ -1,22 +1,23 @@
-// auth_stamp: on every message, remove client-supplied copies of our identity
-// and stamp headers and of Authentication-Results claiming our authserv-id;
-// then, for an authenticated session (or, in verify mode, a verified stamp),
-// add the identity header, in sign mode the signed stamp, and make Haraka's
-// A-R carry smtp.auth and smtp.mailfrom in one resinfo. Decisions: lib/stamp.
+// auth_stamp: strip forged identity/stamp headers and our-authserv-id A-R from every message; for an
+// authenticated session (or, in verify mode, a verified stamp) add the identity header, in sign mode the
+// signed stamp, and give Haraka's A-R one resinfo with smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
+import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../lib/haraka/address'
+import { toDsn } from '../../lib/haraka/dsn'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
 import { loadValidated } from '../../lib/haraka/load_config'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
+import { REPLIES } from '../../lib/replies'
 import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
 import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
 import { identityValue, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
-import { headersToAdd, inspectMessage, StampResults, verdictLabel } from '../../lib/stamp/stamp'
+import { headersToAdd, inspectMessage, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
 
 interface AuthStamp extends Plugin {
   cfg: StampConfig
@@ -72,14 +73,21 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
   const login = authUser(connection)
   const mailFrom = addressOf(txn.mail_from)
   const now = Math.floor(Date.now() / 1000)
-  const found = inspectMessage(txn.header.header_list, cfg, {
-    login,
-    mailFrom,
-    authservId: connection.local.host.toLowerCase(),
-    pendingAuthResults: connection.auth_results(),
-    now,
-  })
-  removeFields(txn.header, found.remove)
+  let found: Inspection
+  try {
+    found = inspectMessage(txn.header.header_list, cfg, {
+      login,
+      mailFrom,
+      authservId: connection.local.host.toLowerCase(),
+      pendingAuthResults: connection.auth_results(),
+      now,
+    })
+    removeFields(txn.header, found.remove)
+  } catch (err) {
+    // Fail closed: a message whose forged stamp headers could not be removed is not accepted.
+    connection.logerror(this, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
+    return next(constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
+  }
   const results = new StampResults()
   if (found.verdict) {
     results.add(verdictLabel(found.verdict))
@@ -102,7 +110,6 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
     record()
     return next()
   }
-
   const lookup: Promise<IdentityValue> =
     cfg.identity_value === 'address' && this.dirCfg
       ? identityValue(this.directory.directory, {
