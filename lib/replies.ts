@@ -31,6 +31,9 @@ export const REPLIES = {
 
   // Local queue (demo/test sink)
   QUEUE_FAILED: { code: 451, enh: '4.3.0', text: 'Could not store the message, try again later' },
+
+  // Stamp (auth_stamp): forged stamp headers could not be removed, so the message is not accepted
+  STAMP_FAILED: { code: 451, enh: '4.3.0', text: 'Could not process the message headers, try again later' },
 } as const satisfies Record<string, Reply>
 
 export type ReplyName = keyof typeof REPLIES

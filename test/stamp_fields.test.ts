@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { authResultsValue, authservIdOf } from '../lib/stamp/auth_results'
-import { fieldName, fieldValue, forgedFieldIndexes } from '../lib/stamp/fields'
+import { authPassClause, authResultsValue, authservIdOf, isAuthClause } from '../lib/stamp/auth_results'
+import { canonicalFieldValue, fieldName, fieldValue, forgedFieldIndexes, headerFieldsOf, ourFields } from '../lib/stamp/fields'
+import { receivedAuthComment } from '../lib/stamp/received'
 
 const rule = { identityHeaders: new Set(['x-authenticated-user']), authservId: 'mail.example.com' }
 
@@ -46,5 +47,85 @@ describe('field helpers', () => {
     assert.equal(authResultsValue('bob'), 'bob')
     assert.equal(authResultsValue('o"brien x'), '"o\\"brien x"')
     assert.equal(authResultsValue('a;b'), '"a;b"')
+  })
+})
+
+describe('stamp headers and Haraka\u2019s own pending A-R', () => {
+  const full = { ...rule, stampHeaders: new Set(['x-auth-stamp']) }
+
+  test('stamp headers are ours too, in any spelling', () => {
+    const fields = ['X-Auth-Stamp: v=1\n', 'x-auth-stamp : v=1\n', 'X-Auth-Stamped: no\n']
+    assert.deepEqual(
+      ourFields(fields, full).map((f) => [f.index, f.kind]),
+      [
+        [0, 'stamp'],
+        [1, 'stamp'],
+      ],
+    )
+  })
+
+  test('the A-R field Haraka appended at end of DATA is left alone, a client copy of it is not', () => {
+    const pending = 'mail.example.com;\r\n\tauth=pass (plain) smtp.auth=alice@example.com'
+    const fields = [
+      'Authentication-Results: mail.example.com; auth=pass (plain) smtp.auth=alice@example.com\n',
+      'Subject: x\n',
+      `Authentication-Results: ${pending}\n`,
+    ]
+    assert.deepEqual(forgedFieldIndexes(fields, { ...full, pendingAuthResults: pending }), [0])
+    assert.deepEqual(forgedFieldIndexes(fields, full), [0, 2])
+  })
+})
+
+describe('parsing a saved message', () => {
+  test('headerFieldsOf keeps folds inside their field and stops at the blank line', () => {
+    const eml = 'A: 1\r\nB: 2\r\n\tmore\r\n  and more\r\nC : 3\r\n\r\nBody: not a header\r\n'
+    assert.deepEqual(headerFieldsOf(eml), ['A: 1\n', 'B: 2\r\n\tmore\r\n  and more\n', 'C : 3\n'])
+    assert.equal(canonicalFieldValue(headerFieldsOf(eml)[1]!), '2 more and more')
+  })
+})
+
+describe('Authentication-Results resinfo', () => {
+  test('authResultsValue writes a pvalue: token, local-part@domain, or quoted-string', () => {
+    assert.equal(authResultsValue('john doe@example.com'), '"john doe"@example.com')
+    assert.equal(authResultsValue('a/b'), '"a/b"')
+    assert.equal(authResultsValue('x=y@example.com'), 'x=y@example.com')
+    assert.equal(authResultsValue('a@b@example.com'), '"a@b"@example.com')
+    assert.equal(authResultsValue('bad@dom ain'), '"bad@dom ain"')
+    assert.equal(authResultsValue('a\r\nb'), '"ab"')
+    assert.equal(authResultsValue('"x\\"y"@example.com'), '"x\\"y"@example.com')
+    assert.equal(authResultsValue('"unterminated@example.com'), '"\\"unterminated"@example.com')
+  })
+
+  test('authPassClause: one resinfo with smtp.auth and smtp.mailfrom', () => {
+    assert.equal(
+      authPassClause({ login: 'alice', mechanism: 'PLAIN', mailFrom: 'alice@example.com' }),
+      'auth=pass (plain) smtp.auth=alice smtp.mailfrom=alice@example.com',
+    )
+    assert.equal(authPassClause({ login: 'alice@example.com', mechanism: 'LOGIN', mailFrom: '' }), 'auth=pass (login) smtp.auth=alice@example.com')
+    assert.equal(authPassClause({ login: 'o"brien', mechanism: 'x(y)' }), 'auth=pass (xy) smtp.auth="o\\"brien"')
+    assert.equal(authPassClause({ login: 'a' }), 'auth=pass smtp.auth=a')
+    assert.equal(
+      authPassClause({ login: 'bob', mechanism: 'plain', mailFrom: '"odd one"@example.com' }),
+      'auth=pass (plain) smtp.auth=bob smtp.mailfrom="odd one"@example.com',
+    )
+  })
+
+  test('isAuthClause finds auth= results only', () => {
+    assert.ok(isAuthClause('auth=pass (plain) smtp.auth=x'))
+    assert.ok(isAuthClause(' AUTH = fail'))
+    assert.ok(!isAuthClause('spf=pass smtp.mailfrom=x'))
+    assert.ok(!isAuthClause('iprev=pass policy.authenticated=x'))
+  })
+})
+
+describe('Received comment', () => {
+  test('without a login (privacy) and with one', () => {
+    assert.equal(receivedAuthComment(), '(authenticated bits=0)')
+    assert.equal(receivedAuthComment('alice@example.com'), '(authenticated user=alice@example.com bits=0)')
+  })
+  test('a login can neither close the comment nor break the line', () => {
+    assert.equal(receivedAuthComment('a)b(c\\d'), '(authenticated user=a\\)b\\(c\\\\d bits=0)')
+    assert.equal(receivedAuthComment('x\r\n\tBcc: y'), '(authenticated user=x???Bcc: y bits=0)')
+    assert.equal(receivedAuthComment('jörg😀'), '(authenticated user=j?rg? bits=0)')
   })
 })

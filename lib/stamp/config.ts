@@ -1,16 +1,181 @@
 // Schema of config/auth_stamp.ini.
+import { readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
 import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
+const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
 
 export const STAMP_SPEC = {
   identity_header: { type: 'string', default: 'X-Authenticated-User', pattern: HEADER_NAME, hint: 'a header field name' },
+  identity_value: { type: 'enum', default: 'login', values: ['login', 'address'] },
+  address_attribute: { type: 'string', default: 'mail', pattern: ATTRIBUTE, hint: 'an LDAP attribute name' },
+  auth_results_mailfrom: { type: 'bool', default: true },
+  received_login: { type: 'bool', default: false },
+  stamp_header: { type: 'string', default: 'X-Auth-Stamp', pattern: HEADER_NAME, hint: 'a header field name' },
+  sign: { type: 'bool', default: false },
+  verify: { type: 'bool', default: false },
+  key_id: { type: 'string', default: '', pattern: KEY_ID, hint: 'a key id (letters, digits, . _ -, at most 64)' },
+  key: { type: 'secret', default: '' },
+  key_file: { type: 'string', default: '' },
+  previous_key_id: { type: 'string', default: '', pattern: KEY_ID, hint: 'a key id (letters, digits, . _ -, at most 64)' },
+  previous_key: { type: 'secret', default: '' },
+  previous_key_file: { type: 'string', default: '' },
+  max_age: { type: 'int', default: 604800, min: 0, max: 31536000 },
 } satisfies SectionSpec
 
 export const STAMP_DEFAULTS = Object.freeze(defaultsOf(STAMP_SPEC))
 
-export type StampConfig = SectionValues<typeof STAMP_SPEC>
+/**
+ * Names the plugin strips from every message: they would break the message
+ * (or other checks) if used for our headers.
+ */
+const RESERVED = new Set([
+  'authentication-results',
+  'original-authentication-results',
+  'received',
+  'return-path',
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'dkim-signature',
+  'arc-seal',
+  'arc-message-signature',
+  'arc-authentication-results',
+])
 
-export function parseStampConfig(raw: Record<string, any>): Parsed<StampConfig> {
-  return parseMainSection(raw, STAMP_SPEC)
+export interface KeyFileInfo {
+  option: 'key_file' | 'previous_key_file'
+  path: string
+  mode: number
+}
+
+export interface StampConfig extends SectionValues<typeof STAMP_SPEC> {
+  /** lower-case names stripped as identity headers: identity_header and the default name */
+  readonly identityNames: ReadonlySet<string>
+  /** lower-case names stripped as stamp headers: stamp_header and the default name */
+  readonly stampNames: ReadonlySet<string>
+  /** the key new stamps are signed with (key_id), when one is configured */
+  readonly signingKey: StampKey | undefined
+  /** every key a stamp may be verified with: key_id and previous_key_id */
+  readonly verifyKeys: readonly StampKey[]
+  readonly keyFiles: readonly KeyFileInfo[]
+}
+
+export interface StampConfigOptions {
+  /** where relative key_file paths start: the Haraka instance directory (default: the current directory) */
+  baseDir?: string
+}
+
+type Main = SectionValues<typeof STAMP_SPEC>
+
+export function parseStampConfig(raw: Record<string, any>, opts: StampConfigOptions = {}): Parsed<StampConfig> {
+  return parseMainSection(raw, STAMP_SPEC, (main, errors) => buildStamp(main, raw.main ?? {}, opts, errors))
+}
+
+function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfigOptions, errors: string[]): StampConfig {
+  const identity = main.identity_header.toLowerCase()
+  const stamp = main.stamp_header.toLowerCase()
+  for (const [key, name] of [['identity_header', identity], ['stamp_header', stamp]] as const) {
+    if (RESERVED.has(name)) errors.push(`[main] ${key}: ${name} is a standard header; choose a name of your own`)
+  }
+  if (identity === stamp) errors.push('[main] stamp_header: must differ from identity_header')
+
+  const keyFiles: KeyFileInfo[] = []
+  const readKey = (prefix: '' | 'previous_'): StampKey | undefined => {
+    const idKey = `${prefix}key_id` as const
+    const secretKey = `${prefix}key` as const
+    const fileKey = `${prefix}key_file` as const
+    const id = main[idKey]
+    if (typeof given[secretKey] === 'number') {
+      errors.push(`[main] ${secretKey}: all digits, which the ini reader turns into a number; use e.g. \`openssl rand -base64 32\``)
+      return undefined
+    }
+    const inline = main[secretKey]
+    const file = main[fileKey]
+    if (!id) {
+      if (inline || file) errors.push(`[main] ${idKey}: required with ${inline ? secretKey : fileKey}`)
+      return undefined
+    }
+    if (inline && file) {
+      errors.push(`[main] ${fileKey}: give ${secretKey} or ${fileKey}, not both`)
+      return undefined
+    }
+    let secret = inline
+    if (file) {
+      const full = path.resolve(opts.baseDir ?? process.cwd(), file)
+      try {
+        secret = readFileSync(full, 'utf8').trim()
+        keyFiles.push({ option: fileKey, path: full, mode: statSync(full).mode & 0o777 })
+      } catch (err) {
+        errors.push(`[main] ${fileKey}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        return undefined
+      }
+    }
+    if (!secret) {
+      errors.push(`[main] ${secretKey}: required with ${idKey} (or ${fileKey})`)
+      return undefined
+    }
+    const bytes = Buffer.byteLength(secret, 'utf8')
+    if (bytes < MIN_SECRET_BYTES) {
+      errors.push(`[main] ${file ? fileKey : secretKey}: the secret must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`)
+      return undefined
+    }
+    return new StampKey(id, Buffer.from(secret, 'utf8'))
+  }
+
+  const signingKey = readKey('')
+  const previousKey = readKey('previous_')
+  if (main.previous_key_id && main.previous_key_id === main.key_id) {
+    errors.push('[main] previous_key_id: must differ from key_id')
+  }
+  if ((main.sign || main.verify) && !main.key_id) {
+    errors.push(`[main] key_id: required with ${main.sign ? 'sign' : 'verify'}=true (and key or key_file)`)
+  }
+
+  return {
+    ...main,
+    identityNames: new Set([identity, STAMP_DEFAULTS.identity_header.toLowerCase()]),
+    stampNames: new Set([stamp, STAMP_DEFAULTS.stamp_header.toLowerCase()]),
+    signingKey,
+    verifyKeys: [signingKey, previousKey].filter((k): k is StampKey => k !== undefined),
+    keyFiles,
+  }
+}
+
+/** Settings that are allowed but weaken privacy or the stamp: logged as warnings at every load. */
+export function stampWarnings(cfg: StampConfig): string[] {
+  const warnings: string[] = []
+  if (cfg.received_login) warnings.push('received_login=true: the Received line names the login to every recipient')
+  if (cfg.verify && cfg.max_age === 0) {
+    warnings.push('max_age=0: verified stamps never expire (a copied stamp stays valid on any message with the same Message-ID and Date)')
+  }
+  for (const f of cfg.keyFiles) {
+    if (f.mode & 0o077) warnings.push(`${f.option}: ${f.path} is readable by group or others (mode ${f.mode.toString(8)}); chmod 600 it`)
+  }
+  return warnings
+}
+
+/** One line for the log at load: what the plugin will do (never a secret). */
+export function describeStamp(cfg: StampConfig): string {
+  const parts = [
+    `identity ${cfg.identity_header} (${cfg.identity_value === 'address' ? `primary ${cfg.address_attribute}` : 'login'})`,
+    `A-R smtp.mailfrom ${cfg.auth_results_mailfrom ? 'on' : 'off'}`,
+    `Received names login ${cfg.received_login ? 'yes' : 'no'}`,
+  ]
+  if (cfg.sign) parts.push(`sign ${cfg.stamp_header} kid=${cfg.key_id}`)
+  if (cfg.verify) parts.push(`verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s`)
+  return parts.join('; ')
 }

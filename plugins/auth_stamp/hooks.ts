@@ -1,46 +1,149 @@
-// auth_stamp: on every message, remove client-supplied copies of our identity
-// header and of Authentication-Results claiming our authserv-id; then, for an
-// authenticated session, add the identity header. Authentication-Results itself
-// is assembled by Haraka from the clause ldap_auth records (auth=pass smtp.auth=).
+// auth_stamp: strip forged identity/stamp headers and our-authserv-id A-R from every message; for an
+// authenticated session (or, in verify mode, a verified stamp) add the identity header, in sign mode the
+// signed stamp, and give Haraka's A-R one resinfo with smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
+import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
+import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
+import { addressOf } from '../../lib/haraka/address'
+import { toDsn } from '../../lib/haraka/dsn'
+import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
 import { loadValidated } from '../../lib/haraka/load_config'
-import { parseStampConfig, STAMP_SPEC, type StampConfig } from '../../lib/stamp/config'
-import { forgedFieldIndexes } from '../../lib/stamp/fields'
+import type { DirectoryConfig } from '../../lib/ldap/config'
+import { DirectoryHandle } from '../../lib/ldap/handle'
+import { REPLIES } from '../../lib/replies'
+import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
+import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
+import { identityValue, type IdentityValue } from '../../lib/stamp/identity'
+import { receivedAuthComment } from '../../lib/stamp/received'
+import { headersToAdd, inspectMessage, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
 
 interface AuthStamp extends Plugin {
   cfg: StampConfig
+  dirCfg: DirectoryConfig | undefined
+  directory: DirectoryHandle
   load_auth_stamp_ini(): void
+  load_ldap_directory_ini(): void
 }
 
 export function register(this: AuthStamp): void {
+  this.directory = new DirectoryHandle()
   this.load_auth_stamp_ini()
+  this.register_hook('mail', 'name_in_received')
   this.register_hook('data_post', 'stamp_message')
 }
 
 export function load_auth_stamp_ini(this: AuthStamp): void {
-  this.cfg = loadValidated(this, 'auth_stamp.ini', booleanKeys('main', STAMP_SPEC), parseStampConfig, () => this.load_auth_stamp_ini(), this.cfg)
+  const previous = this.cfg
+  const parse = (raw: Record<string, any>) => parseStampConfig(raw, { baseDir: process.env.HARAKA ?? process.cwd() })
+  this.cfg = loadValidated(this, 'auth_stamp.ini', booleanKeys('main', STAMP_SPEC), parse, () => this.load_auth_stamp_ini(), previous)
+  if (this.cfg === previous) return
+  this.loginfo(describeStamp(this.cfg))
+  for (const w of stampWarnings(this.cfg)) this.logwarn(`auth_stamp.ini: ${w}`)
+  // The directory is opened only while identity_value=address needs it.
+  if (this.cfg.identity_value === 'address' && !this.dirCfg) this.load_ldap_directory_ini()
+  if (this.cfg.identity_value !== 'address' && this.dirCfg) {
+    this.dirCfg = undefined
+    void this.directory.close()
+  }
+}
+
+export function load_ldap_directory_ini(this: AuthStamp): void {
+  if (this.cfg.identity_value !== 'address') return
+  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
+}
+
+function authUser(connection: Connection): string | undefined {
+  const user = connection.notes.auth_user
+  return typeof user === 'string' && user ? user : undefined
+}
+
+/** MAIL: Haraka writes the Received line at DATA from connection.authheader; name the login only if configured. */
+export function name_in_received(this: AuthStamp, next: Next, connection: Connection): void {
+  const login = authUser(connection)
+  if (login) connection.authheader = receivedAuthComment(this.cfg.received_login ? login : undefined)
+  next()
 }
 
 export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {
   const txn = connection.transaction
   if (!txn) return next()
-  const forged = forgedFieldIndexes(txn.header.header_list, {
-    identityHeaders: new Set([this.cfg.identity_header.toLowerCase()]),
-    authservId: connection.local.host.toLowerCase(),
-  })
-  if (forged.length) {
-    removeFields(txn.header, forged)
-    txn.results.add(this, { removed: forged.length })
-    connection.lognotice(this, `removed ${forged.length} client-supplied stamp header(s)`)
+  const cfg = this.cfg
+  const login = authUser(connection)
+  const mailFrom = addressOf(txn.mail_from)
+  const now = Math.floor(Date.now() / 1000)
+  let found: Inspection
+  try {
+    found = inspectMessage(txn.header.header_list, cfg, {
+      login,
+      mailFrom,
+      authservId: connection.local.host.toLowerCase(),
+      pendingAuthResults: connection.auth_results(),
+      now,
+    })
+    removeFields(txn.header, found.remove)
+  } catch (err) {
+    // Fail closed: a message whose forged stamp headers could not be removed is not accepted.
+    connection.logerror(this, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
+    return next(constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
   }
-  const login = connection.notes.auth_user
-  if (typeof login === 'string' && login) {
-    txn.add_leading_header(this.cfg.identity_header, login)
-    txn.results.add(this, { pass: 'stamp(identity)' })
-  } else {
-    txn.results.add(this, { skip: 'stamp(unauthenticated)' })
+  const results = new StampResults()
+  if (found.verdict) {
+    results.add(verdictLabel(found.verdict))
+    if (!found.verdict.valid && found.verdict.reason !== 'no_stamp') {
+      connection.lognotice(this, `stamp removed: ${found.verdict.reason}: ${found.verdict.detail}`)
+    }
   }
-  next()
+  if (login) {
+    // One resinfo with smtp.auth and smtp.mailfrom, per transaction, instead of the session's auth= clause.
+    const notes = connection.notes.authentication_results
+    if (Array.isArray(notes)) connection.notes.authentication_results = notes.filter((c: string) => !isAuthClause(c))
+    const mechanism = connection.notes.auth_method ?? connection.results.get('auth')?.method
+    connection.auth_results(authPassClause({ login, mechanism, mailFrom: cfg.auth_results_mailfrom ? mailFrom : '' }))
+  }
+  // One results entry, and through emit one log line, per message.
+  const record = () => txn.results.add(this, { ...results.summary(found), emit: true })
+  const identity = found.identity
+  if (!identity) {
+    results.add({ skip: 'stamp(unauthenticated)' })
+    record()
+    return next()
+  }
+  const lookup: Promise<IdentityValue> =
+    cfg.identity_value === 'address' && this.dirCfg
+      ? identityValue(this.directory.directory, {
+          mode: this.dirCfg.mode,
+          login: identity.login,
+          attribute: cfg.address_attribute,
+          // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
+          budgetMs: Math.max(1000, (this.timeout || 30) * 1000 - 5000),
+        })
+      : Promise.resolve({ value: identity.login })
+  lookup
+    .then((id) => {
+      results.add(id.label)
+      if (id.fallback) connection.logwarn(this, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
+      for (const h of headersToAdd(cfg, { identityValue: id.value, identity, mailFrom, fields: txn.header.header_list, now })) {
+        txn.add_leading_header(h.name, h.value)
+      }
+      results.add({ pass: identity.source === 'stamp' ? 'stamp(identity_from_stamp)' : 'stamp(identity)' })
+      if (cfg.sign && identity.source === 'session') results.add({ pass: 'stamp(signed)' })
+    })
+    .catch((err: unknown) => {
+      // A bug, not an outage (identityValue falls back to the login): the message still goes through.
+      connection.logerror(this, `stamping failed: ${(err as Error).stack ?? String(err)}`)
+      results.add({ err: 'stamp(internal_error)' })
+    })
+    .finally(() => {
+      try {
+        record()
+      } finally {
+        next()
+      }
+    })
+}
+
+export async function shutdown(this: AuthStamp): Promise<void> {
+  await this.directory.close()
 }

@@ -1,0 +1,116 @@
+// What auth_stamp does to one message, decided without Haraka: which fields
+// to remove, whose identity to stamp, which headers to add, what to record.
+import type { StampConfig } from './config'
+import { ourFields } from './fields'
+import { messageFacts, stampValue, verifyMessage, type Verdict } from './sign'
+
+export interface MessageContext {
+  /** the session's authenticated login, if any */
+  login?: string
+  /** envelope sender, '' for the null sender */
+  mailFrom: string
+  /** our authserv-id (Haraka's config/me), lower-case */
+  authservId: string
+  /** the Authentication-Results value Haraka appended at the end of DATA */
+  pendingAuthResults?: string
+  /** unix seconds */
+  now: number
+}
+
+export interface Inspection {
+  /** field indexes to remove */
+  remove: number[]
+  /** removed fields per lower-case name, in order of first appearance */
+  removed: Array<[string, number]>
+  /** the verify-mode verdict on the message's stamp (unauthenticated sessions only) */
+  verdict?: Verdict
+  /** whose identity the message is stamped with: the session's login, or the login of a verified stamp */
+  identity?: { login: string; source: 'session' | 'stamp' }
+}
+
+/**
+ * Every identity header is removed, whoever sent it. A stamp header is
+ * removed too, except in verify mode on mail from an unauthenticated session
+ * (an upstream hop) when there is exactly one and it verifies. A-R fields that
+ * claim our authserv-id are removed; other servers' are kept.
+ */
+export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx: MessageContext): Inspection {
+  const ours = ourFields(fields, {
+    identityHeaders: cfg.identityNames,
+    stampHeaders: cfg.stampNames,
+    authservId: ctx.authservId,
+    pendingAuthResults: ctx.pendingAuthResults,
+  })
+  let verdict: Verdict | undefined
+  let keep = -1
+  if (cfg.verify && !ctx.login) {
+    const checked = verifyMessage(fields, new Set([cfg.stamp_header.toLowerCase()]), {
+      keys: cfg.verifyKeys,
+      now: ctx.now,
+      maxAge: cfg.max_age,
+      mailFrom: ctx.mailFrom,
+    })
+    verdict = checked.verdict
+    if (verdict.valid) keep = checked.indexes[0]!
+  }
+  const remove = ours.filter((f) => f.index !== keep)
+  const counts = new Map<string, number>()
+  for (const f of remove) counts.set(f.name, (counts.get(f.name) ?? 0) + 1)
+
+  let identity: Inspection['identity']
+  if (ctx.login) identity = { login: ctx.login, source: 'session' }
+  else if (verdict?.valid) identity = { login: verdict.login, source: 'stamp' }
+  return { remove: remove.map((f) => f.index), removed: [...counts], verdict, identity }
+}
+
+export interface NewHeader {
+  name: string
+  value: string
+}
+
+/**
+ * Headers to add with add_leading_header, in this order (so the last one ends
+ * up on top): the identity header, then the signed stamp (sign mode, on mail
+ * from an authenticated session only).
+ */
+export function headersToAdd(
+  cfg: StampConfig,
+  opts: { identityValue: string; identity: NonNullable<Inspection['identity']>; mailFrom: string; fields: readonly string[]; now: number },
+): NewHeader[] {
+  // eslint-disable-next-line no-control-regex
+  const out: NewHeader[] = [{ name: cfg.identity_header, value: opts.identityValue.replace(/[\x00-\x1f\x7f]/g, '') }]
+  if (cfg.sign && cfg.signingKey && opts.identity.source === 'session') {
+    const facts = { ...messageFacts(opts.fields), login: opts.identity.login, mailFrom: opts.mailFrom }
+    out.push({ name: cfg.stamp_header, value: stampValue(cfg.stamp_header, cfg.signingKey, facts, opts.now) })
+  }
+  return out
+}
+
+/** Results labels, `rule(reason)`. */
+export function verdictLabel(verdict: Verdict): Label {
+  if (verdict.valid) return { pass: 'verify(valid)' }
+  if (verdict.reason === 'no_stamp') return { skip: 'verify(no_stamp)' }
+  return { fail: `verify(${verdict.reason})` }
+}
+
+type Label = { pass: string } | { fail: string } | { skip: string } | { err: string }
+
+/** The one results entry auth_stamp records per message (`rule(reason)` labels plus removed counts). */
+export class StampResults {
+  private readonly lists: Record<'pass' | 'fail' | 'skip' | 'err', string[]> = { pass: [], fail: [], skip: [], err: [] }
+
+  add(label: Label | undefined): void {
+    if (!label) return
+    for (const [k, v] of Object.entries(label)) this.lists[k as 'pass' | 'fail' | 'skip' | 'err'].push(v)
+  }
+
+  summary(found: Inspection): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    if (found.remove.length) {
+      out.removed = found.remove.length
+      out.removed_fields = found.removed.map(([name, n]) => `${name}=${n}`)
+    }
+    for (const [k, v] of Object.entries(this.lists)) if (v.length) out[k] = [...v]
+    return out
+  }
+}

@@ -1,0 +1,149 @@
+// lib/stamp/stamp: what auth_stamp removes, keeps and adds on one message.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { parseStampConfig, type StampConfig } from '../lib/stamp/config'
+import { messageFacts, stampValue, StampKey, verifyStamp } from '../lib/stamp/sign'
+import { headersToAdd, inspectMessage, StampResults, verdictLabel, type MessageContext } from '../lib/stamp/stamp'
+
+const SECRET = 'plan-test-secret-of-at-least-32-bytes'
+const NOW = 1_800_000_000
+
+function config(main: Record<string, unknown> = {}): StampConfig {
+  const r = parseStampConfig({ main })
+  if (!r.ok) throw new Error(r.errors.join('; '))
+  return r.cfg
+}
+const SIGN = config({ sign: true, key_id: 'k1', key: SECRET })
+const VERIFY = config({ verify: true, key_id: 'k1', key: SECRET })
+
+const BASE = ['Received: from upstream\n', 'From: alice@example.com\n', 'Message-ID: <m1@example.com>\n', 'Date: Tue, 01 Dec 2026 09:00:00 +0000\n']
+const UPSTREAM_AR = 'Authentication-Results: mx.other.example; spf=pass smtp.mailfrom=example.com\n'
+const FORGED = [
+  'X-Authenticated-User: ceo@example.com\n',
+  'x-authenticated-user : ceo@example.com\n',
+  'X-Authenticated-User:\r\n\tceo@example.com\n',
+  'Authentication-Results: mail.example.com; auth=pass smtp.auth=ceo@example.com\n',
+  'Original-Authentication-Results: mail.example.com; auth=pass smtp.auth=ceo\n',
+  UPSTREAM_AR,
+]
+const ctx = (over: Partial<MessageContext> = {}): MessageContext => ({
+  mailFrom: 'alice@example.com',
+  authservId: 'mail.example.com',
+  now: NOW,
+  ...over,
+})
+
+function stampField(login = 'alice@example.com', mailFrom = 'alice@example.com', fields = BASE, t = NOW - 10): string {
+  const key = new StampKey('k1', Buffer.from(SECRET))
+  return `X-Auth-Stamp: ${stampValue('X-Auth-Stamp', key, { login, mailFrom, ...messageFacts(fields) }, t)}\n`
+}
+
+describe('inspectMessage', () => {
+  test('unauthenticated, default config: every forged field goes, other servers\u2019 A-R stays, nobody is stamped', () => {
+    const fields = [...BASE, ...FORGED, stampField()]
+    const r = inspectMessage(fields, config(), ctx())
+    assert.deepEqual(r.remove, [4, 5, 6, 7, 8, 10])
+    assert.deepEqual(r.removed, [
+      ['x-authenticated-user', 3],
+      ['authentication-results', 1],
+      ['original-authentication-results', 1],
+      ['x-auth-stamp', 1],
+    ])
+    assert.equal(r.identity, undefined)
+    assert.equal(r.verdict, undefined, 'no verification unless verify=true')
+  })
+
+  test('authenticated: stamped with the session login; a client-supplied stamp goes even if it verifies', () => {
+    const fields = [...BASE, stampField('bob@example.com')]
+    const r = inspectMessage(fields, VERIFY, ctx({ login: 'alice@example.com' }))
+    assert.deepEqual(r.remove, [4])
+    assert.deepEqual(r.identity, { login: 'alice@example.com', source: 'session' })
+    assert.equal(r.verdict, undefined)
+  })
+
+  test('verify mode: a stamp that verifies is kept and its login stamped; identity headers still go', () => {
+    const fields = [...BASE, 'X-Authenticated-User: ceo@example.com\n', stampField()]
+    const r = inspectMessage(fields, VERIFY, ctx())
+    assert.deepEqual(r.remove, [4])
+    assert.equal(r.verdict?.valid, true)
+    assert.deepEqual(r.identity, { login: 'alice@example.com', source: 'stamp' })
+    assert.deepEqual(verdictLabel(r.verdict!), { pass: 'verify(valid)' })
+  })
+
+  test('verify mode: a stamp that does not verify goes, with the reason', () => {
+    const cases: Array<[string[], MessageContext, string]> = [
+      [[...BASE, stampField().replace('u=alice', 'u=carol')], ctx(), 'bad_signature'],
+      [[...BASE, stampField()], ctx({ mailFrom: 'other@example.com' }), 'mailfrom_mismatch'],
+      [[...BASE, stampField(undefined, undefined, BASE, NOW - 700_000)], ctx(), 'expired'],
+      [[...BASE, stampField(), stampField()], ctx(), 'several_stamps'],
+      [[...BASE.slice(0, 2), 'Message-ID: <other@example.com>\n', BASE[3]!, stampField()], ctx(), 'bad_signature'],
+    ]
+    for (const [fields, c, reason] of cases) {
+      const r = inspectMessage(fields, VERIFY, c)
+      assert.equal(r.verdict?.valid, false)
+      assert.equal((r.verdict as { reason: string }).reason, reason)
+      assert.deepEqual(verdictLabel(r.verdict!), { fail: `verify(${reason})` })
+      assert.ok(r.remove.length >= 1 && r.remove.every((i) => /^x-auth-stamp:/i.test(fields[i]!)))
+      assert.equal(r.identity, undefined)
+    }
+    const none = inspectMessage(BASE, VERIFY, ctx())
+    assert.deepEqual(verdictLabel(none.verdict!), { skip: 'verify(no_stamp)' })
+  })
+
+  test('Haraka\u2019s own pending A-R is not counted as forged', () => {
+    const pending = 'mail.example.com;\r\n\tauth=pass (plain) smtp.auth=alice@example.com'
+    const fields = [...BASE, `Authentication-Results: ${pending}\n`]
+    assert.deepEqual(inspectMessage(fields, config(), ctx({ login: 'alice@example.com', pendingAuthResults: pending })).remove, [])
+  })
+})
+
+describe('headersToAdd', () => {
+  const identity = { login: 'alice@example.com', source: 'session' as const }
+
+  test('default: only the identity header, control characters removed', () => {
+    assert.deepEqual(headersToAdd(config(), { identityValue: 'alice@example.com\r\n', identity, mailFrom: 'x', fields: BASE, now: NOW }), [
+      { name: 'X-Authenticated-User', value: 'alice@example.com' },
+    ])
+  })
+
+  test('sign mode: identity header, then the stamp (which ends up on top); it verifies against the message', () => {
+    const added = headersToAdd(SIGN, { identityValue: 'a.liddell@example.com', identity, mailFrom: 'alice@example.com', fields: BASE, now: NOW })
+    assert.deepEqual(
+      added.map((h) => h.name),
+      ['X-Authenticated-User', 'X-Auth-Stamp'],
+    )
+    const v = verifyStamp(added[1]!.value, messageFacts(BASE), { keys: SIGN.verifyKeys, now: NOW, maxAge: 60, mailFrom: 'alice@example.com' })
+    assert.ok(v.valid && v.login === 'alice@example.com', 'the stamp signs the login, not the header value')
+  })
+
+  test('a login taken from a verified stamp is not signed again', () => {
+    const out = headersToAdd(config({ sign: true, verify: true, key_id: 'k1', key: SECRET }), {
+      identityValue: 'alice@example.com',
+      identity: { login: 'alice@example.com', source: 'stamp' },
+      mailFrom: '',
+      fields: BASE,
+      now: NOW,
+    })
+    assert.deepEqual(
+      out.map((h) => h.name),
+      ['X-Authenticated-User'],
+    )
+  })
+})
+
+describe('StampResults', () => {
+  test('one entry: removed count and names, then the labels', () => {
+    const r = new StampResults()
+    r.add({ pass: 'stamp(identity)' })
+    r.add({ err: 'address(directory_unavailable)' })
+    r.add(undefined)
+    const found = inspectMessage([...BASE, ...FORGED], config(), ctx())
+    assert.deepEqual(r.summary(found), {
+      removed: 5,
+      removed_fields: ['x-authenticated-user=3', 'authentication-results=1', 'original-authentication-results=1'],
+      pass: ['stamp(identity)'],
+      err: ['address(directory_unavailable)'],
+    })
+    assert.deepEqual(new StampResults().summary(inspectMessage(BASE, config(), ctx())), {})
+  })
+})
