@@ -50,7 +50,7 @@ export function countFailure(
   const n = (connection.notes.auth_fails = (Number(connection.notes.auth_fails) || 0) + 1)
   const last = n >= plugin.cfg.max_failures
   const delayMs = opts.delay === false ? 0 : failureDelayMs(plugin.cfg, n)
-  connection.results.add(plugin, { fail: label })
+  connection.results.add(plugin, { fail: label, emit: true })
   const tail = `${delayMs ? `, reply in ${delayMs} ms` : ''}${last ? ', too many failures: closing the connection' : ''}`
   connection.lognotice(plugin, `${log} (failure ${n} of ${plugin.cfg.max_failures}${tail})`)
   return { delayMs, last }
