@@ -9,8 +9,10 @@ import { Attribute, Change, Client } from 'ldapts'
 import { parseAuthConfig, type AuthConfig } from '../lib/auth/config'
 import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials } from '../lib/authn/verify'
+import { parseLocalUsers } from '../lib/credentials/file'
+import { sha512crypt } from '../lib/credentials/sha512crypt'
 import { parseDirectoryConfig } from '../lib/ldap/config'
-import { createDirectory, type Directory } from '../lib/ldap/directory'
+import { createDirectory, type AuthDirectory as Directory } from '../lib/ldap/directory'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from './harness/stack'
 
@@ -135,6 +137,33 @@ describe('credential cache against slapd', () => {
     await sleep(ttlMs + 200)
     assert.equal((await login('can-we-fix-it')).reason, 'invalid_credentials')
     assert.equal((await login('new-bob-password')).reason, 'bind_ok')
+  })
+})
+
+describe('while slapd is stopped', () => {
+  test('a fresh-enough cached login and a listed local user are accepted only when their options allow it', async () => {
+    const d = open(slapd, { timeout: 1000, connect_timeout: 500 })
+    const cache = new CredentialCache({ ttlMs: 1, negativeTtlMs: 0, staleMs: 60_000, maxEntries: 10 })
+    const file = parseLocalUsers({ users: { 'carol': sha512crypt('file-only-pw', { rounds: 1000 }) } })
+    assert.ok(file.ok)
+    const ctx = (main: Record<string, unknown>) => ({ directory: d, mode: 'search' as const, cfg: auth(main), cache, localUsers: file.cfg })
+    const login = (main: Record<string, unknown>, authcid: string, password: string) => verifyCredentials(ctx(main), { authcid, authzid: '', password })
+    assert.equal((await login({}, 'alice', 'wonderland-42')).reason, 'bind_ok')
+    await slapd.stop()
+    try {
+      assert.equal((await login({}, 'alice', 'wonderland-42')).outcome, 'DIRECTORY_DOWN', 'off by default')
+      const stale = { cache_when_directory_down: true }
+      assert.equal((await login(stale, 'alice', 'wonderland-42')).reason, 'cache_ok_directory_down')
+      assert.equal((await login(stale, 'alice', 'wrong')).outcome, 'DIRECTORY_DOWN', 'never 535 while down')
+      assert.equal((await login({ local_users: 'last' }, 'carol', 'file-only-pw')).outcome, 'DIRECTORY_DOWN', 'fallback off by default')
+      const fallback = { local_users: 'last', local_users_when_directory_down: true }
+      assert.equal((await login(fallback, 'carol', 'file-only-pw')).reason, 'local_ok_directory_down')
+      assert.equal((await login(fallback, 'bob', 'can-we-fix-it')).outcome, 'DIRECTORY_DOWN', 'not in the file')
+    } finally {
+      await slapd.start()
+    }
+    // Back up: the directory decides again (carol's directory password, not the file's).
+    assert.equal((await login({ local_users: 'last' }, 'carol', 'file-only-pw')).outcome, 'PASSWORD_MISMATCH')
   })
 })
 

@@ -8,7 +8,7 @@ import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials, type VerifyContext } from '../lib/authn/verify'
 import { parseLocalUsers } from '../lib/credentials/file'
 import { sha512crypt } from '../lib/credentials/sha512crypt'
-import { DirectoryUnavailableError, type Directory, type DirectoryEntry } from '../lib/ldap/directory'
+import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../lib/ldap/directory'
 
 interface FakeUser {
   password: string
@@ -22,7 +22,7 @@ function fakeDirectory(users: Record<string, FakeUser>) {
   const check = () => {
     if (state.down) throw new DirectoryUnavailableError('connect ECONNREFUSED')
   }
-  const dir: Directory = {
+  const dir: AuthDirectory = {
     async findUser(parts) {
       check()
       state.searches++
@@ -62,7 +62,7 @@ function config(main: Record<string, unknown> = {}): AuthConfig {
   return r.cfg
 }
 
-function context(dir: Directory, cfg: AuthConfig, extra: Partial<VerifyContext> = {}): VerifyContext {
+function context(dir: AuthDirectory, cfg: AuthConfig, extra: Partial<VerifyContext> = {}): VerifyContext {
   return { directory: dir, mode: 'search', cfg, ...extra }
 }
 

@@ -1,6 +1,6 @@
 // "Is the password right?" (Dovecot's passdb question), against the directory.
 // Returns a typed outcome; the hook maps it to a reply through REPLIES.
-import { DirectoryUnavailableError, type Directory, type DirectoryEntry } from '../ldap/directory'
+import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
 import { loginParts } from '../ldap/template'
 import { normaliseLogin } from './login'
 
@@ -25,7 +25,7 @@ export interface AuthnResult {
 }
 
 export async function authenticate(
-  dir: Directory,
+  dir: AuthDirectory,
   mode: 'search' | 'template',
   rawLogin: string,
   password: string,

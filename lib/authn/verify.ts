@@ -7,7 +7,7 @@ import type { AuthConfig } from '../auth/config'
 import { normaliseLogin } from '../auth/login'
 import { checkAccountState, attributesFor, needsGroupEntryCheck } from '../authz/account'
 import type { LocalUsers } from '../credentials/file'
-import { DirectoryUnavailableError, type Directory, type DirectoryEntry } from '../ldap/directory'
+import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
 import type { CredentialCache } from './cache'
 
 export type Outcome = AuthnOutcome | 'ACCOUNT_REFUSED' | 'AUTHZID_REFUSED'
@@ -27,7 +27,7 @@ export interface Verdict {
 }
 
 export interface VerifyContext {
-  directory: Directory
+  directory: AuthDirectory
   mode: 'search' | 'template'
   cfg: Pick<AuthConfig, 'account' | 'proxyLogins' | 'local_users' | 'local_users_when_directory_down' | 'cache_when_directory_down'>
   cache?: CredentialCache

@@ -42,6 +42,11 @@ export interface Directory {
   isMember(groupDn: string, memberDn: string, memberAttributes?: readonly string[]): Promise<boolean>
   /** True when `password` binds as `dn`; false on invalid credentials. Never call with an empty password. */
   checkPassword(dn: string, password: string): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** What ldap_auth needs besides the shared interface (kept separate so fakes of Directory stay valid). */
+export interface AuthDirectory extends Directory {
   /**
    * Bind as `dn`; on success read `attributes` of the entry on the same
    * connection, with the user's own rights (nothing is read when the list is empty).
@@ -49,7 +54,6 @@ export interface Directory {
   bindAndRead(dn: string, password: string, attributes: readonly string[]): Promise<BindResult>
   /** Servers and whether each is currently considered up, in configured order. */
   serverStatus(): { url: string; up: boolean }[]
-  close(): Promise<void>
 }
 
 export interface DirectoryOptions {
@@ -71,7 +75,7 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && /timed? ?out/i.test(err.message)
 }
 
-export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): Directory {
+export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): AuthDirectory {
   const servers: ServerSet = new ServerSet(cfg.servers, {
     healthIntervalMs: cfg.health_check_interval,
     probe: (url) => probe(url, cfg),

@@ -1,13 +1,13 @@
 // Holds the live Directory for a plugin and swaps it when the configuration
 // changes (hot reload), closing the old pools once the new one is in place.
 import type { DirectoryConfig } from './config'
-import { createDirectory, type Directory, type DirectoryOptions } from './directory'
+import { createDirectory, type AuthDirectory, type DirectoryOptions } from './directory'
 
 export class DirectoryHandle {
-  private current: { key: string; dir: Directory } | undefined
+  private current: { key: string; dir: AuthDirectory } | undefined
 
   constructor(
-    private readonly factory: (cfg: DirectoryConfig, opts?: DirectoryOptions) => Directory = createDirectory,
+    private readonly factory: (cfg: DirectoryConfig, opts?: DirectoryOptions) => AuthDirectory = createDirectory,
     private readonly opts: DirectoryOptions = {},
   ) {}
 
@@ -21,7 +21,7 @@ export class DirectoryHandle {
     if (old) void old.dir.close()
   }
 
-  get directory(): Directory {
+  get directory(): AuthDirectory {
     if (!this.current) throw new Error('directory not configured')
     return this.current.dir
   }
