@@ -21,6 +21,7 @@ export const REPLIES = {
   AUTH_UNKNOWN_MECHANISM: { code: 504, enh: '5.5.4', text: 'Unrecognized authentication mechanism' },
   AUTH_ALREADY: { code: 503, enh: '5.5.1', text: 'Already authenticated' },
   AUTH_IN_TRANSACTION: { code: 503, enh: '5.5.1', text: 'AUTH not permitted during a mail transaction' },
+  AUTH_TOO_MANY_FAILURES: { code: 421, enh: '4.7.0', text: 'Too many failed authentication attempts, closing connection' },
 
   // Relay and sender policy
   RELAY_DENIED: { code: 550, enh: '5.7.1', text: 'Relaying denied: authenticate first' },

@@ -20,6 +20,8 @@ const FILES: Record<string, SectionSpec> = {
   'auth_relay.ini': RELAY_SPEC,
   'auth_stamp.ini': STAMP_SPEC,
   'eml_sink.ini': SINK_SPEC,
+  // Its [users] section holds data (login=hash lines), not options: no option may be documented or listed.
+  'auth_enc_file.ini': {},
 }
 
 function shown(field: FieldSpec): string {

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { authenticate } from '../lib/auth/authenticate'
 import { parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
-import { createDirectory, DirectoryUnavailableError, type Directory } from '../lib/ldap/directory'
+import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import { loginParts } from '../lib/ldap/template'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { ALICE, DEMO_LDIF } from './harness/stack'
 
 let slapd: Slapd
-const dirs: Directory[] = []
+const dirs: AuthDirectory[] = []
 
 function configFor(overrides: Record<string, unknown> = {}): DirectoryConfig {
   const r = parseDirectoryConfig({
@@ -27,7 +27,7 @@ function configFor(overrides: Record<string, unknown> = {}): DirectoryConfig {
   return r.cfg
 }
 
-function open(overrides: Record<string, unknown> = {}): Directory {
+function open(overrides: Record<string, unknown> = {}): AuthDirectory {
   const d = createDirectory(configFor(overrides))
   dirs.push(d)
   return d

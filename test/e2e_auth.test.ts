@@ -1,12 +1,16 @@
 // SMTP AUTH end to end: real Haraka with ldap_auth in front of a real slapd.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { readFileSync } from 'node:fs'
+import { isClosedError, type SmtpClient } from '../demo/smtp_client'
 import { ALICE, BOB, startStack, type Stack } from './harness/stack'
 
 let stack: Stack
+// Small delays keep the suite fast; the doubling is still measurable.
+const FAILURE_DELAY = 300
 
 before(async () => {
-  stack = await startStack()
+  stack = await startStack({ files: { 'ldap_auth.ini': `[main]\nfailure_delay=${FAILURE_DELAY}\nfailure_delay_max=${FAILURE_DELAY * 4}\n` } })
 })
 after(async () => {
   await stack?.stop()
@@ -103,7 +107,7 @@ describe('failed AUTH', () => {
     const r = await c.authPlain(ALICE.login, ALICE.password, { authzid: 'bob@example.com' })
     assert.equal(r.code, 535)
     assert.equal(r.enhanced, '5.7.8')
-    assert.match(stack.haraka.logs(), /AUTH PLAIN failed for "alice@example.com": authzid_not_permitted/)
+    assert.match(stack.haraka.logs(), /AUTH PLAIN failed for "alice@example.com": authz\(authzid_not_permitted\)/)
   })
 
   test('AUTH inside a mail transaction: 503 5.5.1', async () => {
@@ -126,5 +130,131 @@ describe('failed AUTH', () => {
       assert.ok(!logs.includes(secret), `${secret} in log`)
       assert.ok(!logs.includes(Buffer.from(secret).toString('base64')), `${secret} (base64) in log`)
     }
+  })
+})
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+
+/** Resolves when the server has closed the connection (a further command fails with ECLOSED). */
+async function assertClosed(c: SmtpClient): Promise<void> {
+  await assert.rejects(c.send('NOOP'), (err: unknown) => isClosedError(err))
+}
+
+describe('exact replies of the exchange (RFC 4954)', () => {
+  test('PLAIN without initial response: an empty "334 " then the response', async () => {
+    const c = await stack.submission()
+    const r = await c.send('AUTH PLAIN')
+    // Haraka's respond() writes an empty 334 as "334" and two spaces (its stock auth does the same); clients read it as empty.
+    assert.match(r.lines[0] ?? '', /^334 +$/)
+    assert.equal(r.lines.length, 1)
+    assert.equal((await c.send(b64(`\0${ALICE.login}\0${ALICE.password}`))).code, 235)
+  })
+
+  test('* cancels with 501 5.7.0: PLAIN after 334, LOGIN at the username and at the password', async () => {
+    for (const steps of [['AUTH PLAIN'], ['AUTH LOGIN'], ['AUTH LOGIN', b64('alice')]]) {
+      const c = await stack.submission()
+      for (const line of steps) assert.equal((await c.send(line)).code, 334, line)
+      const r = await c.send('*')
+      assert.deepEqual([r.code, r.enhanced], [501, '5.7.0'], steps.join(' / '))
+      c.close()
+    }
+  })
+
+  test('invalid base64 501 5.5.2 (initial response and continuation); malformed PLAIN 501 5.5.2; unknown mechanism 504 5.5.4', async () => {
+    const c1 = await stack.submission()
+    assert.deepEqual(await c1.send('AUTH PLAIN not*base64').then((r) => [r.code, r.enhanced]), [501, '5.5.2'])
+    assert.equal((await c1.send('AUTH LOGIN')).code, 334)
+    assert.deepEqual(await c1.send('abc').then((r) => [r.code, r.enhanced]), [501, '5.5.2'])
+    c1.close()
+    const c2 = await stack.submission()
+    assert.deepEqual(await c2.send(`AUTH PLAIN ${b64(`${ALICE.login}\0${ALICE.password}`)}`).then((r) => [r.code, r.enhanced]), [501, '5.5.2'])
+    assert.deepEqual(await c2.send('AUTH CRAM-MD5').then((r) => [r.code, r.enhanced]), [504, '5.5.4'])
+    c2.close()
+  })
+})
+
+describe('a core command in the middle of an exchange', () => {
+  test('RSET after the 334 abandons the exchange: a later line is a command again, not a response', async () => {
+    const c = await stack.submission()
+    assert.equal((await c.send('AUTH LOGIN')).code, 334)
+    assert.equal((await c.send('RSET')).code, 250)
+    const r = await c.send(b64('alice'))
+    assert.equal(r.code, 500, `taken as an AUTH response: ${r.lines.join(' | ')}`)
+    assert.equal((await c.authPlain(ALICE.login, ALICE.password)).code, 235, 'a fresh AUTH works')
+    assert.match(stack.haraka.logs(), /AUTH LOGIN abandoned: the client sent another command instead of a response \(failure 1 of 3\)/)
+  })
+
+  test('NOOP after the PLAIN 334: valid credentials sent afterwards do not authenticate', async () => {
+    const c = await stack.submission()
+    assert.equal((await c.send('AUTH PLAIN')).code, 334)
+    assert.equal((await c.send('NOOP')).code, 250)
+    assert.equal((await c.send(b64(`\0${ALICE.login}\0${ALICE.password}`))).code, 500)
+    assert.equal((await c.mailFrom(ALICE.login)).code, 530, 'not authenticated')
+  })
+})
+
+describe('failed attempts in one session', () => {
+  test('the third failure is answered 421 4.7.0 and the connection is closed', async () => {
+    const c = await stack.submission()
+    assert.equal((await c.authPlain(ALICE.login, 'wrong-1')).code, 535)
+    assert.equal((await c.authPlain(ALICE.login, 'wrong-2')).code, 535)
+    const r = await c.authPlain(ALICE.login, ALICE.password + 'x')
+    assert.deepEqual([r.code, r.enhanced], [421, '4.7.0'])
+    await assertClosed(c)
+  })
+
+  test('an AUTH flood (cancel, bad base64, abandoned exchange) hits the same limit', async () => {
+    const c = await stack.submission()
+    assert.equal((await c.send('AUTH LOGIN')).code, 334)
+    assert.equal((await c.send('*')).code, 501)
+    assert.equal((await c.send('AUTH PLAIN !!!!')).code, 501)
+    assert.equal((await c.send('AUTH PLAIN')).code, 334)
+    assert.equal((await c.send('RSET')).code, 250)
+    const r = await c.send('AUTH LOGIN')
+    assert.deepEqual([r.code, r.enhanced], [421, '4.7.0'], 'the abandoned exchange was the third failure')
+    await assertClosed(c)
+  })
+
+  test('the delay grows, and another session is served meanwhile (no blocking)', async () => {
+    const a = await stack.submission()
+    let t = Date.now()
+    assert.equal((await a.authPlain(ALICE.login, 'bad')).code, 535)
+    const first = Date.now() - t
+    assert.ok(first >= FAILURE_DELAY - 20, `first failure answered after ${first} ms`)
+    const b = await stack.submission()
+    t = Date.now()
+    const order: string[] = []
+    const slow = a.authPlain(ALICE.login, 'bad again').then((r) => order.push(`a:${r.code}`))
+    const fast = b.authPlain(BOB.login, BOB.password).then((r) => order.push(`b:${r.code}`))
+    await Promise.all([slow, fast])
+    const second = Date.now() - t
+    assert.ok(second >= 2 * FAILURE_DELAY - 20, `second failure answered after ${second} ms`)
+    assert.deepEqual(order, ['b:235', 'a:535'], 'the other session got its 235 during the delay')
+  })
+})
+
+describe('over-long lines', () => {
+  test('a long AUTH line or base64 continuation: 521 and the connection closed; Haraka memory stays flat', async () => {
+    const c1 = await stack.submission()
+    const r1 = await c1.send(`AUTH PLAIN ${'A'.repeat(600)}`)
+    assert.equal(r1.code, 521)
+    await assertClosed(c1)
+    const c2 = await stack.submission()
+    assert.equal((await c2.send('AUTH LOGIN')).code, 334)
+    assert.equal((await c2.send('QUFB'.repeat(200))).code, 521)
+    await assertClosed(c2)
+
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${stack.haraka.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+    const before = rss()
+    for (let i = 0; i < 10; i++) {
+      const c = await stack.submission()
+      c.writeRaw(`AUTH PLAIN ${'A'.repeat(1024 * 1024)}`) // 1 MB, no line end
+      assert.equal((await c.reply()).code, 521)
+      await assertClosed(c)
+    }
+    const grown = rss() - before
+    assert.ok(grown < 16 * 1024 * 1024, `Haraka RSS grew by ${(grown / 1048576).toFixed(1)} MB for 10 MB of line`)
+    const ok = await stack.submission()
+    assert.equal((await ok.authPlain(ALICE.login, ALICE.password)).code, 235, 'still serving')
   })
 })

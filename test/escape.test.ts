@@ -17,8 +17,13 @@ describe('escapeFilterValue (RFC 4515)', () => {
     assert.equal(escapeFilterValue("o'brien+x,y=z#;"), "o'brien+x,y=z#;")
   })
 
-  test('escapes non-ASCII as UTF-8 octets', () => {
-    assert.equal(escapeFilterValue('é'), '\\c3\\a9')
+  test('keeps non-ASCII literal, so ldapts encodes it once as UTF-8 (escaped octets would be mangled)', () => {
+    assert.equal(escapeFilterValue('josé李'), 'josé李')
+    assert.equal(escapeFilterValue('a\x01\x7f'), 'a\\01\\7f')
+    const filter = FilterParser.parseString(`(uid=${escapeFilterValue('josé*')})`) as unknown as { value: string }
+    assert.equal(filter.value, 'josé*')
+    // The trap: ldapts reads \c3\a9 as two Latin-1 characters.
+    assert.notEqual((FilterParser.parseString('(uid=jos\\c3\\a9)') as unknown as { value: string }).value, 'josé')
   })
 
   test('an injection attempt stays one equality assertion on the literal value', () => {

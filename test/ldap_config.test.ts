@@ -63,6 +63,23 @@ describe('ldap_directory.ini', () => {
     assert.ok(r.ok)
   })
 
+  test('several DN templates as dn_template[] lines, each checked, tried in order', () => {
+    const t = ['uid=%l,ou=people,dc=example,dc=com', 'uid=%l,ou=staff,dc=example,dc=com']
+    const r = parseDirectoryConfig({ main: { servers: 'ldap://a', mode: 'template', dn_template: t } })
+    assert.ok(r.ok)
+    assert.equal(r.cfg.dnTemplates.length, 2)
+    assert.equal(r.cfg.dnTemplate, r.cfg.dnTemplates[0])
+    const bad = errorsOf({ main: { servers: 'ldap://a', mode: 'template', dn_template: [t[0], 'ou=staff,dc=example,dc=com', 'uid=%l,,dc=x', '%u=x,dc=y'] } }).join('; ')
+    assert.match(bad, /dn_template\[2\]: must contain %u, %l or %d/)
+    assert.match(bad, /dn_template\[3\]: must be a DN around the login/)
+    assert.match(bad, /dn_template\[4\]: must be a DN around the login/)
+    assert.doesNotMatch(bad, /dn_template\[1\]/)
+  })
+
+  test('health_check_interval has a floor', () => {
+    assert.match(errorsOf({ main: { ...searchMode, health_check_interval: 10 } }).join(), /health_check_interval: 10 is not a whole number from 500/)
+  })
+
   test('starttls with ldaps:// is contradictory', () => {
     assert.match(errorsOf({ main: { ...searchMode, servers: 'ldaps://a', starttls: true } }).join(), /starttls/)
   })

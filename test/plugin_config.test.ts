@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseAuthConfig } from '../lib/auth/config'
+import { authWarnings, failureDelayMs, parseAuthConfig } from '../lib/auth/config'
 import { booleanKeys } from '../lib/config/schema'
 import { directoryWarnings, parseDirectoryConfig } from '../lib/ldap/config'
 import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../lib/relay/config'
@@ -12,6 +12,39 @@ describe('ldap_auth.ini', () => {
     const r = parseAuthConfig({})
     assert.ok(r.ok)
     assert.deepEqual(r.cfg.mechanismList, ['PLAIN', 'LOGIN'])
+  })
+  test('safe defaults: 3 failures, every account check and cache and local file off', () => {
+    const r = parseAuthConfig({})
+    assert.ok(r.ok)
+    assert.equal(r.cfg.max_failures, 3)
+    assert.equal(r.cfg.cache_ttl, 0)
+    assert.equal(r.cfg.cache_when_directory_down, false)
+    assert.equal(r.cfg.local_users, 'off')
+    assert.equal(r.cfg.account.requireGroup, '')
+    assert.equal(r.cfg.proxyLogins.size, 0)
+    assert.deepEqual(authWarnings(r.cfg), [])
+  })
+  test('the failure delay doubles from failure_delay up to failure_delay_max', () => {
+    const r = parseAuthConfig({})
+    assert.ok(r.ok)
+    assert.deepEqual([1, 2, 3, 4, 5, 50].map((n) => failureDelayMs(r.cfg, n)), [1000, 2000, 4000, 8000, 8000, 8000])
+    assert.equal(failureDelayMs({ failure_delay: 0, failure_delay_max: 0 }, 3), 0)
+    const bad = parseAuthConfig({ main: { failure_delay: 5000, failure_delay_max: 1000 } })
+    assert.ok(!bad.ok)
+    assert.match(bad.errors.join(), /failure_delay_max: must not be below failure_delay/)
+  })
+  test('cross-field rules and weakening options', () => {
+    const fallback = parseAuthConfig({ main: { local_users: 'first', local_users_when_directory_down: true } })
+    assert.ok(!fallback.ok)
+    assert.match(fallback.errors.join(), /needs local_users=last/)
+    assert.match((parseAuthConfig({ main: { require_group: 'not a dn' } }) as { errors: string[] }).errors.join(), /require_group: not a DN/)
+    assert.match((parseAuthConfig({ main: { disabled_attribute: 'a b' } }) as { errors: string[] }).errors.join(), /disabled_attribute/)
+    const weak = parseAuthConfig({ main: { cache_ttl: 60, cache_when_directory_down: true, local_users: 'last', local_users_when_directory_down: true, proxy_logins: 'admin@example.com' } })
+    assert.ok(weak.ok)
+    const w = authWarnings(weak.cfg).join('\n')
+    assert.match(w, /cache_when_directory_down=true/)
+    assert.match(w, /local_users_when_directory_down=true/)
+    assert.match(w, /admin@example\.com may act as any other login/)
   })
   test('refuses mechanisms we do not implement', () => {
     const r = parseAuthConfig({ main: { mechanisms: 'PLAIN,CRAM-MD5' } })

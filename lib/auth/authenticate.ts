@@ -1,6 +1,6 @@
 // "Is the password right?" (Dovecot's passdb question), against the directory.
 // Returns a typed outcome; the hook maps it to a reply through REPLIES.
-import { DirectoryUnavailableError, type Directory } from '../ldap/directory'
+import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
 import { loginParts } from '../ldap/template'
 import { normaliseLogin } from './login'
 
@@ -18,16 +18,20 @@ export interface AuthnResult {
   /** the normalised login, when it was valid */
   login?: string
   dn?: string
+  /** the entry's `attributes` (search mode: read by the service account; template mode: by the user), on OK */
+  entry?: DirectoryEntry | null
   /** why, for the log line (never contains the password) */
   reason: string
 }
 
 export async function authenticate(
-  dir: Directory,
+  dir: AuthDirectory,
   mode: 'search' | 'template',
   rawLogin: string,
   password: string,
+  opts: { attributes?: readonly string[] } = {},
 ): Promise<AuthnResult> {
+  const attributes = opts.attributes ?? []
   const norm = normaliseLogin(rawLogin)
   if (!norm.ok) return { outcome: 'INVALID_LOGIN', reason: norm.reason }
   const login = norm.login
@@ -36,18 +40,22 @@ export async function authenticate(
   if (password.length === 0) return { outcome: 'EMPTY_PASSWORD', login, reason: 'empty_password' }
   const parts = loginParts(login)
   try {
-    let dn: string
     if (mode === 'template') {
-      dn = dir.userDn(parts)
-    } else {
-      const found = await dir.findUser(parts, ['1.1'])
-      if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', login, reason: 'no_such_user' }
-      if (found.kind === 'ambiguous') return { outcome: 'AMBIGUOUS', login, reason: 'filter_matched_several_entries' }
-      dn = found.entry.dn
+      // Each DN template in order; the first one the password binds to is the user.
+      const dns = dir.userDns(parts)
+      for (const dn of dns) {
+        const r = await dir.bindAndRead(dn, password, attributes)
+        if (r.ok) return { outcome: 'OK', login, dn, entry: r.entry, reason: 'bind_ok' }
+      }
+      return { outcome: 'PASSWORD_MISMATCH', login, dn: dns[0], reason: 'invalid_credentials' }
     }
+    const found = await dir.findUser(parts, attributes.length ? attributes : ['1.1'])
+    if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', login, reason: 'no_such_user' }
+    if (found.kind === 'ambiguous') return { outcome: 'AMBIGUOUS', login, reason: 'filter_matched_several_entries' }
+    const dn = found.entry.dn
     const ok = await dir.checkPassword(dn, password)
     return ok
-      ? { outcome: 'OK', login, dn, reason: 'bind_ok' }
+      ? { outcome: 'OK', login, dn, entry: found.entry, reason: 'bind_ok' }
       : { outcome: 'PASSWORD_MISMATCH', login, dn, reason: 'invalid_credentials' }
   } catch (err) {
     if (err instanceof DirectoryUnavailableError) {

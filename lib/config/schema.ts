@@ -9,6 +9,8 @@ export type FieldSpec =
   | { type: 'bool'; default: boolean }
   | { type: 'enum'; default: string; values: readonly string[] }
   | { type: 'list'; default: readonly string[]; item?: RegExp; hint?: string }
+  /** Values that may contain commas (DN templates): `key[]=v` lines (an array), or a single `key=v`. */
+  | { type: 'multi'; default: readonly string[] }
 
 export type SectionSpec = Record<string, FieldSpec>
 
@@ -16,7 +18,7 @@ type ValueOf<F extends FieldSpec> = F extends { type: 'int' }
   ? number
   : F extends { type: 'bool' }
     ? boolean
-    : F extends { type: 'list' }
+    : F extends { type: 'list' | 'multi' }
       ? readonly string[]
       : string
 
@@ -106,6 +108,10 @@ function coerce(field: FieldSpec, value: unknown, where: string, errors: string[
         }
       }
       return Object.freeze(items)
+    }
+    case 'multi': {
+      const items = (Array.isArray(value) ? value : [value]).map((v) => String(v).trim()).filter(Boolean)
+      return Object.freeze(items.length ? items : [...field.default])
     }
   }
 }

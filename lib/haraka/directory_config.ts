@@ -6,13 +6,23 @@ import { DIRECTORY_SPEC, describeDirectory, directoryWarnings, parseDirectoryCon
 import type { DirectoryHandle } from '../ldap/handle'
 import { loadValidated } from './load_config'
 
+// haraka-config keeps one reload callback per file, the last one registered: with
+// two plugins reading ldap_directory.ini, only the second would ever see an edit.
+// So every plugin registers here, and the one callback given to haraka-config
+// reloads them all (both plugins load this same module in the process).
+const subscribers = new Map<string, () => void>()
+const reloadAll = (): void => {
+  for (const reload of [...subscribers.values()]) reload()
+}
+
 export function loadDirectoryConfig(
   plugin: Plugin,
   handle: DirectoryHandle,
   previous: DirectoryConfig | undefined,
   onChange: () => void,
 ): DirectoryConfig {
-  const cfg = loadValidated(plugin, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, onChange, previous)
+  subscribers.set(plugin.name, onChange)
+  const cfg = loadValidated(plugin, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, reloadAll, previous)
   if (cfg !== previous) {
     handle.update(cfg)
     plugin.loginfo(`directory: ${describeDirectory(cfg)}`)

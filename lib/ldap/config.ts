@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
 import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
-import { escapeFilterValue } from './escape'
+import { parseDn, type Rdn } from './dn'
+import { escapeDnValue, escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
 
 const LDAP_URL = /^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/i
@@ -21,17 +22,21 @@ export const DIRECTORY_SPEC = {
   mode: { type: 'enum', default: 'search', values: ['search', 'template'] },
   user_filter: { type: 'string', default: '(&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u)))' },
   scope: { type: 'enum', default: 'sub', values: ['sub', 'one'] },
-  dn_template: { type: 'string', default: '' },
+  dn_template: { type: 'multi', default: [] },
   pool_size: { type: 'int', default: 2, min: 1, max: 32 },
   bind_pool_size: { type: 'int', default: 4, min: 1, max: 64 },
   idle_timeout: { type: 'int', default: 60000, min: 1000, max: 3600000 },
+  health_check_interval: { type: 'int', default: 10000, min: 500, max: 600000 },
 } satisfies SectionSpec
 
 export const DIRECTORY_DEFAULTS = Object.freeze(defaultsOf(DIRECTORY_SPEC))
 
 export interface DirectoryConfig extends SectionValues<typeof DIRECTORY_SPEC> {
   readonly userFilter: readonly Token[]
+  /** the first DN template (what userDn() renders) */
   readonly dnTemplate: readonly Token[]
+  /** every DN template, tried in order by template-mode authentication */
+  readonly dnTemplates: readonly (readonly Token[])[]
   readonly tlsCa: string | undefined
 }
 
@@ -41,7 +46,8 @@ export function parseDirectoryConfig(raw: Record<string, any>): Parsed<Directory
 
 function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: string[]): DirectoryConfig {
   const userFilter = compileOrError('user_filter', main.user_filter, errors)
-  const dnTemplate = main.dn_template ? compileOrError('dn_template', main.dn_template, errors) : []
+  const dnTemplates = main.dn_template.map((t, i) => checkDnTemplate(t, main.dn_template.length > 1 ? i + 1 : 0, errors))
+  const dnTemplate = dnTemplates[0] ?? []
   if (userFilter.length && hasSlot(userFilter)) {
     // Render with a value full of metacharacters: the escaped result must still parse.
     const probe = renderTemplate(userFilter, { u: 'a*()\\', l: 'a*', d: 'x)' }, escapeFilterValue)
@@ -51,11 +57,7 @@ function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: stri
     errors.push('[main] user_filter: must contain %u, %l or %d')
   }
   if (main.mode === 'template') {
-    if (!main.dn_template) errors.push('[main] dn_template: required when mode=template')
-    else if (!hasSlot(dnTemplate)) errors.push('[main] dn_template: must contain %u, %l or %d')
-    else if (!main.dn_template.includes('=')) {
-      errors.push('[main] dn_template: must be a DN around the login, e.g. uid=%u,ou=people,dc=example,dc=com')
-    }
+    if (!main.dn_template.length) errors.push('[main] dn_template: required when mode=template')
   } else {
     if (!main.base_dn) errors.push('[main] base_dn: required when mode=search')
     if (!main.bind_dn) errors.push('[main] bind_dn: required when mode=search (the service account)')
@@ -74,7 +76,32 @@ function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: stri
     }
   }
 
-  return { ...main, userFilter, dnTemplate, tlsCa }
+  return { ...main, userFilter, dnTemplate, dnTemplates, tlsCa }
+}
+
+/** One DN template: placeholders known, the login inside an attribute value, a DN that parses. */
+function checkDnTemplate(template: string, position: number, errors: string[]): Token[] {
+  const key = position ? `dn_template[${position}]` : 'dn_template'
+  const tokens = compileOrError(key, template, errors)
+  if (!tokens.length) return tokens
+  if (!hasSlot(tokens)) {
+    errors.push(`[main] ${key}: must contain %u, %l or %d`)
+    return tokens
+  }
+  // Render a marker login: the result must parse as a DN, with the marker only inside values.
+  const marker = 'zq9x'
+  const rendered = renderTemplate(tokens, { u: `${marker}@${marker}.test`, l: marker, d: `${marker}.test` }, escapeDnValue)
+  let rdns: Rdn[] = []
+  try {
+    rdns = parseDn(rendered)
+  } catch {
+    // reported below
+  }
+  const avas = rdns.flat()
+  if (!avas.some((a) => a.value.includes(marker)) || avas.some((a) => a.type.includes(marker))) {
+    errors.push(`[main] ${key}: must be a DN around the login, e.g. uid=%u,ou=people,dc=example,dc=com`)
+  }
+  return tokens
 }
 
 /** ldapts' parser forgives a missing `)`, so check the nesting ourselves first. */

@@ -6,6 +6,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { Client } from 'ldapts'
 import type { DirectoryConfig } from './config'
+import type { ServerSet } from './servers'
 
 export class DirectoryUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -94,14 +95,23 @@ async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
   return client
 }
 
-/** Connect to the first server that answers, in the configured order. */
-export async function openClient(cfg: DirectoryConfig): Promise<{ client: Client; url: string }> {
+/** Open one connection to `url` (TCP or TLS, then StartTLS when configured). */
+export async function openServer(url: string, cfg: DirectoryConfig): Promise<Client> {
+  return openOn(parseServerUrl(url), cfg)
+}
+
+/**
+ * Connect to the first server that answers, in the order `servers` gives (up
+ * servers first); a server that cannot be reached is marked down.
+ */
+export async function openClient(cfg: DirectoryConfig, servers?: ServerSet): Promise<{ client: Client; url: string }> {
   const failures: string[] = []
-  for (const url of cfg.servers) {
+  for (const url of servers ? servers.candidates() : cfg.servers) {
     try {
-      return { client: await openOn(parseServerUrl(url), cfg), url }
+      return { client: await openServer(url, cfg), url }
     } catch (err) {
       failures.push(`${url}: ${(err as Error).message}`)
+      servers?.markDown(url, `connect failed: ${(err as Error).message}`)
     }
   }
   throw new DirectoryUnavailableError(`no directory server reachable (${failures.join('; ')})`)

@@ -1,12 +1,15 @@
 // The directory behind our small interface: find a login's entry with the
 // service account, verify a password by binding as that entry, read an entry.
 // Searches and user binds use separate bounded pools (a user bind changes a
-// connection's identity, so those connections never run searches).
+// connection's identity, so those connections never run searches). Servers are
+// tried in order; one that fails is marked down and probed in the background,
+// and pooled connections to a backup retire once an earlier server is back.
 import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { DirectoryUnavailableError, openClient } from './connect'
+import { DirectoryUnavailableError, openClient, openServer } from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
-import { Pool } from './pool'
+import { Pool, PoolClosedError, PoolTimeoutError } from './pool'
+import { ServerSet, type ServerEvent } from './servers'
 import { renderTemplate, type LoginParts } from './template'
 
 export { DirectoryUnavailableError } from './connect'
@@ -19,11 +22,16 @@ export interface DirectoryEntry {
 
 export type Lookup = { kind: 'found'; entry: DirectoryEntry } | { kind: 'none' } | { kind: 'ambiguous' }
 
+/** Result of bindAndRead: the password was wrong, or right (with the entry as the user may read it). */
+export type BindResult = { ok: false } | { ok: true; entry: DirectoryEntry | null }
+
 export interface Directory {
   /** Search mode: the one entry matching user_filter for this login. */
   findUser(parts: LoginParts, attributes: readonly string[]): Promise<Lookup>
-  /** Template mode: the DN built from dn_template for this login. */
+  /** Template mode: the DN built from the first dn_template for this login. */
   userDn(parts: LoginParts): string
+  /** Template mode: the DNs built from every dn_template, in order. */
+  userDns(parts: LoginParts): string[]
   /** Read one entry by DN (service account, or anonymous when none is set). */
   readEntry(dn: string, attributes: readonly string[]): Promise<DirectoryEntry | null>
   /**
@@ -37,45 +45,134 @@ export interface Directory {
   close(): Promise<void>
 }
 
+/** What ldap_auth needs besides the shared interface (kept separate so fakes of Directory stay valid). */
+export interface AuthDirectory extends Directory {
+  /**
+   * Bind as `dn`; on success read `attributes` of the entry on the same
+   * connection, with the user's own rights (nothing is read when the list is empty).
+   */
+  bindAndRead(dn: string, password: string, attributes: readonly string[]): Promise<BindResult>
+  /** Servers and whether each is currently considered up, in configured order. */
+  serverStatus(): { url: string; up: boolean }[]
+}
+
+export interface DirectoryOptions {
+  /** server marked down or up (for the log) */
+  onServerEvent?: (event: ServerEvent) => void
+}
+
+interface Conn {
+  client: Client
+  url: string
+}
+
 // LDAP result codes meaning the entry or name is not there (no outage).
 const NO_SUCH_OBJECT = 32
+const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3'
 
-export function createDirectory(cfg: DirectoryConfig): Directory {
-  const acquireTimeoutMs = cfg.timeout
-  const service = new Pool<Client>({
+/** ldapts rejects a request that got no answer in time with this message (and drops the socket). */
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /timed? ?out/i.test(err.message)
+}
+
+export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): AuthDirectory {
+  const servers: ServerSet = new ServerSet(cfg.servers, {
+    healthIntervalMs: cfg.health_check_interval,
+    probe: (url) => probe(url, cfg),
+    onChange: (event) => {
+      // A server earlier in the list is back: idle connections to later ones retire now, busy ones on release.
+      if (event.up) for (const pool of [service, binds]) pool.prune()
+      opts.onServerEvent?.(event)
+    },
+  })
+
+  const healthy = (c: Conn) => c.client.isConnected && !servers.outranked(c.url)
+  const destroy = (c: Conn) => c.client.unbind().catch(() => undefined)
+  const service = new Pool<Conn>({
     max: cfg.pool_size,
-    acquireTimeoutMs,
+    acquireTimeoutMs: cfg.timeout,
     idleTimeoutMs: cfg.idle_timeout,
     create: async () => {
-      const { client } = await openClient(cfg)
+      const conn = await openClient(cfg, servers)
       try {
-        if (cfg.bind_dn) await client.bind(cfg.bind_dn, cfg.bind_password)
+        if (cfg.bind_dn) await conn.client.bind(cfg.bind_dn, cfg.bind_password)
       } catch (err) {
-        await client.unbind().catch(() => undefined)
+        await destroy(conn)
+        if (!(err instanceof ResultCodeError)) {
+          servers.markDown(conn.url, `service bind failed: ${(err as Error).message}`)
+          Object.assign(err as object, { server: conn.url })
+        }
         throw err
       }
-      return client
+      return conn
     },
-    destroy: (c) => c.unbind().catch(() => undefined),
-    validate: (c) => c.isConnected,
+    destroy,
+    validate: healthy,
   })
-  const binds = new Pool<Client>({
+  const binds = new Pool<Conn>({
     max: cfg.bind_pool_size,
-    acquireTimeoutMs,
+    acquireTimeoutMs: cfg.timeout,
     idleTimeoutMs: cfg.idle_timeout,
-    create: async () => (await openClient(cfg)).client,
-    destroy: (c) => c.unbind().catch(() => undefined),
-    validate: (c) => c.isConnected,
+    create: () => openClient(cfg, servers),
+    destroy,
+    validate: healthy,
   })
 
-  // An LDAP result (wrong password, no such object) leaves the connection healthy.
-  const keepOnResult = (err: unknown) => err instanceof ResultCodeError
+  /**
+   * Run `fn` on a pooled connection. An LDAP result keeps the connection; a
+   * transport failure discards it and marks its server down, and the operation
+   * is retried once on a fresh connection: after a dropped socket always, after
+   * a timeout only when another server is up (so one hung server still answers
+   * within `timeout`).
+   */
+  async function run<R>(pool: Pool<Conn>, fn: (c: Client) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      let used: Conn | undefined
+      try {
+        return await pool.use(
+          (conn) => {
+            used = conn
+            return fn(conn.client)
+          },
+          (err) => err instanceof ResultCodeError,
+        )
+      } catch (err) {
+        const failed = used?.url ?? (err as { server?: string }).server
+        if (err instanceof ResultCodeError || err instanceof PoolTimeoutError || err instanceof PoolClosedError || !failed) throw err
+        if (used) servers.markDown(failed, `${isTimeout(err) ? 'timeout' : 'connection failed'}: ${(err as Error).message}`)
+        // A fresh connection that failed before any use was already retried across servers, unless it hung.
+        const worthIt = used ? !isTimeout(err) || servers.hasAlternative(failed) : isTimeout(err) && servers.hasAlternative(failed)
+        if (attempt > 1 || !worthIt) throw err
+      }
+    }
+  }
 
   async function search(base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], sizeLimit: number) {
-    return service.use(
-      (c) => c.search(base, { scope, filter: FilterParser.parseString(filter), attributes: [...attributes], sizeLimit, timeLimit: Math.ceil(cfg.timeout / 1000) }),
-      keepOnResult,
-    )
+    const parsed = FilterParser.parseString(filter)
+    const timeLimit = Math.ceil(cfg.timeout / 1000)
+    return run(service, (c) => c.search(base, { scope, filter: parsed, attributes: [...attributes], sizeLimit, timeLimit }))
+  }
+
+  async function bindAndRead(dn: string, password: string, attributes: readonly string[]): Promise<BindResult> {
+    // Defence in depth: an empty password is an unauthenticated bind (RFC 4513 §5.1.2).
+    if (password.length === 0) return { ok: false }
+    try {
+      return await run(binds, async (c) => {
+        await c.bind(dn, password)
+        if (!attributes.length) return { ok: true, entry: null }
+        try {
+          const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [...attributes] })
+          return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null }
+        } catch (err) {
+          // The user may not read their own entry: the password was still right.
+          if (err instanceof ResultCodeError) return { ok: true, entry: null }
+          throw err
+        }
+      })
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError) return { ok: false }
+      throw unavailable('bind', err)
+    }
   }
 
   return {
@@ -95,6 +192,10 @@ export function createDirectory(cfg: DirectoryConfig): Directory {
 
     userDn(parts) {
       return renderTemplate(cfg.dnTemplate, parts, escapeDnValue)
+    },
+
+    userDns(parts) {
+      return cfg.dnTemplates.map((t) => renderTemplate(t, parts, escapeDnValue))
     },
 
     async readEntry(dn, attributes) {
@@ -120,20 +221,32 @@ export function createDirectory(cfg: DirectoryConfig): Directory {
     },
 
     async checkPassword(dn, password) {
-      // Defence in depth: an empty password is an unauthenticated bind (RFC 4513 §5.1.2).
-      if (password.length === 0) return false
-      try {
-        await binds.use((c) => c.bind(dn, password), keepOnResult)
-        return true
-      } catch (err) {
-        if (err instanceof InvalidCredentialsError) return false
-        throw unavailable('bind', err)
-      }
+      return (await bindAndRead(dn, password, [])).ok
+    },
+
+    bindAndRead,
+
+    serverStatus() {
+      return servers.urls.map((url) => ({ url, up: servers.isUp(url) }))
     },
 
     async close() {
+      servers.close()
       await Promise.all([service.close(), binds.close()])
     },
+  }
+}
+
+/** Health probe: connect, then bind as the service account (or WhoAmI); any LDAP answer means "up". */
+async function probe(url: string, cfg: DirectoryConfig): Promise<void> {
+  const client = await openServer(url, cfg)
+  try {
+    if (cfg.bind_dn) await client.bind(cfg.bind_dn, cfg.bind_password)
+    else await client.exop(WHO_AM_I)
+  } catch (err) {
+    if (!(err instanceof ResultCodeError)) throw err
+  } finally {
+    await client.unbind().catch(() => undefined)
   }
 }
 

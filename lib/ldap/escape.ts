@@ -4,15 +4,17 @@
 
 /**
  * RFC 4515 §3 assertion value: `*`, `(`, `)`, `\` and NUL must be escaped as
- * `\XX`. We also escape every byte outside printable ASCII (as UTF-8 octets),
- * which RFC 4515 permits and which keeps the filter string plain ASCII.
+ * `\XX`; we also escape the other control characters. Non-ASCII characters
+ * stay as they are (UTF-8 is valid in a filter string): ldapts' filter parser
+ * turns each `\XX` into one Latin-1 character before encoding the value as
+ * UTF-8, so escaping "é" as `\c3\a9` would send four bytes and match nobody.
  */
 export function escapeFilterValue(value: string): string {
   let out = ''
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const printable = byte >= 0x20 && byte <= 0x7e
-    const special = byte === 0x2a || byte === 0x28 || byte === 0x29 || byte === 0x5c
-    out += printable && !special ? String.fromCharCode(byte) : `\\${byte.toString(16).padStart(2, '0')}`
+  for (const ch of value) {
+    const code = ch.codePointAt(0)!
+    const special = code === 0x2a || code === 0x28 || code === 0x29 || code === 0x5c
+    out += code < 0x20 || code === 0x7f || special ? `\\${code.toString(16).padStart(2, '0')}` : ch
   }
   return out
 }

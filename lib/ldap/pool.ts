@@ -11,7 +11,7 @@ export interface PoolOptions<T> {
   acquireTimeoutMs: number
   /** close resources idle longer than this */
   idleTimeoutMs: number
-  /** checked before an idle resource is reused; false discards it */
+  /** checked before an idle resource is reused and when one is given back; false discards it */
   validate?: (item: T) => boolean
 }
 
@@ -66,9 +66,9 @@ export class Pool<T> {
     })
   }
 
-  /** Give a healthy resource back. */
+  /** Give a healthy resource back (one that no longer validates is discarded instead). */
   release(item: T): void {
-    if (this.closed) {
+    if (this.closed || (this.opts.validate && !this.opts.validate(item))) {
       this.discard(item)
       return
     }
@@ -102,6 +102,17 @@ export class Pool<T> {
       else this.discard(item)
       throw err
     }
+  }
+
+  /** Discard every idle resource that no longer validates (e.g. connections to a backup server). */
+  prune(): void {
+    if (!this.opts.validate) return
+    const keep: Idle<T>[] = []
+    for (const i of this.idle) {
+      if (this.opts.validate(i.item)) keep.push(i)
+      else this.discard(i.item)
+    }
+    this.idle = keep
   }
 
   async close(): Promise<void> {

@@ -60,6 +60,8 @@ export interface Connection {
   relaying: boolean
   capabilities: string[]
   authheader?: string
+  /** the last reply Haraka wrote, CRLF-terminated lines (set by respond() before its callback runs) */
+  last_response: string | null
   respond(code: number, msg: string | string[], cb?: () => void): void
   auth_results(message?: string): string
   reset_transaction(cb?: () => void): void

@@ -1,0 +1,120 @@
+// In-memory credential cache, per Haraka process. Never holds a password: an
+// entry is keyed by the login and holds HMAC-SHA256(process key, entry salt,
+// login, password), where the process key is random and never leaves memory.
+// (A keyed hash rather than a slow KDF: whoever can read this process's memory
+// can read the key and the passwords in flight too, so slowness would buy
+// nothing, while every cache hit would pay for it.)
+//  - positive: the last password that authenticated and passed the account
+//    checks, fresh for `ttlMs`; kept up to `staleMs` for use while the
+//    directory is down, when the operator allows it;
+//  - negative: login + password pairs the directory refused, for `negativeTtlMs`,
+//    so a client retrying a wrong password does not reach the directory again.
+// Both are bounded to `maxEntries` (least recently stored evicted first).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+
+export interface CacheOptions {
+  ttlMs: number
+  negativeTtlMs: number
+  /** age up to which a positive entry may be used while the directory is down (0: never) */
+  staleMs: number
+  maxEntries: number
+  now?: () => number
+}
+
+interface Positive {
+  salt: Buffer
+  mac: Buffer
+  at: number
+}
+
+interface Negative {
+  at: number
+  reason: string
+}
+
+export class CredentialCache {
+  private readonly key = randomBytes(32)
+  private readonly positive = new Map<string, Positive>()
+  private readonly negative = new Map<string, Negative>()
+  private readonly now: () => number
+
+  constructor(private readonly opts: CacheOptions) {
+    this.now = opts.now ?? Date.now
+  }
+
+  get enabled(): boolean {
+    return this.opts.ttlMs > 0 || this.opts.negativeTtlMs > 0 || this.opts.staleMs > 0
+  }
+
+  get size(): { positive: number; negative: number } {
+    return { positive: this.positive.size, negative: this.negative.size }
+  }
+
+  private mac(salt: Buffer, login: string, password: string): Buffer {
+    return createHmac('sha256', this.key).update(salt).update(login).update('\0').update(password, 'utf8').digest()
+  }
+
+  private negativeKey(login: string, password: string): string {
+    return this.mac(Buffer.alloc(0), login, password).toString('base64')
+  }
+
+  private matches(entry: Positive, login: string, password: string): boolean {
+    return timingSafeEqual(entry.mac, this.mac(entry.salt, login, password))
+  }
+
+  /** 'hit': this password authenticated within ttl; 'negative': refused within negative ttl. */
+  lookup(login: string, password: string): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
+    const now = this.now()
+    const entry = this.positive.get(login)
+    if (entry && this.opts.ttlMs > 0 && now - entry.at < this.opts.ttlMs && this.matches(entry, login, password)) {
+      return { kind: 'hit' }
+    }
+    if (this.opts.negativeTtlMs > 0) {
+      const key = this.negativeKey(login, password)
+      const neg = this.negative.get(key)
+      if (neg && now - neg.at < this.opts.negativeTtlMs) return { kind: 'negative', reason: neg.reason }
+      if (neg) this.negative.delete(key)
+    }
+    return { kind: 'miss' }
+  }
+
+  /** While the directory is down: did this password authenticate within staleMs? */
+  lookupStale(login: string, password: string): boolean {
+    const entry = this.positive.get(login)
+    return Boolean(entry && this.opts.staleMs > 0 && this.now() - entry.at < this.opts.staleMs && this.matches(entry, login, password))
+  }
+
+  storePositive(login: string, password: string): void {
+    if (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0) return
+    const salt = randomBytes(16)
+    this.positive.delete(login)
+    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now() })
+    this.negative.delete(this.negativeKey(login, password))
+    evict(this.positive, this.opts.maxEntries)
+  }
+
+  /** The directory refused this pair; a positive entry for the login with another password stays. */
+  storeNegative(login: string, password: string, reason: string): void {
+    const entry = this.positive.get(login)
+    // The cached password is no longer accepted (changed, or the account was refused): drop it.
+    if (entry && this.matches(entry, login, password)) this.positive.delete(login)
+    if (this.opts.negativeTtlMs <= 0) return
+    const key = this.negativeKey(login, password)
+    this.negative.delete(key)
+    this.negative.set(key, { at: this.now(), reason })
+    evict(this.negative, this.opts.maxEntries)
+  }
+
+  clear(): void {
+    this.positive.clear()
+    this.negative.clear()
+  }
+}
+
+function evict<K, V>(map: Map<K, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next()
+    if (oldest.done) return
+    map.delete(oldest.value)
+  }
+}

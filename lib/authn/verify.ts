@@ -1,0 +1,119 @@
+// One AUTH attempt from decoded credentials to a verdict: authorization
+// identity, local credentials file, credential cache, directory bind, then the
+// account-state checks. Imports nothing from Haraka; the hook maps the verdict
+// to a reply (only OK is 235, only DIRECTORY_DOWN is 454, all else 535).
+import { authenticate, type AuthnOutcome } from '../auth/authenticate'
+import type { AuthConfig } from '../auth/config'
+import { normaliseLogin } from '../auth/login'
+import { checkAccountState, attributesFor, needsGroupEntryCheck } from '../authz/account'
+import type { LocalUsers } from '../credentials/file'
+import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
+import type { CredentialCache } from './cache'
+
+export type Outcome = AuthnOutcome | 'ACCOUNT_REFUSED' | 'AUTHZID_REFUSED'
+
+export interface Verdict {
+  outcome: Outcome
+  /** results label rule: authn (credentials) or authz (identity or account state) */
+  rule: 'authn' | 'authz'
+  /** results label reason, e.g. bind_ok, cache_ok, invalid_credentials, ad_account_disabled */
+  reason: string
+  /** extra words for the log line only (never a password) */
+  detail?: string
+  /** the normalised login (authentication identity) */
+  login?: string
+  /** the identity the session acts as: the login, or the PLAIN authzid for a proxy login */
+  user?: string
+}
+
+export interface VerifyContext {
+  directory: AuthDirectory
+  mode: 'search' | 'template'
+  cfg: Pick<AuthConfig, 'account' | 'proxyLogins' | 'local_users' | 'local_users_when_directory_down' | 'cache_when_directory_down'>
+  cache?: CredentialCache
+  localUsers?: LocalUsers
+}
+
+export interface Attempt {
+  authcid: string
+  authzid: string
+  password: string
+}
+
+export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): Promise<Verdict> {
+  const norm = normaliseLogin(attempt.authcid)
+  if (!norm.ok) return { outcome: 'INVALID_LOGIN', rule: 'authn', reason: norm.reason }
+  const login = norm.login
+
+  // RFC 4616 authzid: acting as someone else only for listed proxy logins.
+  let user = login
+  if (attempt.authzid) {
+    const z = normaliseLogin(attempt.authzid)
+    if (!z.ok) return { outcome: 'AUTHZID_REFUSED', rule: 'authz', reason: 'invalid_authzid', login }
+    if (z.login.toLowerCase() !== login.toLowerCase()) {
+      if (!ctx.cfg.proxyLogins.has(login.toLowerCase())) {
+        return { outcome: 'AUTHZID_REFUSED', rule: 'authz', reason: 'authzid_not_permitted', login }
+      }
+      user = z.login
+    }
+  }
+  // An empty password would be an anonymous bind (RFC 4513 §5.1.2): never sent anywhere.
+  if (attempt.password.length === 0) return { outcome: 'EMPTY_PASSWORD', rule: 'authn', reason: 'empty_password', login }
+
+  const done = (v: Omit<Verdict, 'login' | 'user'>): Verdict => ({ ...v, login, user })
+  const local = ctx.cfg.local_users !== 'off' ? ctx.localUsers : undefined
+  const fromFile = (why: string): Verdict => {
+    const r = local!.verify(login, attempt.password)
+    if (r === 'OK') return done({ outcome: 'OK', rule: 'authn', reason: why })
+    if (r === 'MISMATCH') return done({ outcome: 'PASSWORD_MISMATCH', rule: 'authn', reason: 'invalid_credentials', detail: 'local user' })
+    return done({ outcome: 'USER_UNKNOWN', rule: 'authn', reason: 'no_such_user', detail: 'not in the directory nor the local file' })
+  }
+  if (local && ctx.cfg.local_users === 'first' && local.has(login)) return fromFile('local_ok')
+
+  const cache = ctx.cache?.enabled ? ctx.cache : undefined
+  const cached = cache?.lookup(login, attempt.password)
+  if (cached?.kind === 'hit') return done({ outcome: 'OK', rule: 'authn', reason: 'cache_ok' })
+  if (cached?.kind === 'negative') {
+    const [rule, reason] = cached.reason.split('/') as ['authn' | 'authz', string]
+    return done({ outcome: rule === 'authz' ? 'ACCOUNT_REFUSED' : 'PASSWORD_MISMATCH', rule, reason, detail: 'negative cache' })
+  }
+
+  const policy = ctx.cfg.account
+  let verdict: Verdict
+  try {
+    const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: attributesFor(policy) })
+    if (r.outcome === 'DIRECTORY_DOWN') throw new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
+    if (r.outcome === 'OK') {
+      const refusal = await accountRefusal(ctx, r.dn!, r.entry ?? null)
+      verdict = refusal
+        ? done({ outcome: 'ACCOUNT_REFUSED', rule: 'authz', reason: refusal })
+        : done({ outcome: 'OK', rule: 'authn', reason: 'bind_ok' })
+    } else if (r.outcome === 'USER_UNKNOWN' && local && ctx.cfg.local_users === 'last') {
+      return fromFile('local_ok')
+    } else {
+      verdict = done({ outcome: r.outcome, rule: 'authn', reason: r.reason })
+    }
+  } catch (err) {
+    if (!(err instanceof DirectoryUnavailableError)) throw err
+    if (ctx.cfg.cache_when_directory_down && ctx.cache?.lookupStale(login, attempt.password)) {
+      return done({ outcome: 'OK', rule: 'authn', reason: 'cache_ok_directory_down', detail: err.message })
+    }
+    if (local && ctx.cfg.local_users_when_directory_down && local.has(login)) return fromFile('local_ok_directory_down')
+    return done({ outcome: 'DIRECTORY_DOWN', rule: 'authn', reason: 'directory_unavailable', detail: err.message })
+  }
+
+  if (verdict.outcome === 'OK') cache?.storePositive(login, attempt.password)
+  else if (verdict.outcome !== 'AMBIGUOUS') cache?.storeNegative(login, attempt.password, `${verdict.rule}/${verdict.reason}`)
+  return verdict
+}
+
+/** The account-state refusal for an authenticated entry, or undefined when it may log in. */
+async function accountRefusal(ctx: VerifyContext, dn: string, entry: DirectoryEntry | null): Promise<string | undefined> {
+  const policy = ctx.cfg.account
+  const state = checkAccountState(entry, policy)
+  if (!state.ok) return state.reason
+  if (needsGroupEntryCheck(policy) && !(await ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes))) {
+    return 'not_in_required_group'
+  }
+  return undefined
+}
