@@ -94,3 +94,16 @@ export function message(opts: { from: string; to: string; subject?: string; head
     '',
   ].join('\r\n')
 }
+
+/**
+ * Haraka writes its log through a pipe, so a line may arrive a moment after the
+ * SMTP reply it belongs to: wait (up to 5 s) for a line matching `pattern`.
+ */
+export async function waitForLog(haraka: HarakaInstance, pattern: RegExp | string, timeoutMs = 5000): Promise<void> {
+  const test = (text: string) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text))
+  const deadline = Date.now() + timeoutMs
+  while (!test(haraka.logs())) {
+    if (Date.now() > deadline) throw new Error(`no log line matching ${String(pattern)} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
