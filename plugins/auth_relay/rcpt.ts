@@ -56,7 +56,8 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     return refuse(REPLIES[TRICK_REPLY[target.trick]], target.trick, `relaying denied: ${TRICK_TEXT[target.trick]}`)
   }
   if (target.kind === 'local') {
-    if (!this.cfg.verify_recipients || target.rule === 'postmaster') return accept(target.rule)
+    // postmaster@ any local domain must always be accepted (RFC 5321 §4.5.1).
+    if (!this.cfg.verify_recipients || target.rule === 'postmaster' || String(rcpt.user ?? '').toLowerCase() === 'postmaster') return accept(target.rule)
     const problem = recipientCheckProblem(this.dirCfg, this.cfg)
     if (problem) return failed(new DirectoryUnavailableError(problem))
     recipientExists(this.recipients.directory, String(rcpt.user ?? ''), hostOf(rcpt))
