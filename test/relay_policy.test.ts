@@ -56,6 +56,8 @@ describe('IP helpers', () => {
     assert.equal(normaliseIp('::ffff:127.0.0.1'), '127.0.0.1')
     assert.equal(normaliseIp('2001:0db8::0001'), '2001:db8::1')
     assert.equal(normaliseIp('nope'), null)
+    assert.equal(normaliseIp('0x7f.1'), null)
+    assert.equal(normaliseIp('127.1'), null)
   })
 })
 

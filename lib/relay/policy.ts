@@ -66,6 +66,7 @@ export function addressLiteralIp(literal: string): string | null {
 
 /** One text form per IP (IPv4-mapped IPv6 becomes IPv4); null when not an IP. */
 export function normaliseIp(ip: string): string | null {
-  if (!ipaddr.isValid(ip)) return null
+  // Only the standard notations: no `0x7f.1`-style IPv4 shorthands.
+  if (!ipaddr.IPv4.isValidFourPartDecimal(ip) && !ipaddr.IPv6.isValid(ip)) return null
   return ipaddr.process(ip).toString()
 }
