@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import { AUTH_SPEC } from '../lib/auth/config'
 import type { FieldSpec, SectionSpec } from '../lib/config/schema'
 import { DIRECTORY_SPEC } from '../lib/ldap/config'
-import { RELAY_SPEC } from '../lib/relay/config'
+import { RELAY_SECTIONS, RELAY_SPEC } from '../lib/relay/config'
 import { SINK_SPEC } from '../lib/sink/config'
 import { STAMP_SPEC } from '../lib/stamp/config'
 
@@ -22,6 +22,12 @@ const FILES: Record<string, SectionSpec> = {
   'eml_sink.ini': SINK_SPEC,
   // Its [users] section holds data (login=hash lines), not options: no option may be documented or listed.
   'auth_enc_file.ini': {},
+}
+
+/** Sections besides [main] (their keys are data, e.g. addresses): listed in the ini and documented as #### `[name]`. */
+const SECTIONS: Record<string, readonly string[]> = {
+  'auth_relay.ini': Object.keys(RELAY_SECTIONS),
+  'auth_enc_file.ini': ['users'],
 }
 
 function shown(field: FieldSpec): string {
@@ -58,6 +64,16 @@ for (const [file, spec] of Object.entries(FILES)) {
         assert.equal(m[1], expected, `README default of ${key} in ${file}`)
       }
       for (const m of section.matchAll(/^#### `([a-z_]+)`/gm)) assert.ok(m[1]! in spec, `README documents unknown ${m[1]}`)
+    })
+
+    test('sections besides [main] are shown in the ini and documented in the README, and no others', () => {
+      const sections = SECTIONS[file] ?? []
+      for (const name of sections) {
+        assert.match(ini, new RegExp(`^;?\\[${name}\\]$`, 'm'), `${file} does not show [${name}]`)
+        assert.ok(section.includes(`#### \`[${name}]\``), `README does not document [${name}] of ${file}`)
+      }
+      for (const m of ini.matchAll(/^;?\[([a-z_]+)\]$/gm)) assert.ok(m[1] === 'main' || sections.includes(m[1]!), `${file} shows unknown section [${m[1]}]`)
+      for (const m of section.matchAll(/^#### `\[([a-z_]+)\]`/gm)) assert.ok(sections.includes(m[1]!), `README documents unknown section [${m[1]}]`)
     })
   })
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the integration tests can run a throwaway OpenLDAP server:
-# slapd + slapadd (package slapd) and ldapsearch (package ldap-utils).
+# slapd + slapadd (package slapd) and ldapsearch (package ldap-utils), and a
+# throwaway Redis (redis-server, for auth_relay's POP-before-SMTP grants).
 # No-op when they are present; installs them on Debian/Ubuntu when run as root.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ have() {
 
 missing() {
   local tool out=''
-  for tool in slapd slapadd ldapsearch; do
+  for tool in slapd slapadd ldapsearch redis-server; do
     have "$tool" || out="$out $tool"
   done
   echo "${out# }"
@@ -28,16 +29,16 @@ need=$(missing)
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-deps: missing: $need" >&2
-  echo "ensure-deps: the LDAP integration tests need OpenLDAP's slapd, slapadd and ldapsearch." >&2
-  echo "ensure-deps: install them, e.g. 'sudo apt-get install slapd ldap-utils' (Debian/Ubuntu)," >&2
-  echo "ensure-deps: 'dnf install openldap-servers openldap-clients' or 'brew install openldap'." >&2
+  echo "ensure-deps: the integration tests need OpenLDAP's slapd, slapadd and ldapsearch, and redis-server." >&2
+  echo "ensure-deps: install them, e.g. 'sudo apt-get install slapd ldap-utils redis-server' (Debian/Ubuntu)," >&2
+  echo "ensure-deps: 'dnf install openldap-servers openldap-clients redis' or 'brew install openldap redis'." >&2
   exit 1
 fi
 
-echo "ensure-deps: installing slapd and ldap-utils (missing: $need)" >&2
+echo "ensure-deps: installing slapd, ldap-utils and redis-server (missing: $need)" >&2
 
-# A policy-rc.d that answers 101 stops the package scripts from starting the system slapd:
-# the tests run their own slapd on a free port and must not find one on 389.
+# A policy-rc.d that answers 101 stops the package scripts from starting the system slapd
+# and redis-server: the tests run their own on free ports and must not find one on 389 or 6379.
 policy=/usr/sbin/policy-rc.d
 saved_policy=''
 if [ -e "$policy" ]; then
@@ -57,14 +58,14 @@ chmod 755 "$policy"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends slapd ldap-utils
+apt-get install -y --no-install-recommends slapd ldap-utils redis-server
 
-# If a postinst started the system slapd anyway, stop it by the PID it recorded.
-for pidfile in /run/slapd/slapd.pid /var/run/slapd/slapd.pid; do
+# If a postinst started the system slapd or redis-server anyway, stop it by the PID it recorded.
+for pidfile in /run/slapd/slapd.pid /var/run/slapd/slapd.pid /run/redis/redis-server.pid /var/run/redis/redis-server.pid; do
   if [ -s "$pidfile" ]; then
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then
-      echo "ensure-deps: stopping the system slapd the package started (pid $pid)" >&2
+      echo "ensure-deps: stopping the system server the package started (pid $pid, $pidfile)" >&2
       kill -TERM "$pid" 2>/dev/null || true
       for _ in 1 2 3 4 5 6 7 8 9 10; do
         kill -0 "$pid" 2>/dev/null || break
@@ -80,4 +81,4 @@ if [ -n "$need" ]; then
   echo "ensure-deps: still missing after install: $need" >&2
   exit 1
 fi
-echo "ensure-deps: slapd and ldap-utils installed" >&2
+echo "ensure-deps: slapd, ldap-utils and redis-server installed" >&2

@@ -68,7 +68,56 @@ describe('auth_relay.ini', () => {
     assert.match(r.errors.join(), /"nonsense" is not a CIDR range/)
   })
   test('booleans are declared to haraka-config with their defaults', () => {
-    assert.deepEqual(booleanKeys('main', RELAY_SPEC).sort(), ['+main.enforce_sender', '-main.allow_null_sender'])
+    assert.deepEqual(booleanKeys('main', RELAY_SPEC).sort(), [
+      '+main.enforce_sender',
+      '-main.allow_null_sender',
+      '-main.pop_before_smtp_redis',
+      '-main.verify_recipients',
+    ])
+  })
+  test('safe defaults for the relay-trick, header, AUTH= and POP-before-SMTP options', () => {
+    const r = parseRelayConfig({})
+    assert.ok(r.ok)
+    assert.equal(r.cfg.header_alignment, 'refuse')
+    assert.equal(r.cfg.inbound_local_sender, 'accept')
+    assert.equal(r.cfg.verify_recipients, false)
+    assert.equal(r.cfg.subaddress_separator, '')
+    assert.equal(r.cfg.mailAuthPeers.length, 0)
+    assert.equal(r.cfg.popBeforeSmtp, false)
+    assert.equal(r.cfg.pop_before_smtp_ttl, 600)
+    assert.equal(r.cfg.sendAs.size, 0)
+  })
+  test('[send_as]: canonical shared address -> group DN; bad lines are errors', () => {
+    const r = parseRelayConfig({ send_as: { 'Sales@Example.com': 'cn=sales,ou=groups,dc=example,dc=com' } })
+    assert.ok(r.ok)
+    assert.deepEqual([...r.cfg.sendAs], [['sales@example.com', 'cn=sales,ou=groups,dc=example,dc=com']])
+    const bad = parseRelayConfig({ send_as: { sales: 'cn=sales,dc=x', 'ops@example.com': 'not a dn' } })
+    assert.ok(!bad.ok)
+    assert.match(bad.errors.join('\n'), /\[send_as\] sales: not an address/)
+    assert.match(bad.errors.join('\n'), /\[send_as\] ops@example.com: "not a dn" is not a group DN/)
+  })
+  test('unknown sections, bad filters, IPs, CIDRs, separators and enum values are errors', () => {
+    const r = parseRelayConfig({
+      main: { recipient_filter: '(mail=%x)', local_ips: '127.0.0.1,nope', mail_auth_peers: '10.0.0.0/99', subaddress_separator: '++', header_alignment: 'maybe' },
+      sendas: {},
+    })
+    assert.ok(!r.ok)
+    const e = r.errors.join('\n')
+    assert.match(e, /\[sendas\]: unknown section/)
+    assert.match(e, /\[main\] recipient_filter: unknown placeholder %x/)
+    assert.match(e, /\[main\] local_ips: "nope" is not an IP address/)
+    assert.match(e, /\[main\] mail_auth_peers: "10.0.0.0\/99" is not a CIDR range/)
+    assert.match(e, /\[main\] subaddress_separator: "\+\+" is not one of/)
+    assert.match(e, /\[main\] header_alignment: "maybe" is not one of refuse, add_sender, off/)
+    const unbalanced = parseRelayConfig({ main: { recipient_filter: '(|(mail=%u)(mailAlternateAddress=%u)' } })
+    assert.ok(!unbalanced.ok)
+    assert.match(unbalanced.errors.join(), /recipient_filter: not a valid LDAP filter/)
+  })
+  test('local_ips are normalised; POP-before-SMTP is on with either source', () => {
+    const r = parseRelayConfig({ main: { local_ips: '::ffff:192.0.2.25, 2001:DB8::25', pop_before_smtp_file: 'run/grants' } })
+    assert.ok(r.ok)
+    assert.deepEqual([...r.cfg.localIps], ['192.0.2.25', '2001:db8::25'])
+    assert.equal(r.cfg.popBeforeSmtp, true)
   })
 })
 
@@ -94,6 +143,12 @@ describe('weakening options are linted', () => {
     assert.match(w, /127\.0\.0\.0\/8 trusts local processes/)
     assert.match(w, /enforce_sender=false/)
     assert.match(w, /allow_null_sender=true/)
+    const more = parseRelayConfig({ main: { mail_auth_peers: '0.0.0.0/0', header_alignment: 'off', pop_before_smtp_redis: true } })
+    assert.ok(more.ok)
+    const w2 = relayWarnings(more.cfg).join('\n')
+    assert.match(w2, /mail_auth_peers: 0\.0\.0\.0\/0 believes AUTH=<mailbox> for every address/)
+    assert.match(w2, /header_alignment=off/)
+    assert.match(w2, /POP\/IMAP-before-SMTP is on: an IP that logged in .* in the last 600 s may relay without AUTH/)
     const safe = parseRelayConfig({})
     assert.ok(safe.ok)
     assert.deepEqual(relayWarnings(safe.cfg), [])

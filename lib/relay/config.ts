@@ -1,34 +1,108 @@
-// Schema of config/auth_relay.ini.
-import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+// Schema of config/auth_relay.ini: [main] options, plus the [send_as] section
+// that maps a shared address to the group whose members may send as it.
+import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { parseDirectoryConfig } from '../ldap/config'
+import { compileTemplate, type Token } from '../ldap/template'
+import { canonicalAddress } from './address'
 import { isCidr, parseCidrs, type Cidr } from './networks'
+import { normaliseIp } from './policy'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
+const CIDR_HINT = 'a CIDR range such as 192.0.2.0/24'
 
 export const RELAY_SPEC = {
-  trusted_networks: { type: 'list', default: [], hint: 'a CIDR range such as 192.0.2.0/24' },
+  trusted_networks: { type: 'list', default: [], hint: CIDR_HINT },
   submission_ports: { type: 'list', default: ['587', '465'], item: /^\d{1,5}$/, hint: 'a port number' },
+  local_ips: { type: 'list', default: [], hint: 'an IP address' },
+  verify_recipients: { type: 'bool', default: false },
+  recipient_filter: { type: 'string', default: '(mail=%u)' },
+  recipient_base_dn: { type: 'string', default: '' },
   sender_attributes: { type: 'list', default: ['mail'], item: ATTRIBUTE, hint: 'an LDAP attribute name' },
+  subaddress_separator: { type: 'string', default: '', pattern: /^[+=_.-]$/, hint: 'one of + - = _ .' },
   enforce_sender: { type: 'bool', default: true },
   allow_null_sender: { type: 'bool', default: false },
+  header_alignment: { type: 'enum', default: 'refuse', values: ['refuse', 'add_sender', 'off'] },
+  mail_auth_peers: { type: 'list', default: [], hint: CIDR_HINT },
+  inbound_local_sender: { type: 'enum', default: 'accept', values: ['accept', 'observe', 'refuse'] },
+  pop_before_smtp_redis: { type: 'bool', default: false },
+  pop_before_smtp_redis_prefix: { type: 'string', default: 'pop-before-smtp:', pattern: /^\S+$/, hint: 'a key prefix without spaces' },
+  pop_before_smtp_file: { type: 'string', default: '' },
+  pop_before_smtp_ttl: { type: 'int', default: 600, min: 10, max: 86400 },
 } satisfies SectionSpec
 
 export const RELAY_DEFAULTS = Object.freeze(defaultsOf(RELAY_SPEC))
 
+/** Sections besides [main], for the docs drift test: name -> what its lines are. */
+export const RELAY_SECTIONS = { send_as: 'shared address = group DN' } as const
+
 export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
   readonly trusted: readonly Cidr[]
+  readonly mailAuthPeers: readonly Cidr[]
   readonly submissionPorts: ReadonlySet<number>
+  readonly localIps: ReadonlySet<string>
+  readonly recipientFilter: readonly Token[]
+  /** canonical shared address -> DN of the group whose members may send as it */
+  readonly sendAs: ReadonlyMap<string, string>
+  readonly popBeforeSmtp: boolean
+}
+
+function cidrs(key: string, list: readonly string[], errors: string[]): Cidr[] {
+  const bad = list.filter((c) => !isCidr(c))
+  for (const c of bad) errors.push(`[main] ${key}: ${JSON.stringify(c)} is not ${CIDR_HINT}`)
+  return bad.length ? [] : parseCidrs(list)
+}
+
+/** The recipient filter is checked exactly as ldap_directory.ini checks user_filter. */
+function recipientFilter(filter: string, errors: string[]): Token[] {
+  const probe = parseDirectoryConfig({ main: { base_dn: 'dc=x', bind_dn: 'cn=x', bind_password: 'x', user_filter: filter } })
+  if (!probe.ok) {
+    for (const e of probe.errors) errors.push(e.replace('[main] user_filter', '[main] recipient_filter'))
+    return []
+  }
+  return compileTemplate(filter)
+}
+
+function sendAsSection(raw: Record<string, unknown>, errors: string[]): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const [key, value] of Object.entries(raw)) {
+    const address = /\s/.test(key) ? null : canonicalAddress(key)
+    const dn = String(value ?? '').trim()
+    if (!address) errors.push(`[send_as] ${key}: not an address such as sales@example.com`)
+    else if (!/^[A-Za-z][\w.-]*=[^,]+/.test(dn)) errors.push(`[send_as] ${key}: ${JSON.stringify(dn)} is not a group DN such as cn=sales,ou=groups,dc=example,dc=com`)
+    else map.set(address, dn)
+  }
+  return map
 }
 
 export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> {
-  return parseMainSection(raw, RELAY_SPEC, (main, errors) => {
-    const bad = main.trusted_networks.filter((c) => !isCidr(c))
-    for (const c of bad) errors.push(`[main] trusted_networks: ${JSON.stringify(c)} is not a CIDR range such as 192.0.2.0/24`)
-    return {
-      ...main,
-      trusted: bad.length ? [] : parseCidrs(main.trusted_networks),
-      submissionPorts: new Set(main.submission_ports.map(Number)),
-    }
-  })
+  const errors: string[] = []
+  for (const section of Object.keys(raw)) {
+    if (section !== 'main' && !(section in RELAY_SECTIONS)) errors.push(`[${section}]: unknown section`)
+  }
+  const main = parseSection('main', raw.main, RELAY_SPEC, errors)
+  const badIps = main.local_ips.filter((ip) => normaliseIp(ip) === null)
+  for (const ip of badIps) errors.push(`[main] local_ips: ${JSON.stringify(ip)} is not an IP address`)
+  const cfg: RelayConfig = {
+    ...main,
+    trusted: cidrs('trusted_networks', main.trusted_networks, errors),
+    mailAuthPeers: cidrs('mail_auth_peers', main.mail_auth_peers, errors),
+    submissionPorts: new Set(main.submission_ports.map(Number)),
+    localIps: new Set(main.local_ips.map(normaliseIp).filter((ip): ip is string => ip !== null)),
+    recipientFilter: recipientFilter(main.recipient_filter, errors),
+    sendAs: sendAsSection(raw.send_as ?? {}, errors),
+    popBeforeSmtp: main.pop_before_smtp_redis || main.pop_before_smtp_file !== '',
+  }
+  if (errors.length) return { ok: false, errors }
+  return { ok: true, cfg: Object.freeze(cfg) }
+}
+
+function rangeWarnings(key: string, ranges: readonly Cidr[], what: string): string[] {
+  const warnings: string[] = []
+  for (const [range, bits] of ranges) {
+    if (bits === 0) warnings.push(`${key}: ${range.toString()}/0 ${what} for every address on the Internet`)
+    else if (range.range() === 'loopback') warnings.push(`${key}: ${range.toString()}/${bits} ${what} for local processes`)
+  }
+  return warnings
 }
 
 /** Settings that are allowed but weaken the relay policy: logged as warnings at every load. */
@@ -38,7 +112,12 @@ export function relayWarnings(cfg: RelayConfig): string[] {
     if (bits === 0) warnings.push(`trusted_networks: ${range.toString()}/0 makes this an open relay`)
     else if (range.range() === 'loopback') warnings.push(`trusted_networks: ${range.toString()}/${bits} trusts local processes to relay without AUTH`)
   }
+  warnings.push(...rangeWarnings('mail_auth_peers', cfg.mailAuthPeers, 'believes AUTH=<mailbox>'))
   if (!cfg.enforce_sender) warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
   if (cfg.allow_null_sender) warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
+  if (cfg.header_alignment === 'off') warnings.push('header_alignment=off: From and Sender headers are not checked against the login')
+  if (cfg.popBeforeSmtp) {
+    warnings.push(`POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`)
+  }
   return warnings
 }

@@ -1,22 +1,56 @@
 // "May this login use this sender address?" (Dovecot's authz question), from
-// the addresses the directory lists for the login.
+// the addresses the directory lists for the login, the [send_as] groups it is
+// a member of, and the sub-address rule. The comparison rule is lib/relay/address.
 import type { DirectoryConfig } from '../ldap/config'
 import type { Directory } from '../ldap/directory'
 import { loginParts } from '../ldap/template'
+import { canonicalAddress, withoutSubaddress } from './address'
 
-export type Owned = { kind: 'found'; addresses: ReadonlySet<string> } | { kind: 'no_entry' }
+export type Owned =
+  | {
+      kind: 'found'
+      dn: string
+      /** canonical forms of every listed address */
+      addresses: ReadonlySet<string>
+      /** the address to name in a Sender: header we add: the first listed, as written */
+      primary: string | undefined
+    }
+  | { kind: 'no_entry' }
 
-/**
- * Addresses compare case-insensitively as a whole: the domain is
- * case-insensitive (RFC 5321 §2.4) and directories match `mail` with
- * caseIgnoreIA5Match, so the directory itself treats `Alice@` and `alice@` as one.
- */
+/** Kept for callers that compare one address: the canonical form, or the trimmed text when it is no address. */
 export function normaliseAddress(address: string): string {
-  return address.trim().toLowerCase()
+  return canonicalAddress(address) ?? address.trim().toLowerCase()
 }
 
-export function ownsAddress(owned: ReadonlySet<string>, address: string): boolean {
-  return owned.has(normaliseAddress(address))
+/**
+ * The addresses in one attribute value. Active Directory's proxyAddresses holds
+ * `SMTP:primary`, `smtp:alias` and other types (`X500:`, `SIP:`): only the SMTP
+ * ones are addresses, the prefix removed. Every other attribute holds plain addresses.
+ */
+export function addressesOfValue(attribute: string, value: string): { address: string; primary: boolean } | null {
+  const text = value.trim()
+  if (attribute.toLowerCase() !== 'proxyaddresses') return text ? { address: text, primary: false } : null
+  const m = /^(smtp):(.+)$/i.exec(text)
+  if (!m) return null
+  return { address: m[2]!.trim(), primary: m[1] === 'SMTP' }
+}
+
+/** Owned addresses from an entry's attribute values, in `attributes` order. */
+export function ownedFromEntry(dn: string, values: Record<string, string[]>, attributes: readonly string[]): Owned {
+  const addresses = new Set<string>()
+  let first: string | undefined
+  let primary: string | undefined
+  for (const attr of attributes) {
+    for (const v of values[attr.toLowerCase()] ?? []) {
+      const found = addressesOfValue(attr, v)
+      const canonical = found && canonicalAddress(found.address)
+      if (!found || !canonical) continue
+      addresses.add(canonical)
+      first ??= found.address
+      if (found.primary) primary ??= found.address
+    }
+  }
+  return { kind: 'found', dn, addresses, primary: primary ?? first }
 }
 
 /** The login's entry, found the same way ldap_auth found it, and its address attributes. */
@@ -27,19 +61,37 @@ export async function lookupOwnedAddresses(
   attributes: readonly string[],
 ): Promise<Owned> {
   const parts = loginParts(login)
-  let values: Record<string, string[]>
   if (cfg.mode === 'template') {
-    const entry = await dir.readEntry(dir.userDn(parts), attributes)
+    const dn = dir.userDn(parts)
+    const entry = await dir.readEntry(dn, attributes)
     if (!entry) return { kind: 'no_entry' }
-    values = entry.attributes
-  } else {
-    const found = await dir.findUser(parts, attributes)
-    if (found.kind !== 'found') return { kind: 'no_entry' }
-    values = found.entry.attributes
+    return ownedFromEntry(entry.dn || dn, entry.attributes, attributes)
   }
-  const addresses = new Set<string>()
-  for (const attr of attributes) {
-    for (const v of values[attr.toLowerCase()] ?? []) addresses.add(normaliseAddress(v))
+  const found = await dir.findUser(parts, attributes)
+  if (found.kind !== 'found') return { kind: 'no_entry' }
+  return ownedFromEntry(found.entry.dn, found.entry.attributes, attributes)
+}
+
+export type Ownership = { owned: true; via: 'listed' | 'subaddress' | 'send_as'; group?: string } | { owned: false }
+
+export interface OwnershipRule {
+  subaddressSeparator: string
+  /** canonical shared address -> group DN */
+  sendAs: ReadonlyMap<string, string>
+  /** is `dn` a member of `groupDn`? (cached per session by the caller) */
+  isMember(groupDn: string): Promise<boolean>
+}
+
+/** Does the login (with `owned` addresses) own `address`? Async only for send-as group checks. */
+export async function ownsAddress(owned: ReadonlySet<string>, address: string, rule: OwnershipRule): Promise<Ownership> {
+  const canonical = canonicalAddress(address)
+  if (!canonical) return { owned: false }
+  const base = withoutSubaddress(canonical, rule.subaddressSeparator)
+  if (owned.has(canonical)) return { owned: true, via: 'listed' }
+  if (base && owned.has(base)) return { owned: true, via: 'subaddress' }
+  for (const candidate of base ? [canonical, base] : [canonical]) {
+    const group = rule.sendAs.get(candidate)
+    if (group && (await rule.isMember(group))) return { owned: true, via: 'send_as', group }
   }
-  return { kind: 'found', addresses }
+  return { owned: false }
 }

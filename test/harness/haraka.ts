@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import {
   createWriteStream,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -25,10 +26,21 @@ export interface HarakaOptions {
   /** Extra or replacement files under config/, e.g. { 'auth_relay.ini': '...' }. */
   files?: Record<string, string>
   env?: NodeJS.ProcessEnv
+  /** Loopback address to listen on; default 127.0.0.1 (any of 127.0.0.0/8 works on Linux). */
+  host?: string
+  /** Fixed ports instead of free ones, e.g. { submission: 587, smtps: 465 } (needs root below 1024). */
+  ports?: Partial<HarakaInstance['ports']>
+  /**
+   * Edits to the config files as the harness prepared them (before `files`):
+   * keys set in [main], text appended (e.g. a [send_as] section).
+   */
+  ini?: Record<string, { main?: Record<string, string>; append?: string }>
 }
 
 export interface HarakaInstance {
   dir: string
+  /** the address every listener is on */
+  host: string
   ports: { inbound: number; submission: number; smtps: number }
   mailDir: string
   /** PEM of the instance's self-signed certificate, to use as CA. */
@@ -96,12 +108,17 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     if (statSync(source).isFile()) writeFileSync(path.join(configDir, name), readFileSync(source))
   }
 
-  const ports = { inbound: await freePort(), submission: await freePort(), smtps: await freePort() }
+  const host = opts.host ?? '127.0.0.1'
+  const ports = {
+    inbound: opts.ports?.inbound ?? (await freePort()),
+    submission: opts.ports?.submission ?? (await freePort()),
+    smtps: opts.ports?.smtps ?? (await freePort()),
+  }
   let smtp = readRepoConfig('smtp.ini')
   smtp = setIniKey(
     smtp,
     'listen',
-    [ports.inbound, ports.submission, ports.smtps].map((p) => `127.0.0.1:${p}`).join(','),
+    [ports.inbound, ports.submission, ports.smtps].map((p) => `${host}:${p}`).join(','),
   )
   smtp = setIniKey(smtp, 'smtps_port', String(ports.smtps))
   smtp = setIniKey(smtp, 'nodes', '0')
@@ -125,6 +142,14 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   const pair = await generateSelfSigned('mail.example.com')
   writeFileSync(path.join(configDir, 'tls_key.pem'), pair.key, { mode: 0o600 })
   writeFileSync(path.join(configDir, 'tls_cert.pem'), pair.cert)
+
+  for (const [name, edit] of Object.entries(opts.ini ?? {})) {
+    const file = path.join(configDir, name)
+    let text = existsSync(file) ? readFileSync(file, 'utf8') : '[main]\n'
+    for (const [key, value] of Object.entries(edit.main ?? {})) text = setIniKeyIn(text, 'main', key, value)
+    if (edit.append) text += `\n${edit.append}\n`
+    writeFileSync(file, text)
+  }
 
   for (const [name, content] of Object.entries(opts.files ?? {})) {
     mkdirSync(path.dirname(path.join(configDir, name)), { recursive: true })
@@ -189,7 +214,7 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
       await stop()
       throw new Error(why)
     }
-    const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500)))
+    const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500, host)))
     if (up.every(Boolean)) break
     if (Date.now() >= deadline) {
       const why = `haraka not listening on ${Object.values(ports).join(', ')} after ${READY_TIMEOUT_MS} ms:\n${lastLines(60)}`
@@ -199,5 +224,5 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     await sleep(100)
   }
 
-  return { dir, ports, mailDir, caCert: pair.cert, pid: child.pid ?? 0, logs, stop }
+  return { dir, host, ports, mailDir, caCert: pair.cert, pid: child.pid ?? 0, logs, stop }
 }

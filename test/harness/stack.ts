@@ -1,7 +1,7 @@
 // A real OpenLDAP slapd (loaded with the demo directory plus optional extra
 // LDIF) and a real Haraka with our plugins in front of it, for end-to-end tests.
 import path from 'node:path'
-import { startHaraka, type HarakaInstance } from './haraka'
+import { startHaraka, type HarakaInstance, type HarakaOptions } from './haraka'
 import { startSlapd, type Slapd } from './slapd'
 import { SmtpClient } from '../../demo/smtp_client'
 
@@ -24,11 +24,22 @@ export interface Stack {
   stop(): Promise<void>
 }
 
-export async function startStack(opts: { files?: Record<string, string>; ldif?: string[] } = {}): Promise<Stack> {
-  const slapd = await startSlapd({ ldif: [DEMO_LDIF, ...(opts.ldif ?? [])] })
+export interface StackOptions {
+  files?: Record<string, string>
+  ini?: HarakaOptions['ini']
+  ldif?: string[]
+  /** extra slapd schema files, e.g. path.join(FIXTURE_DIR, 'directory-extras.schema') */
+  schemas?: string[]
+  /** passed to startHaraka: listen address and fixed ports */
+  host?: HarakaOptions['host']
+  ports?: HarakaOptions['ports']
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const slapd = await startSlapd({ ldif: [DEMO_LDIF, ...(opts.ldif ?? [])], schemas: opts.schemas })
   let haraka: HarakaInstance
   try {
-    haraka = await startHaraka({ ldapUrl: slapd.url, files: opts.files })
+    haraka = await startHaraka({ ldapUrl: slapd.url, files: opts.files, ini: opts.ini, host: opts.host, ports: opts.ports })
   } catch (err) {
     await slapd.dispose()
     throw err
@@ -42,7 +53,7 @@ export async function startStack(opts: { files?: Record<string, string>; ldif?: 
     slapd,
     haraka,
     async submission() {
-      const c = track(await SmtpClient.connect({ port: haraka.ports.submission, ca: haraka.caCert, servername: 'mail.example.com' }))
+      const c = track(await SmtpClient.connect({ host: haraka.host, port: haraka.ports.submission, ca: haraka.caCert, servername: 'mail.example.com' }))
       await c.ehlo('client.example.net')
       const r = await c.starttls()
       if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.lines.join(' | ')}`)
@@ -51,13 +62,13 @@ export async function startStack(opts: { files?: Record<string, string>; ldif?: 
     },
     async smtps() {
       const c = track(
-        await SmtpClient.connect({ port: haraka.ports.smtps, implicitTls: true, ca: haraka.caCert, servername: 'mail.example.com' }),
+        await SmtpClient.connect({ host: haraka.host, port: haraka.ports.smtps, implicitTls: true, ca: haraka.caCert, servername: 'mail.example.com' }),
       )
       await c.ehlo('client.example.net')
       return c
     },
     async inbound() {
-      const c = track(await SmtpClient.connect({ port: haraka.ports.inbound, ca: haraka.caCert, servername: 'mail.example.com' }))
+      const c = track(await SmtpClient.connect({ host: haraka.host, port: haraka.ports.inbound, ca: haraka.caCert, servername: 'mail.example.com' }))
       await c.ehlo('client.example.net')
       return c
     },
@@ -82,4 +93,17 @@ export function message(opts: { from: string; to: string; subject?: string; head
     opts.body ?? 'Hello.',
     '',
   ].join('\r\n')
+}
+
+/**
+ * Haraka writes its log through a pipe, so a line may arrive a moment after the
+ * SMTP reply it belongs to: wait (up to 5 s) for a line matching `pattern`.
+ */
+export async function waitForLog(haraka: HarakaInstance, pattern: RegExp | string, timeoutMs = 5000): Promise<void> {
+  const test = (text: string) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text))
+  const deadline = Date.now() + timeoutMs
+  while (!test(haraka.logs())) {
+    if (Date.now() > deadline) throw new Error(`no log line matching ${String(pattern)} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }

@@ -1,0 +1,81 @@
+// Header alignment for authenticated submissions: every From: address and the
+// Sender: address must be the login's, and several From addresses need a
+// Sender (RFC 5322 §3.6.2). Fields are found the way a mail reader finds them:
+// names case-insensitive, the obsolete white space before the colon
+// ("From : bob@") included, every copy of the field. Addresses are parsed with
+// @haraka/email-address (Haraka's own RFC 5322 parser).
+import { parseHeader } from '@haraka/email-address'
+
+export function fieldName(field: string): string {
+  const colon = field.indexOf(':')
+  return colon < 0 ? '' : field.slice(0, colon).trim().toLowerCase()
+}
+
+export function fieldValue(field: string): string {
+  const colon = field.indexOf(':')
+  return colon < 0 ? '' : field.slice(colon + 1).replace(/\r?\n[ \t]*/g, ' ').trim()
+}
+
+export type IdentityHeaders =
+  | {
+      ok: true
+      /** addr-spec of every From: mailbox, in order, as `local@domain` */
+      from: string[]
+      sender: string[]
+      /** indexes in the header list of the Sender fields (to replace them) */
+      senderIndexes: number[]
+    }
+  | { ok: false; detail: string }
+
+function mailboxes(value: string, single: boolean): string[] {
+  const list = parseHeader(value, { startAt: single ? 'mailbox' : 'mailbox-list' })
+  return list.map((item) => {
+    if ('addresses' in item) throw new Error('a group is not a mailbox')
+    return `${item.user}@${item.host}`
+  })
+}
+
+export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders {
+  const from: string[] = []
+  const sender: string[] = []
+  const senderIndexes: number[] = []
+  for (const [i, field] of fields.entries()) {
+    const name = fieldName(field)
+    if (name !== 'from' && name !== 'sender') continue
+    let found: string[]
+    try {
+      found = mailboxes(fieldValue(field), name === 'sender')
+    } catch (err) {
+      return { ok: false, detail: `${name === 'from' ? 'From' : 'Sender'}: ${(err as Error).message}` }
+    }
+    if (name === 'from') from.push(...found)
+    else {
+      sender.push(...found)
+      senderIndexes.push(i)
+    }
+  }
+  if (senderIndexes.length > 1) return { ok: false, detail: 'more than one Sender field' }
+  return { ok: true, from, sender, senderIndexes }
+}
+
+export type Alignment =
+  | { ok: true }
+  | { ok: false; problem: 'unparseable' | 'from_not_owned' | 'sender_not_owned' | 'sender_required'; detail: string }
+
+/** Judge the headers against the login's ownership (already resolved for every address). */
+export function judgeAlignment(headers: IdentityHeaders, owns: (address: string) => boolean): Alignment {
+  if (!headers.ok) return { ok: false, problem: 'unparseable', detail: headers.detail }
+  const foreignFrom = headers.from.find((a) => !owns(a))
+  if (foreignFrom !== undefined) return { ok: false, problem: 'from_not_owned', detail: `From: ${foreignFrom}` }
+  const foreignSender = headers.sender.find((a) => !owns(a))
+  if (foreignSender !== undefined) return { ok: false, problem: 'sender_not_owned', detail: `Sender: ${foreignSender}` }
+  if (headers.from.length > 1 && headers.sender.length === 0) {
+    return { ok: false, problem: 'sender_required', detail: `${headers.from.length} From addresses and no Sender` }
+  }
+  return { ok: true }
+}
+
+/** Every address the judgement needs ownership for, once each. */
+export function addressesToCheck(headers: IdentityHeaders): string[] {
+  return headers.ok ? [...new Set([...headers.from, ...headers.sender])] : []
+}

@@ -1,0 +1,70 @@
+// End of DATA, authenticated sessions: every From: address and the Sender:
+// address must be the login's (its addresses, sub-addresses, send-as groups),
+// and several From addresses need a Sender. header_alignment=refuse answers
+// 550 5.7.1; add_sender replaces any Sender with the login's own address
+// instead, as Exim's submission mode does.
+import constants from 'haraka-constants'
+import type { Connection, Next, Transaction } from 'haraka'
+import { safeForLog } from '../../lib/auth/login'
+import { toDsn } from '../../lib/haraka/dsn'
+import { removeFields } from '../../lib/haraka/header_edit'
+import { DirectoryUnavailableError } from '../../lib/ldap/directory'
+import { addressesToCheck, fieldName, judgeAlignment, readIdentityHeaders, type Alignment } from '../../lib/relay/headers'
+import { REPLIES, type Reply } from '../../lib/replies'
+import { authUser, loginOwnership, type AuthRelay } from './state'
+
+type Problem = Exclude<Alignment, { ok: true }>['problem']
+
+const PROBLEM_REPLY: Record<Problem, Reply> = {
+  unparseable: REPLIES.HEADER_UNPARSEABLE,
+  from_not_owned: REPLIES.HEADER_FROM_NOT_OWNED,
+  sender_not_owned: REPLIES.HEADER_SENDER_NOT_OWNED,
+  sender_required: REPLIES.HEADER_SENDER_REQUIRED,
+}
+
+export function header_gate(this: AuthRelay, next: Next, connection: Connection): void {
+  const txn = connection.transaction
+  const login = authUser(connection)
+  if (!txn || !login || this.cfg.header_alignment === 'off') return next()
+  judge(this, connection, login, txn).then(
+    (reply) => (reply ? next(constants.deny, toDsn(reply)) : next()),
+    (err: unknown) => {
+      const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
+      connection.results.add(this, { err: 'header(directory_unavailable)' })
+      connection.logerror(this, `header check for ${safeForLog(login)} failed: ${why}`)
+      next(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+    },
+  )
+}
+
+async function judge(plugin: AuthRelay, connection: Connection, login: string, txn: Transaction): Promise<Reply | null> {
+  const headers = readIdentityHeaders(txn.header.header_list)
+  const ownership = loginOwnership(plugin, connection, login)
+  const entry = await ownership.owned()
+  const owned = new Set<string>()
+  if (entry.kind === 'found') {
+    for (const address of addressesToCheck(headers)) if ((await ownership.owns(address)).owned) owned.add(address)
+  }
+  const verdict = judgeAlignment(headers, (a) => owned.has(a))
+  if (verdict.ok) {
+    connection.results.add(plugin, { pass: 'header(aligned)' })
+    return null
+  }
+  connection.results.add(plugin, { fail: `header(${verdict.problem})` })
+  const why = `${verdict.problem.replace(/_/g, ' ')}: ${safeForLog(verdict.detail)}`
+  if (!plugin.cfg.enforce_sender) {
+    connection.lognotice(plugin, `message would be refused (enforce_sender=false) for ${safeForLog(login)}: ${why}`)
+    return null
+  }
+  const primary = entry.kind === 'found' ? entry.primary : undefined
+  if (plugin.cfg.header_alignment === 'add_sender' && primary) {
+    const indexes = txn.header.header_list.flatMap((field, i) => (fieldName(field) === 'sender' ? [i] : []))
+    removeFields(txn.header, indexes)
+    txn.add_header('Sender', primary)
+    connection.results.add(plugin, { pass: 'header(sender_added)' })
+    connection.lognotice(plugin, `Sender: ${safeForLog(primary)} added for ${safeForLog(login)} (removed ${indexes.length} client Sender field(s)): ${why}`)
+    return null
+  }
+  connection.lognotice(plugin, `message refused for ${safeForLog(login)}: ${why}`)
+  return PROBLEM_REPLY[verdict.problem]
+}

@@ -1,0 +1,79 @@
+// What the auth_relay hook files share: the plugin's state and the per-session
+// sender ownership (directory lookups cached per connection, lib/relay/session).
+import type { Connection, Plugin } from 'haraka'
+import type { DirectoryConfig } from '../../lib/ldap/config'
+import type { DirectoryHandle } from '../../lib/ldap/handle'
+import type { RelayConfig } from '../../lib/relay/config'
+import { checkGrant, type GrantFile } from '../../lib/relay/grants'
+import { lookupOwnedAddresses, ownsAddress, type Owned, type Ownership } from '../../lib/relay/senders'
+import { cachedMembership, cachedOwned, senderCache } from '../../lib/relay/session'
+
+export interface AuthRelay extends Plugin {
+  cfg: RelayConfig
+  dirCfg: DirectoryConfig
+  /** logins' entries and [send_as] groups */
+  directory: DirectoryHandle
+  /** recipient_filter searches (verify_recipients) */
+  recipients: DirectoryHandle
+  grantFile: GrantFile | undefined
+  localDomains: ReadonlySet<string>
+  load_auth_relay_ini(): void
+  load_ldap_directory_ini(): void
+  load_host_list(): void
+}
+
+export function authUser(connection: Connection): string | undefined {
+  const user = connection.notes.auth_user
+  return typeof user === 'string' && user ? user : undefined
+}
+
+export interface LoginOwnership {
+  owned(): Promise<Owned>
+  owns(address: string): Promise<Ownership>
+}
+
+/** The login's addresses and send-as rights, read once per connection. */
+export function loginOwnership(plugin: AuthRelay, connection: Connection, login: string): LoginOwnership {
+  const { cfg, dirCfg } = plugin
+  const cache = senderCache(connection.notes, JSON.stringify([login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn]))
+  const owned = () => cachedOwned(cache, () => lookupOwnedAddresses(plugin.directory.directory, dirCfg, login, cfg.sender_attributes))
+  return {
+    owned,
+    async owns(address) {
+      const entry = await owned()
+      if (entry.kind !== 'found') return { owned: false }
+      return ownsAddress(entry.addresses, address, {
+        subaddressSeparator: cfg.subaddress_separator,
+        sendAs: cfg.sendAs,
+        isMember: (group) => cachedMembership(cache, group, () => plugin.directory.directory.isMember(group, entry.dn)),
+      })
+    },
+  }
+}
+
+/**
+ * POP/IMAP-before-SMTP: is there a fresh grant for the client's IP? Checked at
+ * most once per connection (the answer is kept in connection.notes); sources
+ * that cannot be read are logged and grant nothing.
+ */
+export async function popGrant(plugin: AuthRelay, connection: Connection): Promise<boolean> {
+  const { cfg } = plugin
+  if (!cfg.popBeforeSmtp) return false
+  const known = connection.notes[POP_NOTE] as boolean | undefined
+  if (known !== undefined) return known
+  const server = (connection as Connection & { server?: { notes?: Record<string, any> } }).server
+  const check = await checkGrant(connection.remote.ip, {
+    redis: cfg.pop_before_smtp_redis ? { client: server?.notes?.redis, prefix: cfg.pop_before_smtp_redis_prefix, timeoutMs: 1000 } : undefined,
+    file: plugin.grantFile,
+    ttlSeconds: cfg.pop_before_smtp_ttl,
+  })
+  if (check.granted) {
+    connection.loginfo(plugin, `relay granted by pop-before-smtp for ${connection.remote.ip} (${check.source}, login ${check.ageSeconds} s ago)`)
+  } else {
+    for (const p of check.problems) connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
+  }
+  connection.notes[POP_NOTE] = check.granted
+  return check.granted
+}
+
+const POP_NOTE = 'auth_relay_pop_before_smtp'

@@ -1,0 +1,55 @@
+// Header alignment: reading From/Sender the way a mail reader does, and the verdict.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { addressesToCheck, judgeAlignment, readIdentityHeaders } from '../lib/relay/headers'
+
+const mine = new Set(['alice@example.com', 'a.liddell@example.com'])
+const owns = (a: string) => mine.has(a.toLowerCase())
+const verdict = (fields: string[]) => judgeAlignment(readIdentityHeaders(fields), owns)
+
+describe('readIdentityHeaders', () => {
+  test('every From address and every copy of the field, any case, obsolete space before the colon, folded', () => {
+    const h = readIdentityHeaders([
+      'Subject: hi\n',
+      'From: "Alice" <alice@example.com>,\n\tBob <BOB@Example.com>\n',
+      'from : x@example.net\n',
+      'SENDER: alice@example.com\n',
+    ])
+    assert.ok(h.ok)
+    assert.deepEqual(h.from, ['alice@example.com', 'BOB@example.com', 'x@example.net'])
+    assert.deepEqual(h.sender, ['alice@example.com'])
+    assert.deepEqual(h.senderIndexes, [3])
+    assert.deepEqual(addressesToCheck(h), ['alice@example.com', 'BOB@example.com', 'x@example.net'])
+  })
+  test('groups, garbage, empty values, several Sender fields or mailboxes are unparseable', () => {
+    for (const fields of [['From: Team: alice@example.com;\n'], ['From: <<<\n'], ['From:\n'], ['Sender: a@example.com, b@example.com\n'], ['Sender: alice@example.com\n', 'Sender: alice@example.com\n']]) {
+      const h = readIdentityHeaders(fields)
+      assert.equal(h.ok, false, JSON.stringify(fields))
+      assert.equal(addressesToCheck(h).length, 0)
+    }
+  })
+})
+
+describe('judgeAlignment', () => {
+  test('own From, no Sender: aligned; no From at all: nothing claimed', () => {
+    assert.deepEqual(verdict(['From: Alice <alice@example.com>\n']), { ok: true })
+    assert.deepEqual(verdict(['Subject: x\n']), { ok: true })
+  })
+  test('a From address that is not the login\'s, even among own ones, or behind a display name', () => {
+    assert.deepEqual(verdict(['From: bob@example.com\n']), { ok: false, problem: 'from_not_owned', detail: 'From: bob@example.com' })
+    assert.equal(verdict(['From: alice@example.com, bob@example.com\n', 'Sender: alice@example.com\n']).ok, false)
+    assert.equal(verdict(['From: "alice@example.com" <bob@example.com>\n']).ok, false)
+    assert.equal(verdict(['From: alice@example.com\n', 'From : bob@example.com\n', 'Sender: alice@example.com\n']).ok, false)
+    assert.equal(verdict(['From: "bob"@example.com\n']).ok, false)
+  })
+  test('Sender must be owned; several From addresses need one (RFC 5322 3.6.2)', () => {
+    assert.deepEqual(verdict(['From: alice@example.com\n', 'Sender: bob@example.com\n']), { ok: false, problem: 'sender_not_owned', detail: 'Sender: bob@example.com' })
+    assert.deepEqual(verdict(['From: alice@example.com, a.liddell@example.com\n']), { ok: false, problem: 'sender_required', detail: '2 From addresses and no Sender' })
+    assert.deepEqual(verdict(['From: alice@example.com, a.liddell@example.com\n', 'Sender: alice@example.com\n']), { ok: true })
+  })
+  test('unparseable headers are refused, not skipped', () => {
+    const v = verdict(['From: Team: bob@example.com;\n'])
+    assert.equal(v.ok, false)
+    assert.equal(!v.ok && v.problem, 'unparseable')
+  })
+})

@@ -1,0 +1,240 @@
+// auth_relay's hooks on haraka-test-fixtures connections with a fake directory:
+// the return code, the DSN and the results each decision records. (The same
+// hooks on real Haraka and slapd: test/e2e_relay*.test.ts.)
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { Address } from '@haraka/email-address'
+import constants from 'haraka-constants'
+import type { Connection } from 'haraka'
+import { parseDirectoryConfig } from '../lib/ldap/config'
+import type { AuthDirectory, DirectoryEntry } from '../lib/ldap/directory'
+import { DirectoryUnavailableError } from '../lib/ldap/directory'
+import { DirectoryHandle } from '../lib/ldap/handle'
+import { parseRelayConfig } from '../lib/relay/config'
+import * as hooks from '../plugins/auth_relay/hooks'
+import type { AuthRelay } from '../plugins/auth_relay/state'
+
+const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
+
+const ENTRIES: Record<string, DirectoryEntry> = {
+  'alice@example.com': { dn: 'uid=alice,ou=people,dc=example,dc=com', attributes: { mail: ['alice@example.com', 'a.liddell@example.com'] } },
+}
+const GROUPS: Record<string, string[]> = { 'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'] }
+
+function fakeDirectory(state: { down: boolean; searches: number }): AuthDirectory {
+  const unavailable = () => new DirectoryUnavailableError('search failed: connect ECONNREFUSED')
+  return {
+    async findUser(parts) {
+      state.searches++
+      if (state.down) throw unavailable()
+      const entry = ENTRIES[parts.u.toLowerCase()]
+      return entry ? { kind: 'found', entry } : { kind: 'none' }
+    },
+    userDn: (parts) => `uid=${parts.l},ou=people,dc=example,dc=com`,
+    userDns: (parts) => [`uid=${parts.l},ou=people,dc=example,dc=com`],
+    readEntry: async () => null,
+    async isMember(group, member) {
+      if (state.down) throw unavailable()
+      return (GROUPS[group] ?? []).includes(member)
+    },
+    checkPassword: async () => false,
+    bindAndRead: async () => ({ ok: false }),
+    serverStatus: () => [],
+    close: async () => undefined,
+  }
+}
+
+function makePlugin(main: Record<string, string> = {}, extra: Record<string, Record<string, string>> = {}) {
+  const parsed = parseRelayConfig({ main, ...extra })
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join())
+  const dir = parseDirectoryConfig({ main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' } })
+  assert.ok(dir.ok)
+  const state = { down: false, searches: 0 }
+  const logs: string[] = []
+  const log = (msg: string) => void logs.push(msg)
+  const plugin = {
+    name: 'auth_relay',
+    cfg: parsed.cfg,
+    dirCfg: dir.cfg,
+    directory: new DirectoryHandle(() => fakeDirectory(state)),
+    recipients: new DirectoryHandle(() => fakeDirectory(state)),
+    grantFile: undefined,
+    localDomains: new Set(['example.com']),
+    logdebug: log,
+    loginfo: log,
+    lognotice: log,
+    logwarn: log,
+    logerror: log,
+  } as unknown as AuthRelay
+  plugin.directory.update(dir.cfg)
+  plugin.recipients.update(dir.cfg)
+  return { plugin, state, logs }
+}
+
+function makeConnection(opts: { login?: string; ip?: string; port?: number } = {}): Connection & Record<string, any> {
+  const c = fixtures.connection.createConnection()
+  c.remote.ip = opts.ip ?? '192.0.2.9'
+  c.local.ip = '127.0.0.1'
+  c.local.port = opts.port ?? 25
+  if (opts.login) c.notes.auth_user = opts.login
+  c.init_transaction()
+  return c
+}
+
+type Call = { code: number | undefined; msg: any }
+
+function call(fn: (...args: any[]) => void, plugin: AuthRelay, connection: Connection, params?: unknown[]): Promise<Call> {
+  return new Promise((resolve) => {
+    fn.call(plugin, (code?: number, msg?: unknown) => resolve({ code, msg }), connection, params)
+  })
+}
+
+const results = (c: Connection) => c.results.get('auth_relay') ?? {}
+const env = (text: string) => new Address(text) as never
+
+describe('hook wiring', () => {
+  test('every registered method is an exported function', () => {
+    for (const method of Object.values(hooks.HOOKS)) assert.equal(typeof (hooks as Record<string, unknown>)[method], 'function', method)
+  })
+})
+
+describe('relay_gate', () => {
+  test('a trick: DENY with its DSN, fail rcpt(<trick>)', async () => {
+    const { plugin } = makePlugin()
+    const c = makeConnection()
+    const r = await call(hooks.relay_gate, plugin, c, [env('<u%remote.example@example.com>')])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.match(String(r.msg.reply), /^5\.7\.1 Relaying denied: percent hack$/)
+    assert.deepEqual(results(c).fail, ['rcpt(percent_hack)'])
+  })
+  test('local domain OK; remote refused without AUTH; authenticated and trusted relay', async () => {
+    const { plugin } = makePlugin({ trusted_networks: '198.51.100.0/24' })
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<alice@example.com>')])).code, constants.ok)
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<x@remote.example>')])).code, constants.deny)
+    assert.deepEqual(results(c).pass, ['rcpt(local_domain)'])
+    assert.deepEqual(results(c).fail, ['rcpt(relay_denied)'])
+    const a = makeConnection({ login: 'alice@example.com' })
+    assert.equal((await call(hooks.relay_gate, plugin, a, [env('<x@remote.example>')])).code, constants.ok)
+    assert.deepEqual(results(a).pass, ['rcpt(authenticated)'])
+    const t = makeConnection({ ip: '198.51.100.7' })
+    assert.equal((await call(hooks.relay_gate, plugin, t, [env('<x@remote.example>')])).code, constants.ok)
+    assert.deepEqual(results(t).pass, ['rcpt(trusted_network)'])
+    assert.equal(t.relaying, true)
+  })
+  test('verify_recipients: found, unknown (550 5.1.1), postmaster, directory down (451 4.4.3)', async () => {
+    const { plugin, state } = makePlugin({ verify_recipients: 'true' })
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<alice@example.com>')])).code, constants.ok)
+    const unknown = await call(hooks.relay_gate, plugin, c, [env('<nobody@example.com>')])
+    assert.equal(unknown.code, constants.deny)
+    assert.equal(unknown.msg.code, 550)
+    assert.match(String(unknown.msg.reply), /^5\.1\.1 /)
+    const searches = state.searches
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<PostMaster@example.com>')])).code, constants.ok)
+    assert.equal(state.searches, searches, 'postmaster is not looked up')
+    state.down = true
+    const down = await call(hooks.relay_gate, plugin, c, [env('<alice@example.com>')])
+    assert.equal(down.code, constants.denysoft)
+    assert.equal(down.msg.code, 451)
+    assert.deepEqual(results(c).pass, ['rcpt(local_user)', 'rcpt(local_domain)'])
+    assert.deepEqual(results(c).fail, ['rcpt(unknown_user)'])
+    assert.deepEqual(results(c).err, ['rcpt(directory_unavailable)'])
+  })
+})
+
+describe('sender_gate', () => {
+  test('owned, send-as and not owned, with results; the entry is read once per session', async () => {
+    const { plugin, state } = makePlugin({}, { send_as: { 'sales@example.com': 'cn=sales,ou=groups,dc=example,dc=com' } })
+    const c = makeConnection({ login: 'alice@example.com' })
+    assert.equal((await call(hooks.sender_gate, plugin, c, [env('<A.Liddell@example.com>'), {}])).code, undefined)
+    assert.equal((await call(hooks.sender_gate, plugin, c, [env('<sales@example.com>'), {}])).code, undefined)
+    const spoof = await call(hooks.sender_gate, plugin, c, [env('<bob@example.com>'), {}])
+    assert.equal(spoof.code, constants.deny)
+    assert.equal(spoof.msg.code, 553)
+    assert.deepEqual(results(c).pass, ['sender(owned)', 'sender(send_as)'])
+    assert.deepEqual(results(c).fail, ['sender(not_owned)'])
+    assert.equal(state.searches, 1)
+  })
+  test('observe mode records but lets through; null sender refused by default', async () => {
+    const { plugin } = makePlugin({ enforce_sender: 'false' })
+    const c = makeConnection({ login: 'alice@example.com' })
+    assert.equal((await call(hooks.sender_gate, plugin, c, [env('<bob@example.com>'), {}])).code, undefined)
+    assert.deepEqual(results(c).fail, ['sender(not_owned)'])
+    const strict = makePlugin().plugin
+    const n = makeConnection({ login: 'alice@example.com' })
+    assert.equal((await call(hooks.sender_gate, strict, n, [env('<>'), {}])).code, constants.deny)
+    assert.deepEqual(results(n).fail, ['sender(null_sender)'])
+  })
+  test('AUTH= parameter: believed for an owned address, ignored otherwise; noted on the transaction', async () => {
+    const { plugin } = makePlugin()
+    const a = makeConnection({ login: 'alice@example.com' })
+    await call(hooks.sender_gate, plugin, a, [env('<alice@example.com>'), { AUTH: '<a.liddell@example.com>' }])
+    assert.equal(a.transaction!.notes.auth_relay_mail_auth, '<a.liddell@example.com>')
+    assert.deepEqual(results(a).pass, ['sender(owned)', 'mail_auth(authenticated)'])
+    const u = makeConnection()
+    assert.equal((await call(hooks.sender_gate, plugin, u, [env('<x@remote.example>'), { AUTH: '<alice@example.com>' }])).code, undefined)
+    assert.equal(u.transaction!.notes.auth_relay_mail_auth, '<>')
+    assert.deepEqual(results(u).skip, ['mail_auth(unauthenticated)'])
+  })
+  test('inbound_local_sender: refuse gives 550 5.7.1; observe records only; remote senders untouched', async () => {
+    const refuse = makePlugin({ inbound_local_sender: 'refuse' }).plugin
+    const c = makeConnection()
+    const r = await call(hooks.sender_gate, refuse, c, [env('<alice@example.com>'), {}])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.deepEqual(results(c).fail, ['mail(local_sender_unauthenticated)'])
+    assert.equal((await call(hooks.sender_gate, refuse, c, [env('<x@remote.example>'), {}])).code, undefined)
+    const observe = makePlugin({ inbound_local_sender: 'observe' }).plugin
+    const o = makeConnection()
+    assert.equal((await call(hooks.sender_gate, observe, o, [env('<alice@example.com>'), {}])).code, undefined)
+    assert.deepEqual(results(o).fail, ['mail(local_sender_unauthenticated)'])
+  })
+  test('directory down: 451 4.4.3 and err sender(directory_unavailable)', async () => {
+    const { plugin, state } = makePlugin()
+    state.down = true
+    const c = makeConnection({ login: 'alice@example.com' })
+    const r = await call(hooks.sender_gate, plugin, c, [env('<alice@example.com>'), {}])
+    assert.equal(r.code, constants.denysoft)
+    assert.equal(r.msg.code, 451)
+    assert.deepEqual(results(c).err, ['sender(directory_unavailable)'])
+  })
+})
+
+describe('header_gate', () => {
+  const withHeaders = (c: any, fields: string[]) => {
+    c.transaction.header.parse(fields)
+    return c
+  }
+  test('aligned passes; a foreign From is 550 5.7.1 with fail header(from_not_owned)', async () => {
+    const { plugin } = makePlugin()
+    const ok = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: Alice <alice@example.com>\n'])
+    assert.equal((await call(hooks.header_gate, plugin, ok)).code, undefined)
+    assert.deepEqual(results(ok).pass, ['header(aligned)'])
+    const bad = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: bob@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, bad)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.match(String(r.msg.reply), /^5\.7\.1 From header address not owned/)
+    assert.deepEqual(results(bad).fail, ['header(from_not_owned)'])
+  })
+  test('add_sender replaces the client Sender with the login\'s primary address', async () => {
+    const { plugin } = makePlugin({ header_alignment: 'add_sender' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: bob@example.com\n', 'Sender: bob@example.com\n'])
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.deepEqual(c.transaction.header.get_all('sender'), ['alice@example.com'])
+    assert.deepEqual(results(c).fail, ['header(from_not_owned)'])
+    assert.deepEqual(results(c).pass, ['header(sender_added)'])
+  })
+  test('unauthenticated or header_alignment=off: not checked', async () => {
+    const { plugin } = makePlugin()
+    const c = withHeaders(makeConnection(), ['From: bob@example.com\n'])
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.equal(c.results.get('auth_relay'), undefined)
+    const off = makePlugin({ header_alignment: 'off' }).plugin
+    const o = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: bob@example.com\n'])
+    assert.equal((await call(hooks.header_gate, off, o)).code, undefined)
+    assert.equal(o.results.get('auth_relay'), undefined)
+  })
+})
