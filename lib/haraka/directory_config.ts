@@ -1,4 +1,4 @@
-// Both ldap_auth and auth_relay read config/ldap_directory.ini the same way:
+// Every plugin that reads config/ldap_directory.ini does it the same way:
 // validate, swap the directory pools on change, warn about weakening options.
 import type { Plugin } from 'haraka'
 import { booleanKeys } from '../config/schema'
