@@ -7,7 +7,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { booleanKeys } from '../lib/config/schema'
 import { parseStampConfig, STAMP_SPEC } from '../lib/stamp/config'
-import { headerFieldsOf } from '../lib/stamp/fields'
+import { headerFieldsOf } from '../lib/message/fields'
 import { verifyMessage } from '../lib/stamp/sign'
 
 const USAGE = `Usage: npm run verify-stamp -- [options] <message.eml>

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { authenticate } from '../lib/auth/authenticate'
 import { parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
+import { findLoginEntry } from '../lib/ldap/login_entry'
 import { loginParts } from '../lib/ldap/template'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { ALICE, DEMO_LDIF } from './harness/stack'
@@ -109,6 +110,30 @@ describe('group membership', () => {
     assert.equal(await d.isMember('cn=nope,ou=groups,dc=example,dc=com', 'uid=alice,ou=people,dc=example,dc=com'), false)
     assert.equal(await d.isMember(submitters, '*'), false)
     assert.equal(await d.isMember(submitters, 'uid=alice,ou=people,dc=example,dc=com)(member=*'), false)
+  })
+})
+
+describe('the entry a login names (findLoginEntry)', () => {
+  test('search mode: the one user_filter match', async () => {
+    const d = open()
+    const r = await findLoginEntry(d, 'search', 'a.liddell@example.com', ['mail'])
+    assert.equal(r.kind === 'found' && r.entry.dn, 'uid=alice,ou=people,dc=example,dc=com')
+    assert.deepEqual(await findLoginEntry(d, 'search', 'nobody', ['mail']), { kind: 'none' })
+  })
+
+  test('template mode: the one template DN that exists; two existing DNs are ambiguous', async () => {
+    const templates = ['ou=%l,dc=example,dc=com', 'uid=alice,ou=%l,dc=example,dc=com', 'uid=%l,ou=people,dc=example,dc=com']
+    const d = open({ mode: 'template', dn_template: templates })
+    // Only the third template names an entry for "alice": its attributes are read.
+    const alice = await findLoginEntry(d, 'template', 'alice', ['mail'])
+    assert.equal(alice.kind === 'found' && alice.entry.dn, 'uid=alice,ou=people,dc=example,dc=com')
+    assert.deepEqual(alice.kind === 'found' && alice.entry.attributes.mail?.sort(), ['a.liddell@example.com', 'alice@example.com'])
+    // "people" names ou=people and uid=alice,ou=people: which user is meant is unknown, so none is chosen.
+    assert.deepEqual(await findLoginEntry(d, 'template', 'people', ['mail']), { kind: 'ambiguous' })
+    assert.deepEqual(await findLoginEntry(d, 'template', 'nobody', ['mail']), { kind: 'none' })
+    // The same DN from two templates is one entry.
+    const twice = open({ mode: 'template', dn_template: ['uid=%l,ou=people,dc=example,dc=com', 'UID=%l,ou=people,dc=example,dc=com'] })
+    assert.equal((await findLoginEntry(twice, 'template', 'bob', ['mail'])).kind, 'found')
   })
 })
 

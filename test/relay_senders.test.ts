@@ -2,7 +2,8 @@
 // sub-addressing, send-as groups, and the per-session cache.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addressesOfValue, ownedFromEntry, ownsAddress, type Owned, type OwnershipRule } from '../lib/relay/senders'
+import { addressesOfValue } from '../lib/ldap/addresses'
+import { ownedFromEntry, ownsAddress, type Owned, type OwnershipRule } from '../lib/relay/senders'
 import { cachedMembership, cachedOwned, senderCache } from '../lib/relay/session'
 
 const DN = 'uid=alice,ou=people,dc=example,dc=com'

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { authPassClause, authResultsValue, authservIdOf, isAuthClause } from '../lib/stamp/auth_results'
-import { canonicalFieldValue, fieldName, fieldValue, forgedFieldIndexes, headerFieldsOf, ourFields } from '../lib/stamp/fields'
+import { canonicalFieldValue, fieldName, fieldValue, headerFieldsOf } from '../lib/message/fields'
+import { forgedFieldIndexes, ourFields } from '../lib/stamp/fields'
 import { receivedAuthComment } from '../lib/stamp/received'
 
 const rule = { identityHeaders: new Set(['x-authenticated-user']), authservId: 'mail.example.com' }

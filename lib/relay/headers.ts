@@ -5,16 +5,7 @@
 // ("From : bob@") included, every copy of the field. Addresses are parsed with
 // @haraka/email-address (Haraka's own RFC 5322 parser).
 import { parseHeader } from '@haraka/email-address'
-
-export function fieldName(field: string): string {
-  const colon = field.indexOf(':')
-  return colon < 0 ? '' : field.slice(0, colon).trim().toLowerCase()
-}
-
-export function fieldValue(field: string): string {
-  const colon = field.indexOf(':')
-  return colon < 0 ? '' : field.slice(colon + 1).replace(/\r?\n[ \t]*/g, ' ').trim()
-}
+import { fieldName, fieldValue } from '../message/fields'
 
 export type IdentityHeaders =
   | {

@@ -3,7 +3,8 @@
 // a member of, and the sub-address rule. The comparison rule is lib/relay/address.
 import type { DirectoryConfig } from '../ldap/config'
 import type { Directory } from '../ldap/directory'
-import { loginParts } from '../ldap/template'
+import { addressesOfValue } from '../ldap/addresses'
+import { findLoginEntry } from '../ldap/login_entry'
 import { canonicalAddress, withoutSubaddress } from './address'
 
 export type Owned =
@@ -20,19 +21,6 @@ export type Owned =
 /** Kept for callers that compare one address: the canonical form, or the trimmed text when it is no address. */
 export function normaliseAddress(address: string): string {
   return canonicalAddress(address) ?? address.trim().toLowerCase()
-}
-
-/**
- * The addresses in one attribute value. Active Directory's proxyAddresses holds
- * `SMTP:primary`, `smtp:alias` and other types (`X500:`, `SIP:`): only the SMTP
- * ones are addresses, the prefix removed. Every other attribute holds plain addresses.
- */
-export function addressesOfValue(attribute: string, value: string): { address: string; primary: boolean } | null {
-  const text = value.trim()
-  if (attribute.toLowerCase() !== 'proxyaddresses') return text ? { address: text, primary: false } : null
-  const m = /^(smtp):(.+)$/i.exec(text)
-  if (!m) return null
-  return { address: m[2]!.trim(), primary: m[1] === 'SMTP' }
 }
 
 /** Owned addresses from an entry's attribute values, in `attributes` order. */
@@ -53,21 +41,14 @@ export function ownedFromEntry(dn: string, values: Record<string, string[]>, att
   return { kind: 'found', dn, addresses, primary: primary ?? first }
 }
 
-/** The login's entry, found the same way ldap_auth found it, and its address attributes. */
+/** The login's entry, found the way lib/ldap/login_entry finds it, and its address attributes. */
 export async function lookupOwnedAddresses(
   dir: Directory,
   cfg: DirectoryConfig,
   login: string,
   attributes: readonly string[],
 ): Promise<Owned> {
-  const parts = loginParts(login)
-  if (cfg.mode === 'template') {
-    const dn = dir.userDn(parts)
-    const entry = await dir.readEntry(dn, attributes)
-    if (!entry) return { kind: 'no_entry' }
-    return ownedFromEntry(entry.dn || dn, entry.attributes, attributes)
-  }
-  const found = await dir.findUser(parts, attributes)
+  const found = await findLoginEntry(dir, cfg.mode, login, attributes)
   if (found.kind !== 'found') return { kind: 'no_entry' }
   return ownedFromEntry(found.entry.dn, found.entry.attributes, attributes)
 }

@@ -12,7 +12,7 @@
 // RFC 5322 specials are encoded); white space inside u, f and s is ignored, so a
 // hop may refold the field.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { canonicalFieldValue, fieldName } from './fields'
+import { canonicalFieldValue, fieldName } from '../message/fields'
 
 export const STAMP_VERSION = 1
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
