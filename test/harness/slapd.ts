@@ -33,11 +33,15 @@ export interface SlapdOptions {
   modules?: string[]
   /** Lines appended to the database section (before the ACLs), e.g. ['overlay ppolicy']. */
   databaseDirectives?: string[]
+  /** PEM key and certificate: slapd then offers StartTLS on `url` and listens for LDAPS on `ldapsUrl`. */
+  tls?: { key: string; cert: string }
 }
 
 export interface Slapd {
   url: string
   port: number
+  /** ldaps://127.0.0.1:<port> when started with `tls`, else '' */
+  ldapsUrl: string
   /** PID of the running slapd; 0 while stopped. */
   pid: number
   dir: string
@@ -92,6 +96,7 @@ function slapdConf(dir: string, suffix: string, opts: SlapdOptions): string {
   return [
     ...SCHEMAS.map((s) => `include ${SCHEMA_DIR}/${s}.schema`),
     ...(opts.schemas ?? []).map((file) => `include ${path.resolve(file)}`),
+    ...(opts.tls ? [`TLSCertificateFile ${path.join(dir, 'tls_cert.pem')}`, `TLSCertificateKeyFile ${path.join(dir, 'tls_key.pem')}`] : []),
     `pidfile ${path.join(dir, 'slapd.pid')}`,
     `argsfile ${path.join(dir, 'slapd.args')}`,
     ...moduleDirectives(opts.modules ?? []),
@@ -172,6 +177,11 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
   const logFile = path.join(dir, 'slapd.log')
   mkdirSync(path.join(dir, 'data'))
   writeFileSync(confFile, slapdConf(dir, suffix, opts))
+  if (opts.tls) {
+    writeFileSync(path.join(dir, 'tls_key.pem'), opts.tls.key, { mode: 0o600 })
+    writeFileSync(path.join(dir, 'tls_cert.pem'), opts.tls.cert)
+  }
+  let ldapsPort = 0
 
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
@@ -180,7 +190,8 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
   const spawnSlapd = (port: number): void => {
     const log = openSync(logFile, 'a')
     // -d keeps slapd in the foreground (a child we own); "stats" logs connections, binds and results.
-    const proc = spawn(slapdBin, ['-f', confFile, '-h', `ldap://127.0.0.1:${port}/`, '-d', 'stats'], {
+    const urls = [`ldap://127.0.0.1:${port}/`, ...(ldapsPort ? [`ldaps://127.0.0.1:${ldapsPort}/`] : [])]
+    const proc = spawn(slapdBin, ['-f', confFile, '-h', urls.join(' '), '-d', 'stats'], {
       stdio: ['ignore', log, log],
     })
     closeSync(log)
@@ -224,6 +235,7 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
   const slapd: Slapd = {
     url: '',
     port: 0,
+    ldapsUrl: '',
     get pid() {
       return child?.pid ?? 0
     },
@@ -264,6 +276,10 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
     for (let attempt = 1; ; attempt++) {
       slapd.port = await freePort()
       slapd.url = `ldap://127.0.0.1:${slapd.port}`
+      if (opts.tls) {
+        ldapsPort = await freePort()
+        slapd.ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`
+      }
       try {
         await slapd.start()
         return slapd
