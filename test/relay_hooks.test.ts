@@ -2,7 +2,10 @@
 // the return code, the DSN and the results each decision records. (The same
 // hooks on real Haraka and slapd: test/e2e_relay*.test.ts.)
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, describe, test } from 'node:test'
 import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
@@ -11,6 +14,7 @@ import type { AuthDirectory, DirectoryEntry } from '../lib/ldap/directory'
 import { DirectoryUnavailableError } from '../lib/ldap/directory'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { parseRelayConfig } from '../lib/relay/config'
+import { GrantFile } from '../lib/relay/grants'
 import * as hooks from '../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../plugins/auth_relay/state'
 
@@ -141,6 +145,30 @@ describe('relay_gate', () => {
     assert.deepEqual(results(c).pass, ['rcpt(local_user)', 'rcpt(local_domain)'])
     assert.deepEqual(results(c).fail, ['rcpt(unknown_user)'])
     assert.deepEqual(results(c).err, ['rcpt(directory_unavailable)'])
+  })
+})
+
+describe('relay_gate with POP/IMAP-before-SMTP', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'relay-hooks-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('the grant is looked up again in each transaction: a removed grant stops at the next one', async () => {
+    const file = path.join(dir, 'grants')
+    const { plugin } = makePlugin({ pop_before_smtp_file: file })
+    plugin.grantFile = new GrantFile(file)
+    writeFileSync(file, `192.0.2.9 ${Math.floor(Date.now() / 1000)}\n`)
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<x@remote.example>')])).code, constants.ok)
+    // within the transaction the answer is kept: the file is not read again
+    writeFileSync(file, '# no grants any more\n')
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<y@remote.example>')])).code, constants.ok)
+    // RSET / next MAIL: a new transaction checks again
+    c.init_transaction()
+    const r = await call(hooks.relay_gate, plugin, c, [env('<x@remote.example>')])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.deepEqual(results(c).pass, ['rcpt(pop_before_smtp)', 'rcpt(pop_before_smtp)'])
+    assert.deepEqual(results(c).fail, ['rcpt(relay_denied)'])
   })
 })
 

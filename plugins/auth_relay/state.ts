@@ -52,14 +52,17 @@ export function loginOwnership(plugin: AuthRelay, connection: Connection, login:
 }
 
 /**
- * POP/IMAP-before-SMTP: is there a fresh grant for the client's IP? Checked at
- * most once per connection (the answer is kept in connection.notes); sources
- * that cannot be read are logged and grant nothing.
+ * POP/IMAP-before-SMTP: is there a fresh grant for the client's IP? Checked
+ * again in every transaction (the answer is kept in transaction.notes only, for
+ * the MAIL and RCPTs of that transaction), so a grant that expires or is
+ * removed stops at the next RSET/MAIL; sources that cannot be read are logged
+ * and grant nothing.
  */
 export async function popGrant(plugin: AuthRelay, connection: Connection): Promise<boolean> {
   const { cfg } = plugin
   if (!cfg.popBeforeSmtp) return false
-  const known = connection.notes[POP_NOTE] as boolean | undefined
+  const notes = connection.transaction?.notes
+  const known = notes?.[POP_NOTE] as boolean | undefined
   if (known !== undefined) return known
   const server = (connection as Connection & { server?: { notes?: Record<string, any> } }).server
   const check = await checkGrant(connection.remote.ip, {
@@ -72,7 +75,7 @@ export async function popGrant(plugin: AuthRelay, connection: Connection): Promi
   } else {
     for (const p of check.problems) connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
   }
-  connection.notes[POP_NOTE] = check.granted
+  if (notes) notes[POP_NOTE] = check.granted
   return check.granted
 }
 
