@@ -152,6 +152,12 @@ describe('weakening options are linted', () => {
     const safe = parseRelayConfig({})
     assert.ok(safe.ok)
     assert.deepEqual(relayWarnings(safe.cfg), [])
+    const plus = parseRelayConfig({ main: { subaddress_separator: '+' } })
+    assert.ok(plus.ok)
+    assert.deepEqual(relayWarnings(plus.cfg), [])
+    const dot = parseRelayConfig({ main: { subaddress_separator: '.' } })
+    assert.ok(dot.ok)
+    assert.match(relayWarnings(dot.cfg).join('\n'), /subaddress_separator=\.: "\." is common in ordinary addresses/)
   })
 
   test('directory: unverified TLS and cleartext passwords to a remote server warn', () => {

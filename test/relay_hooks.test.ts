@@ -22,6 +22,8 @@ const fixtures = require('haraka-test-fixtures') as { connection: { createConnec
 
 const ENTRIES: Record<string, DirectoryEntry> = {
   'alice@example.com': { dn: 'uid=alice,ou=people,dc=example,dc=com', attributes: { mail: ['alice@example.com', 'a.liddell@example.com'] } },
+  'john@example.com': { dn: 'uid=john,ou=people,dc=example,dc=com', attributes: { mail: ['john@example.com'] } },
+  'john.smith@example.com': { dn: 'uid=john.smith,ou=people,dc=example,dc=com', attributes: { mail: ['john.smith@example.com'] } },
 }
 const GROUPS: Record<string, string[]> = { 'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'] }
 
@@ -218,6 +220,22 @@ describe('sender_gate', () => {
     const o = makeConnection()
     assert.equal((await call(hooks.sender_gate, observe, o, [env('<alice@example.com>'), {}])).code, undefined)
     assert.deepEqual(results(o).fail, ['mail(local_sender_unauthenticated)'])
+  })
+  test('subaddress_separator=.: another entry\u2019s address is not a sub-address (553); the lookup failing is 451 4.4.3', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '.' })
+    const c = makeConnection({ login: 'john@example.com' })
+    assert.equal((await call(hooks.sender_gate, plugin, c, [env('<john.lists@example.com>'), {}])).code, undefined)
+    const r = await call(hooks.sender_gate, plugin, c, [env('<John.Smith@example.com>'), {}])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 553)
+    assert.deepEqual(results(c).pass, ['sender(subaddress)'])
+    assert.deepEqual(results(c).fail, ['sender(not_owned)'])
+    state.down = true
+    // the login's entry is cached for the session; the new address still needs the directory
+    const down = await call(hooks.sender_gate, plugin, c, [env('<john.other@example.com>'), {}])
+    assert.equal(down.code, constants.denysoft)
+    assert.equal(down.msg.code, 451)
+    assert.deepEqual(results(c).err, ['sender(directory_unavailable)'])
   })
   test('directory down: 451 4.4.3 and err sender(directory_unavailable)', async () => {
     const { plugin, state } = makePlugin()

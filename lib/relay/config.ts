@@ -115,6 +115,12 @@ export function relayWarnings(cfg: RelayConfig): string[] {
   warnings.push(...rangeWarnings('mail_auth_peers', cfg.mailAuthPeers, 'believes AUTH=<mailbox>'))
   if (!cfg.enforce_sender) warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
   if (cfg.allow_null_sender) warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
+  const sep = cfg.subaddress_separator
+  if (sep && sep !== '+') {
+    warnings.push(
+      `subaddress_separator=${sep}: "${sep}" is common in ordinary addresses: john${sep}smith@ counts as a sub-address of john@ unless the directory has that address for another entry`,
+    )
+  }
   if (cfg.header_alignment === 'off') warnings.push('header_alignment=off: From and Sender headers are not checked against the login')
   if (cfg.popBeforeSmtp) {
     warnings.push(`POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`)

@@ -19,6 +19,15 @@ export function recipientDirectoryConfig(dir: DirectoryConfig, relay: RelayConfi
   }
 }
 
+/**
+ * Whether the recipient Directory is used: for verify_recipients, and with
+ * subaddress_separator to check a sub-address is not another entry's address
+ * (when there is a base to search under).
+ */
+export function recipientDirectoryNeeded(dir: DirectoryConfig, relay: RelayConfig): boolean {
+  return (relay.verify_recipients || relay.subaddress_separator !== '') && Boolean(relay.recipient_base_dn || dir.base_dn)
+}
+
 /** Why recipient verification cannot run with this configuration; undefined when it can. */
 export function recipientCheckProblem(dir: DirectoryConfig, relay: RelayConfig): string | undefined {
   if (!relay.verify_recipients) return undefined

@@ -50,8 +50,10 @@ async function authenticatedSender(plugin: AuthRelay, connection: Connection, lo
       refuse(REPLIES.SENDER_NOT_OWNED, 'no_entry', 'no directory entry for the login')
     } else {
       const own = await ownership.owns(address)
-      if (!own.owned) refuse(REPLIES.SENDER_NOT_OWNED, 'not_owned', `${safeForLog(address)} is not one of its addresses`)
-      else {
+      if (!own.owned) {
+        const other = own.reason === 'another_entry' ? ' (another directory entry has it)' : ''
+        refuse(REPLIES.SENDER_NOT_OWNED, 'not_owned', `${safeForLog(address)} is not one of its addresses${other}`)
+      } else {
         connection.results.add(plugin, { pass: `sender(${own.via === 'listed' ? 'owned' : own.via})` })
         if (own.via === 'send_as') connection.loginfo(plugin, `${safeForLog(login)} sends as ${safeForLog(address)}: member of ${own.group}`)
       }
