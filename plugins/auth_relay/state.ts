@@ -26,10 +26,7 @@ export interface AuthRelay extends Plugin {
   load_host_list(): void
 }
 
-export function authUser(connection: Connection): string | undefined {
-  const user = connection.notes.auth_user
-  return typeof user === 'string' && user ? user : undefined
-}
+export { authUser } from '../../lib/haraka/auth_user'
 
 export interface LoginOwnership {
   owned(): Promise<Owned>

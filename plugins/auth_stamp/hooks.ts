@@ -6,6 +6,7 @@ import type { Connection, Next, Plugin } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../lib/haraka/address'
+import { authUser } from '../../lib/haraka/auth_user'
 import { toDsn } from '../../lib/haraka/dsn'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
@@ -54,11 +55,6 @@ export function load_ldap_directory_ini(this: AuthStamp): void {
   this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
 }
 
-function authUser(connection: Connection): string | undefined {
-  const user = connection.notes.auth_user
-  return typeof user === 'string' && user ? user : undefined
-}
-
 /** MAIL: Haraka writes the Received line at DATA from connection.authheader; name the login only if configured. */
 export function name_in_received(this: AuthStamp, next: Next, connection: Connection): void {
   const login = authUser(connection)
@@ -81,6 +77,7 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       authservId: connection.local.host.toLowerCase(),
       pendingAuthResults: connection.auth_results(),
       now,
+      peerIp: connection.remote.ip,
     })
     removeFields(txn.header, found.remove)
   } catch (err) {
