@@ -150,6 +150,18 @@ describe('relay_gate', () => {
   })
 })
 
+describe('load_host_list', () => {
+  test('an internationalised host_list entry matches the A-label Haraka hands the rcpt hook', async () => {
+    const { plugin } = makePlugin()
+    const withConfig = Object.assign(plugin, { config: { get: () => ['example.com', 'B\u00fccher.Example'] } })
+    hooks.load_host_list.call(withConfig)
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<u@b\u00fccher.example>')])).code, constants.ok)
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<u@xn--bcher-kva.example>')])).code, constants.ok)
+    assert.deepEqual(results(c).pass, ['rcpt(local_domain)', 'rcpt(local_domain)'])
+  })
+})
+
 describe('relay_gate with POP/IMAP-before-SMTP', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'relay-hooks-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
