@@ -11,6 +11,7 @@ import { toDsn } from '../../lib/haraka/dsn'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
 import { loadValidated, type LoadPhase } from '../../lib/haraka/load_config'
+import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES } from '../../lib/replies'
@@ -118,8 +119,10 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
     record()
     return next()
   }
-  const lookup = identityFor(this, cfg, identity.login)
-  lookup
+  const done = nextOnce(next)
+  // Even a synchronous throw of the lookup lands in the .catch below.
+  const chain = Promise.resolve()
+    .then(() => identityFor(this, cfg, identity.login))
     .then((id) => {
       results.add(id.label)
       if (id.fallback) connection.logwarn(this, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
@@ -134,13 +137,9 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       connection.logerror(this, `stamping failed: ${(err as Error).stack ?? String(err)}`)
       results.add({ err: 'stamp(internal_error)' })
     })
-    .finally(() => {
-      try {
-        record()
-      } finally {
-        next()
-      }
-    })
+    .then(record)
+  // The forged fields are gone by now, so a bug in the bookkeeping lets the message go on (CONT).
+  endChain(chain.then(() => done()), done, (m) => connection.logerror(this, m))
 }
 
 export async function shutdown(this: AuthStamp): Promise<void> {
