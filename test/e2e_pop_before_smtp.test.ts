@@ -2,7 +2,7 @@
 // redis-server, plus the grant file: a fresh grant opens relaying for that IP
 // only, a stale one does not, and a Redis outage grants nothing and breaks nothing.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -119,5 +119,36 @@ describe('POP/IMAP-before-SMTP', () => {
     } finally {
       redis.signal('SIGCONT')
     }
+  })
+
+  test('a grant is checked again in every transaction of a session: removed or expired, the next RSET/MAIL no longer relays', async () => {
+    // Last in this file: it reloads auth_relay.ini with the shortest TTL.
+    const ini = path.join(stack.haraka.dir, 'config', 'auth_relay.ini')
+    const text = readFileSync(ini, 'utf8')
+    assert.match(text, /^pop_before_smtp_ttl=600$/m)
+    writeFileSync(ini, text.replace(/^pop_before_smtp_ttl=600$/m, 'pop_before_smtp_ttl=10'))
+    await waitForLog(stack.haraka, /POP\/IMAP-before-SMTP is on: an IP that logged in to POP\/IMAP in the last 10 s may relay/, 10_000)
+
+    // removed: the grant is deleted between two transactions of one session
+    await redis.command('SET', KEY, String(now()))
+    const c = await stack.inbound()
+    assert.equal((await c.mailFrom('someone@remote.example')).code, 250)
+    assert.equal((await c.rcptTo('friend@remote.example')).code, 250)
+    await redis.command('DEL', KEY)
+    assert.equal((await c.send('RSET')).code, 250)
+    assert.equal((await c.mailFrom('someone@remote.example')).code, 250)
+    assert.equal((await c.rcptTo('friend@remote.example')).code, 550)
+
+    // expired: a grant older than the TTL by the time of the next transaction
+    const loginAt = now() - 3
+    await redis.command('SET', KEY, String(loginAt))
+    const e = await stack.inbound()
+    assert.equal((await e.mailFrom('someone@remote.example')).code, 250)
+    assert.equal((await e.rcptTo('friend@remote.example')).code, 250)
+    while (now() <= loginAt + 11) await sleep(250)
+    assert.equal((await e.send('RSET')).code, 250)
+    assert.equal((await e.mailFrom('someone@remote.example')).code, 250)
+    assert.equal((await e.rcptTo('friend@remote.example')).code, 550)
+    await redis.command('DEL', KEY)
   })
 })

@@ -1,6 +1,9 @@
 // Relay and sender policy end to end: real Haraka with auth_relay, real slapd.
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { listMessages, waitForMessage } from './harness/mail_sink'
 import { ALICE, message, startStack, waitForLog, type Stack } from './harness/stack'
 import type { Reply, SmtpClient } from '../demo/smtp_client'
@@ -245,5 +248,28 @@ describe('header alignment (default: refuse)', () => {
     assert.equal((await c.mailFrom('someone@remote.example')).code, 250)
     assert.equal((await c.rcptTo('alice@example.com')).code, 250)
     assert.equal((await c.data(message({ from: 'bob@example.com', to: 'alice@example.com' }))).code, 250)
+  })
+})
+
+describe('an internationalised local domain (host_list reloaded, last in this file)', () => {
+  test('host_list lists b\u00fccher.example: RCPT TO:<u@b\u00fccher.example> (A-label in Haraka) is local, without AUTH', async () => {
+    writeFileSync(path.join(stack.haraka.dir, 'config', 'host_list'), 'example.com\nB\u00fccher.Example\n')
+    const rcptCode = async (to: string) => {
+      const c = await stack.inbound()
+      await c.mailFrom('someone@remote.example')
+      const code = (await c.rcptTo(to)).code
+      c.close()
+      return code
+    }
+    // the reload is picked up within a moment; example.com stays local throughout
+    let code = 0
+    for (let i = 0; i < 50 && code !== 250; i++) {
+      code = await rcptCode('u@b\u00fccher.example')
+      if (code !== 250) await sleep(200)
+    }
+    assert.equal(code, 250)
+    assert.equal(await rcptCode('u@xn--bcher-kva.example'), 250)
+    assert.equal(await rcptCode('alice@example.com'), 250)
+    assert.equal(await rcptCode('u@b\u00fccher.example.org'), 550)
   })
 })

@@ -3,7 +3,7 @@
 // sub-addressing, [send_as] groups, header_alignment=add_sender, refusing
 // unauthenticated local senders, a trusted AUTH= peer, and the per-session cache.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { waitForMessage } from './harness/mail_sink'
@@ -190,5 +190,62 @@ describe('directory outage during recipient verification', () => {
     const c = await stack.inbound()
     expectReply(await c.mailFrom('someone@remote.example'), 250)
     expectReply(await c.rcptTo('alice@example.com'), 250)
+  })
+})
+
+describe('subaddress_separator=. (reloaded last): another entry\u2019s address is never a sub-address', () => {
+  const JOHN = { login: 'john', password: 'plain-john-1' }
+  before(async () => {
+    const ini = path.join(stack.haraka.dir, 'config', 'auth_relay.ini')
+    const text = readFileSync(ini, 'utf8')
+    assert.match(text, /^subaddress_separator=\+$/m)
+    writeFileSync(ini, text.replace(/^subaddress_separator=\+$/m, 'subaddress_separator=.'))
+    await waitForLog(stack.haraka, 'auth_relay.ini: subaddress_separator=.: "." is common in ordinary addresses', 10_000)
+  })
+
+  test('MAIL FROM: john may not use john.smith@ (another user\u2019s address); john.lists@ is his; john.smith still may use his own', async () => {
+    const c = await loggedIn(JOHN.login, JOHN.password)
+    expectReply(await c.mailFrom('john.lists@example.com'), 250)
+    await c.send('RSET')
+    expectReply(await c.mailFrom('john.smith@example.com'), 553, '5.7.1')
+    await waitForLog(stack.haraka, /MAIL refused for "john": "john\.smith@example\.com" is not one of its addresses \(another directory entry has it\)/)
+    await c.send('RSET')
+    expectReply(await c.mailFrom('JOHN.Smith@Example.com'), 553, '5.7.1')
+    const smith = await loggedIn('john.smith', 'plain-smith-2')
+    expectReply(await smith.mailFrom('john.smith@example.com'), 250)
+  })
+
+  test('From: john.smith@ is not aligned for john (add_sender gives it john\u2019s Sender); From: john.lists@ is', async () => {
+    const c = await loggedIn(JOHN.login, JOHN.password)
+    for (const [from, sender] of [
+      ['john.smith@example.com', ['john@example.com']],
+      ['john.lists@example.com', []],
+    ] as const) {
+      expectReply(await c.mailFrom('john@example.com'), 250)
+      expectReply(await c.rcptTo('friend@remote.example'), 250)
+      const subject = `dot-${from}-${Date.now()}`
+      expectReply(await c.data(message({ from, to: 'friend@remote.example', subject })), 250)
+      const m = await waitForMessage(stack.haraka.mailDir, (msg) => msg.eml.includes(subject))
+      assert.deepEqual(m.headers('sender'), sender, from)
+    }
+  })
+
+  test('[send_as]: sales.team@ (an entry of its own) is not a sub-address of sales@; sales.q4@ is', async () => {
+    const alice = await loggedIn(ALICE.login, ALICE.password)
+    expectReply(await alice.mailFrom('sales.team@example.com'), 553, '5.7.1')
+    await alice.send('RSET')
+    expectReply(await alice.mailFrom('sales.q4@example.com'), 250)
+  })
+
+  test('directory down: a sub-address gets 451 4.4.3, even with the login\u2019s entry already read', async () => {
+    const c = await loggedIn(JOHN.login, JOHN.password)
+    expectReply(await c.mailFrom('john@example.com'), 250)
+    await c.send('RSET')
+    await stack.slapd.stop()
+    try {
+      expectReply(await c.mailFrom('john.news@example.com'), 451, '4.4.3')
+    } finally {
+      await stack.slapd.start()
+    }
   })
 })

@@ -27,6 +27,15 @@ const FORGED = [
   'Authentication-Results: mail.example.com; auth=pass (plain) smtp.auth=ceo@example.com',
   'Authentication-Results: MAIL.EXAMPLE.COM;\r\n\tauth=pass smtp.auth=ceo@example.com',
   'Original-Authentication-Results: mail.example.com; auth=pass smtp.auth=ceo@example.com',
+  // The authserv-id in the other RFC 8601/5322 spellings (the obsolete-form name is not Haraka's to rename).
+  'Authentication-Results : "mail.example.com"; auth=pass smtp.auth=ceo@example.com',
+  'Original-Authentication-Results: "mail.example.com"; auth=pass smtp.auth=ceo@example.com',
+  'Authentication-Results : mail.example.com.; auth=pass smtp.auth=ceo@example.com',
+  'Original-Authentication-Results: ((x)) mail.example.com; auth=pass smtp.auth=ceo@example.com',
+  'Original-Authentication-Results: (;) mail.example.com; auth=pass smtp.auth=ceo@example.com',
+  'Authentication-Results: (;) mail.example.com; auth=pass smtp.auth=ceo@example.com',
+  // Cannot be read (comment never closed): treated as ours.
+  'Original-Authentication-Results: (mail.example.com; auth=pass smtp.auth=ceo@example.com',
 ]
 const UPSTREAM = 'Authentication-Results: mx.upstream.example; spf=pass smtp.mailfrom=example.org'
 
@@ -81,7 +90,7 @@ describe('authenticated mail is stamped', () => {
   test('the removed fields are counted in the results store (one line per message)', () => {
     assert.equal(
       resultsLine(msg.uuid),
-      'removed: 10, removed_fields: x-authenticated-user=5,x-auth-stamp=2,original-authentication-results=3, pass:stamp(identity)',
+      'removed: 17, removed_fields: x-authenticated-user=5,x-auth-stamp=2,original-authentication-results=8,authentication-results=2, pass:stamp(identity)',
     )
   })
 })
@@ -128,7 +137,7 @@ describe('unauthenticated mail', () => {
     assert.match(`${headerSection(msg.eml)}\r\n`, expected)
     assert.equal(
       resultsLine(msg.uuid),
-      'removed: 10, removed_fields: x-authenticated-user=5,x-auth-stamp=2,original-authentication-results=3, skip:stamp(unauthenticated)',
+      'removed: 17, removed_fields: x-authenticated-user=5,x-auth-stamp=2,original-authentication-results=8,authentication-results=2, skip:stamp(unauthenticated)',
     )
   })
 })

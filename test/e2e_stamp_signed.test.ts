@@ -293,4 +293,34 @@ describe('hop 2: a second Haraka in verify mode', () => {
     assert.equal(stampResults(hop2.logs(), got.uuid), 'removed: 1, removed_fields: x-authenticated-user=1, pass:verify(valid), address(primary), stamp(identity_from_stamp)')
     assert.match(hop2.logs(), /\[auth_stamp\] directory: /)
   })
+
+  test('verify_peers: a stamp from a peer not in the list is stripped (untrusted_peer); from a listed peer it is kept', async () => {
+    assert.match(hop2.logs(), /auth_stamp\.ini: verify=true with verify_peers empty: a stamp from any unauthenticated peer is checked/)
+    const ini = path.join(hop2.dir, 'config/auth_stamp.ini')
+    // hop 2 sees this test's client as 127.0.0.1
+    writeFileSync(ini, `${HOP2_INI}identity_value=address\nverify_peers=192.0.2.0/24\n`)
+    const deadline = Date.now() + 10_000
+    let got: Message
+    do {
+      await sleep(200)
+      got = await relayToHop2(signed.eml)
+    } while (/x-auth-stamp/i.test(headerSection(got.eml)) && Date.now() < deadline)
+    const head = headerSection(got.eml)
+    assert.ok(!/x-auth-stamp/i.test(head), `stamp not stripped\n${head}`)
+    assert.ok(!/x-authenticated-user/i.test(head), `identity header present\n${head}`)
+    assert.equal(
+      stampResults(hop2.logs(), got.uuid),
+      'removed: 2, removed_fields: x-auth-stamp=1,x-authenticated-user=1, fail:verify(untrusted_peer), skip:stamp(unauthenticated)',
+    )
+    assert.match(hop2.logs(), new RegExp(`\\[${escapeRe(got.uuid)}\\] \\[auth_stamp\\] stamp removed: untrusted_peer: peer 127\\.0\\.0\\.1 is not in verify_peers`))
+
+    writeFileSync(ini, `${HOP2_INI}identity_value=address\nverify_peers=192.0.2.0/24,127.0.0.0/8\n`)
+    const again = Date.now() + 10_000
+    do {
+      await sleep(200)
+      got = await relayToHop2(signed.eml)
+    } while (!/x-auth-stamp/i.test(headerSection(got.eml)) && Date.now() < again)
+    assert.deepEqual(got.headers('X-Authenticated-User'), ['alice@example.com'])
+    assert.match(stampResults(hop2.logs(), got.uuid), /pass:verify\(valid\), address\(primary\), stamp\(identity_from_stamp\)$/)
+  })
 })

@@ -66,6 +66,13 @@ describe('auth_relay.ini', () => {
     const r = parseRelayConfig({ main: { trusted_networks: '10.0.0.0/8, nonsense' } })
     assert.ok(!r.ok)
     assert.match(r.errors.join(), /"nonsense" is not a CIDR range/)
+    for (const bad of ['010.0.0.0/8', '192.168.010.0/24', '10.1/16', '::ffff:10.0.0.0/104']) {
+      const p = parseRelayConfig({ main: { trusted_networks: bad, mail_auth_peers: bad } })
+      assert.ok(!p.ok, bad)
+      assert.equal(p.errors.length, 2, bad)
+      assert.match(p.errors[0]!, /^\[main\] trusted_networks: .* is not a CIDR range/, bad)
+      assert.match(p.errors[1]!, /^\[main\] mail_auth_peers: .* is not a CIDR range/, bad)
+    }
   })
   test('booleans are declared to haraka-config with their defaults', () => {
     assert.deepEqual(booleanKeys('main', RELAY_SPEC).sort(), [
@@ -149,9 +156,23 @@ describe('weakening options are linted', () => {
     assert.match(w2, /mail_auth_peers: 0\.0\.0\.0\/0 believes AUTH=<mailbox> for every address/)
     assert.match(w2, /header_alignment=off/)
     assert.match(w2, /POP\/IMAP-before-SMTP is on: an IP that logged in .* in the last 600 s may relay without AUTH/)
+    const wide = parseRelayConfig({ main: { trusted_networks: '10.0.0.0/8,0.0.0.0/1,2000::/3,2001:db8::/32', mail_auth_peers: '10.0.0.0/7,2001::/31' } })
+    assert.ok(wide.ok)
+    assert.deepEqual(relayWarnings(wide.cfg), [
+      'trusted_networks: 0.0.0.0/1 is a very wide range (an IPv4 prefix shorter than /8): every client in it may relay without AUTH',
+      'trusted_networks: 2000::/3 is a very wide range (an IPv6 prefix shorter than /32): every client in it may relay without AUTH',
+      'mail_auth_peers: 10.0.0.0/7 is a very wide range (an IPv4 prefix shorter than /8): believes AUTH=<mailbox> for every client in it',
+      'mail_auth_peers: 2001::/31 is a very wide range (an IPv6 prefix shorter than /32): believes AUTH=<mailbox> for every client in it',
+    ])
     const safe = parseRelayConfig({})
     assert.ok(safe.ok)
     assert.deepEqual(relayWarnings(safe.cfg), [])
+    const plus = parseRelayConfig({ main: { subaddress_separator: '+' } })
+    assert.ok(plus.ok)
+    assert.deepEqual(relayWarnings(plus.cfg), [])
+    const dot = parseRelayConfig({ main: { subaddress_separator: '.' } })
+    assert.ok(dot.ok)
+    assert.match(relayWarnings(dot.cfg).join('\n'), /subaddress_separator=\.: "\." is common in ordinary addresses/)
   })
 
   test('directory: unverified TLS and cleartext passwords to a remote server warn', () => {

@@ -2,7 +2,10 @@
 // the return code, the DSN and the results each decision records. (The same
 // hooks on real Haraka and slapd: test/e2e_relay*.test.ts.)
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, describe, test } from 'node:test'
 import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
@@ -11,6 +14,7 @@ import type { AuthDirectory, DirectoryEntry } from '../lib/ldap/directory'
 import { DirectoryUnavailableError } from '../lib/ldap/directory'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { parseRelayConfig } from '../lib/relay/config'
+import { GrantFile } from '../lib/relay/grants'
 import * as hooks from '../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../plugins/auth_relay/state'
 
@@ -18,6 +22,8 @@ const fixtures = require('haraka-test-fixtures') as { connection: { createConnec
 
 const ENTRIES: Record<string, DirectoryEntry> = {
   'alice@example.com': { dn: 'uid=alice,ou=people,dc=example,dc=com', attributes: { mail: ['alice@example.com', 'a.liddell@example.com'] } },
+  'john@example.com': { dn: 'uid=john,ou=people,dc=example,dc=com', attributes: { mail: ['john@example.com'] } },
+  'john.smith@example.com': { dn: 'uid=john.smith,ou=people,dc=example,dc=com', attributes: { mail: ['john.smith@example.com'] } },
 }
 const GROUPS: Record<string, string[]> = { 'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'] }
 
@@ -144,6 +150,42 @@ describe('relay_gate', () => {
   })
 })
 
+describe('load_host_list', () => {
+  test('an internationalised host_list entry matches the A-label Haraka hands the rcpt hook', async () => {
+    const { plugin } = makePlugin()
+    const withConfig = Object.assign(plugin, { config: { get: () => ['example.com', 'B\u00fccher.Example'] } })
+    hooks.load_host_list.call(withConfig)
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<u@b\u00fccher.example>')])).code, constants.ok)
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<u@xn--bcher-kva.example>')])).code, constants.ok)
+    assert.deepEqual(results(c).pass, ['rcpt(local_domain)', 'rcpt(local_domain)'])
+  })
+})
+
+describe('relay_gate with POP/IMAP-before-SMTP', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'relay-hooks-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('the grant is looked up again in each transaction: a removed grant stops at the next one', async () => {
+    const file = path.join(dir, 'grants')
+    const { plugin } = makePlugin({ pop_before_smtp_file: file })
+    plugin.grantFile = new GrantFile(file)
+    writeFileSync(file, `192.0.2.9 ${Math.floor(Date.now() / 1000)}\n`)
+    const c = makeConnection()
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<x@remote.example>')])).code, constants.ok)
+    // within the transaction the answer is kept: the file is not read again
+    writeFileSync(file, '# no grants any more\n')
+    assert.equal((await call(hooks.relay_gate, plugin, c, [env('<y@remote.example>')])).code, constants.ok)
+    // RSET / next MAIL: a new transaction checks again
+    c.init_transaction()
+    const r = await call(hooks.relay_gate, plugin, c, [env('<x@remote.example>')])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.deepEqual(results(c).pass, ['rcpt(pop_before_smtp)', 'rcpt(pop_before_smtp)'])
+    assert.deepEqual(results(c).fail, ['rcpt(relay_denied)'])
+  })
+})
+
 describe('sender_gate', () => {
   test('owned, send-as and not owned, with results; the entry is read once per session', async () => {
     const { plugin, state } = makePlugin({}, { send_as: { 'sales@example.com': 'cn=sales,ou=groups,dc=example,dc=com' } })
@@ -190,6 +232,22 @@ describe('sender_gate', () => {
     const o = makeConnection()
     assert.equal((await call(hooks.sender_gate, observe, o, [env('<alice@example.com>'), {}])).code, undefined)
     assert.deepEqual(results(o).fail, ['mail(local_sender_unauthenticated)'])
+  })
+  test('subaddress_separator=.: another entry\u2019s address is not a sub-address (553); the lookup failing is 451 4.4.3', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '.' })
+    const c = makeConnection({ login: 'john@example.com' })
+    assert.equal((await call(hooks.sender_gate, plugin, c, [env('<john.lists@example.com>'), {}])).code, undefined)
+    const r = await call(hooks.sender_gate, plugin, c, [env('<John.Smith@example.com>'), {}])
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 553)
+    assert.deepEqual(results(c).pass, ['sender(subaddress)'])
+    assert.deepEqual(results(c).fail, ['sender(not_owned)'])
+    state.down = true
+    // the login's entry is cached for the session; the new address still needs the directory
+    const down = await call(hooks.sender_gate, plugin, c, [env('<john.other@example.com>'), {}])
+    assert.equal(down.code, constants.denysoft)
+    assert.equal(down.msg.code, 451)
+    assert.deepEqual(results(c).err, ['sender(directory_unavailable)'])
   })
   test('directory down: 451 4.4.3 and err sender(directory_unavailable)', async () => {
     const { plugin, state } = makePlugin()

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { inNetworks, parseCidrs } from '../lib/relay/networks'
-import { addressLiteralIp, classifyRcpt, normaliseIp, relayRule, type RcptInput } from '../lib/relay/policy'
+import { addressLiteralIp, classifyRcpt, normaliseDomain, normaliseIp, relayRule, type RcptInput } from '../lib/relay/policy'
 
 const local = { domains: new Set(['example.com']), ips: new Set(['127.0.0.5', '2001:db8::25']) }
 const rcpt = (path: string, user: string, domain: string): RcptInput => ({ path, user, domain })
@@ -14,6 +14,17 @@ describe('classifyRcpt', () => {
     assert.deepEqual(classifyRcpt(rcpt('<x@remote.example>', 'x', 'remote.example'), local), { kind: 'remote', addressLiteral: false })
     assert.equal(classifyRcpt(rcpt('<x@example.com>', 'x', 'example.com.'), local).kind, 'remote')
     assert.equal(classifyRcpt(rcpt('<x@evil.example.com>', 'x', 'evil.example.com'), local).kind, 'remote')
+  })
+  test('internationalised domains: host_list entries and recipient hosts compare as A-labels', () => {
+    // Haraka hands plugins the A-label (<u@b\u00fccher.example> has host xn--bcher-kva.example); host_list may hold either form.
+    const idn = { domains: new Set(['B\u00fccher.Example', 'xn--caf-dma.example'].map(normaliseDomain)), ips: new Set<string>() }
+    const ours = { kind: 'local', rule: 'local_domain' }
+    assert.deepEqual(classifyRcpt(rcpt('<u@b\u00fccher.example>', 'u', 'xn--bcher-kva.example'), idn), ours)
+    assert.deepEqual(classifyRcpt(rcpt('<u@B\u00dcCHER.example>', 'u', 'B\u00dcCHER.example'), idn), ours)
+    assert.deepEqual(classifyRcpt(rcpt('<u@caf\u00e9.example>', 'u', 'xn--caf-dma.example'), idn), ours)
+    assert.equal(classifyRcpt(rcpt('<u@xn--bcher-kva.example>', 'u', 'xn--bcher-kva.example.'), idn).kind, 'remote')
+    assert.equal(normaliseDomain('B\u00fccher.example.'), 'xn--bcher-kva.example.')
+    assert.equal(normaliseDomain('Example.COM'), 'example.com')
   })
   test('the bare <postmaster> is ours (RFC 5321 4.5.1); another bare local part is not', () => {
     assert.deepEqual(classifyRcpt(rcpt('<Postmaster>', 'Postmaster', ''), local), { kind: 'local', rule: 'postmaster' })

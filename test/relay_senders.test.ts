@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { addressesOfValue } from '../lib/ldap/addresses'
-import { ownedFromEntry, ownsAddress, type Owned, type OwnershipRule } from '../lib/relay/senders'
-import { cachedMembership, cachedOwned, senderCache } from '../lib/relay/session'
+import type { Lookup } from '../lib/ldap/directory'
+import { claimedByAnotherEntry, ownedFromEntry, ownsAddress, type Owned, type OwnershipRule } from '../lib/relay/senders'
+import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../lib/relay/session'
 
 const DN = 'uid=alice,ou=people,dc=example,dc=com'
 
@@ -44,8 +45,13 @@ describe('addresses from attribute values', () => {
 describe('ownsAddress', () => {
   const owned = new Set(['alice@example.com', 'a.liddell@example.com'])
   const asked: string[] = []
+  const claimsAsked: string[] = []
   const rule = (over: Partial<OwnershipRule> = {}): OwnershipRule => ({
     subaddressSeparator: '',
+    claimedByAnotherEntry: async (address) => {
+      claimsAsked.push(address)
+      return false
+    },
     sendAs: new Map([['sales@example.com', 'cn=sales,ou=groups,dc=example,dc=com'], ['ops@example.com', 'cn=ops,ou=groups,dc=example,dc=com']]),
     isMember: async (group) => {
       asked.push(group)
@@ -77,6 +83,66 @@ describe('ownsAddress', () => {
   })
 })
 
+describe('a sub-address that is another entry\u2019s address is not owned', () => {
+  // john@ logs in; john.smith@ and sales.team@ are addresses of other directory entries.
+  const owned = new Set(['john@example.com'])
+  const others = new Set(['john.smith@example.com', 'sales.team@example.com'])
+  const asked: string[] = []
+  const rule = (over: Partial<OwnershipRule> = {}): OwnershipRule => ({
+    subaddressSeparator: '.',
+    sendAs: new Map([['sales@example.com', 'cn=sales,ou=groups,dc=example,dc=com']]),
+    isMember: async () => true,
+    claimedByAnotherEntry: async (address) => {
+      asked.push(address)
+      return others.has(address)
+    },
+    ...over,
+  })
+  test('john.smith@ is not john\u2019s sub-address; john.lists@ is', async () => {
+    asked.length = 0
+    assert.deepEqual(await ownsAddress(owned, 'John.Smith@example.com', rule()), { owned: false, reason: 'another_entry' })
+    assert.deepEqual(await ownsAddress(owned, 'john.lists@example.com', rule()), { owned: true, via: 'subaddress' })
+    assert.deepEqual(asked, ['john.smith@example.com', 'john.lists@example.com'])
+  })
+  test('[send_as]: sales.team@ is not a sub-address of sales@; sales.q4@ is; sales@ itself is not looked up', async () => {
+    asked.length = 0
+    assert.deepEqual(await ownsAddress(owned, 'sales.team@example.com', rule()), { owned: false, reason: 'another_entry' })
+    assert.deepEqual(await ownsAddress(owned, 'sales.q4@example.com', rule()), { owned: true, via: 'send_as', group: 'cn=sales,ou=groups,dc=example,dc=com' })
+    assert.deepEqual(await ownsAddress(owned, 'sales@example.com', rule()), { owned: true, via: 'send_as', group: 'cn=sales,ou=groups,dc=example,dc=com' })
+    assert.deepEqual(await ownsAddress(owned, 'john@example.com', rule()), { owned: true, via: 'listed' })
+    assert.deepEqual(asked, ['sales.team@example.com', 'sales.q4@example.com'])
+  })
+  test('nothing is looked up for an address that would not be owned anyway', async () => {
+    asked.length = 0
+    assert.deepEqual(await ownsAddress(owned, 'bob.x@example.com', rule()), { owned: false })
+    assert.deepEqual(await ownsAddress(owned, 'sales.x@example.com', rule({ isMember: async () => false })), { owned: false })
+    assert.deepEqual(asked, [])
+  })
+  test('a directory failure of the lookup is not a yes or a no: it rejects (451 upstream)', async () => {
+    const down = rule({ claimedByAnotherEntry: async () => Promise.reject(new Error('down')) })
+    await assert.rejects(ownsAddress(owned, 'john.lists@example.com', down), /down/)
+  })
+})
+
+describe('claimedByAnotherEntry', () => {
+  const DN_JOHN = 'uid=john,ou=people,dc=example,dc=com'
+  const entry = (dn: string): Lookup => ({ kind: 'found', entry: { dn, attributes: {} } })
+  const lookups = (...answers: Lookup[]) => answers.map((a) => async () => a)
+  test('another entry, or several, in any lookup: claimed', async () => {
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, lookups(entry('uid=john.smith,ou=people,dc=example,dc=com'))), true)
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, lookups({ kind: 'none' }, { kind: 'ambiguous' })), true)
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, lookups({ kind: 'none' }, entry('cn=list,ou=lists,dc=example,dc=com'))), true)
+  })
+  test('no entry, or the login\u2019s own entry (DNs compared as DNs): not claimed', async () => {
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, lookups({ kind: 'none' }, { kind: 'none' })), false)
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, lookups(entry('UID=John, ou=People,dc=example,dc=com'), { kind: 'none' })), false)
+    assert.equal(await claimedByAnotherEntry(DN_JOHN, []), false)
+  })
+  test('a failing lookup rejects', async () => {
+    await assert.rejects(claimedByAnotherEntry(DN_JOHN, [async () => Promise.reject(new Error('down'))]), /down/)
+  })
+})
+
 describe('per-session cache', () => {
   test('the entry is read once per key; a new key (another login, a reload) reads again', async () => {
     const notes: Record<string, any> = {}
@@ -104,5 +170,12 @@ describe('per-session cache', () => {
     assert.equal(checks, 1)
     await assert.rejects(cachedMembership(cache, 'cn=h', async () => Promise.reject(new Error('down'))))
     assert.equal(await cachedMembership(cache, 'cn=h', async () => false), false)
+    let claims = 0
+    const claim = async () => (claims++, true)
+    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
+    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
+    assert.equal(claims, 1)
+    await assert.rejects(cachedClaim(cache, 'x@example.com', async () => Promise.reject(new Error('down'))))
+    assert.equal(await cachedClaim(cache, 'x@example.com', async () => false), false)
   })
 })

@@ -107,6 +107,17 @@ describe('auth_stamp.ini rules', () => {
   test('max_age is bounded', () => {
     assert.match(errors({ max_age: -1 }), /max_age: -1 is not a whole number from 0 to 31536000/)
   })
+
+  test('verify_peers: CIDR ranges in standard notation (lib/relay/networks), empty by default', () => {
+    assert.deepEqual(ok({}).verifyPeers, [])
+    const peers = ok({ verify: true, key_id: 'k1', key: SECRET, verify_peers: '192.0.2.0/24, 2001:db8::/32' }).verifyPeers
+    assert.deepEqual(
+      peers.map(([r, b]) => `${r.toString()}/${b}`),
+      ['192.0.2.0/24', '2001:db8::/32'],
+    )
+    assert.match(errors({ verify_peers: '010.0.0.0/8' }), /\[main\] verify_peers: "010\.0\.0\.0\/8" is not a CIDR range such as 192\.0\.2\.0\/24/)
+    assert.match(errors({ verify_peers: '::ffff:10.0.0.0/104' }), /verify_peers: .* \(IPv4-mapped; write it as 10\.0\.0\.0\/8\)/)
+  })
 })
 
 describe('warnings and the load line', () => {
@@ -114,6 +125,13 @@ describe('warnings and the load line', () => {
     const w = stampWarnings(ok({ received_login: true, verify: true, key_id: 'k1', key: SECRET, max_age: 0 })).join('\n')
     assert.match(w, /received_login=true: the Received line names the login/)
     assert.match(w, /max_age=0: verified stamps never expire/)
+  })
+
+  test('verify=true with verify_peers empty warns: a stamp from any peer is checked', () => {
+    const base = { verify: true, key_id: 'k1', key: SECRET }
+    assert.match(stampWarnings(ok(base)).join('\n'), /verify=true with verify_peers empty: a stamp from any unauthenticated peer is checked/)
+    assert.deepEqual(stampWarnings(ok({ ...base, verify_peers: '192.0.2.0/24' })), [])
+    assert.deepEqual(stampWarnings(ok({})), [])
   })
 
   test('describeStamp says what the plugin does and never shows a secret', () => {

@@ -30,6 +30,21 @@ describe('forgedFieldIndexes', () => {
     ]
     assert.deepEqual(forgedFieldIndexes(fields, rule), [0, 1, 2, 3])
   })
+
+  test('removes A-R whose id is ours in any RFC 8601/5322 spelling, and A-R that cannot be read (fail closed)', () => {
+    const fields = [
+      'Authentication-Results : "mail.example.com"; auth=pass smtp.auth=ceo@example.com\n',
+      'Original-Authentication-Results: "mail.example.com"; auth=pass smtp.auth=ceo@example.com\n',
+      'Authentication-Results : mail.example.com.; auth=pass smtp.auth=ceo@example.com\n',
+      'Original-Authentication-Results: ((x)) mail.example.com; auth=pass smtp.auth=ceo@example.com\n',
+      'Authentication-Results: (;) mail.example.com; auth=pass smtp.auth=ceo@example.com\n',
+      'Authentication-Results: (unclosed mail.example.com; auth=pass\n',
+      'Authentication-Results: "mx.other.example"; spf=pass\n',
+      'Authentication-Results: (c) mx.other.example.; spf=pass\n',
+    ]
+    assert.deepEqual(forgedFieldIndexes(fields, rule), [0, 1, 2, 3, 4, 5])
+    assert.deepEqual(forgedFieldIndexes(fields, { ...rule, authservId: 'MAIL.Example.COM.' }), [0, 1, 2, 3, 4, 5])
+  })
 })
 
 describe('field helpers', () => {
@@ -42,6 +57,40 @@ describe('field helpers', () => {
     assert.equal(authservIdOf('mail.example.com; auth=pass'), 'mail.example.com')
     assert.equal(authservIdOf(' Mail.Example.com 1 ; x'), 'mail.example.com')
     assert.equal(authservIdOf('mail.example.com'), 'mail.example.com')
+  })
+  test('authservIdOf reads the id as RFC 8601/5322 do: quoted, trailing dot, nested comments, comments with ; or quoted-pairs', () => {
+    assert.equal(authservIdOf('"mail.example.com"; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('"MAIL.example.com" 1; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('"mail\\.example.com"; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('mail.example.com.; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('((x)) mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('(a (b (c)) d) mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('(;) mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('(x; y) mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('(\\)) mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('(\\() mail.example.com; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('mail.example.com(c);auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('mail.example.com (c) 1 (d) ; auth=pass'), 'mail.example.com')
+    assert.equal(authservIdOf('mx.other.example; spf=pass'), 'mx.other.example')
+    assert.equal(authservIdOf('mail.b\u00fccher.example; spf=pass'), 'mail.xn--bcher-kva.example')
+  })
+  test('authservIdOf is null for what cannot be read (the caller treats it as ours)', () => {
+    for (const value of [
+      '',
+      '   ',
+      '(unclosed mail.example.com; auth=pass',
+      '((x) mail.example.com; auth=pass',
+      '"mail.example.com; auth=pass',
+      '""; auth=pass',
+      '(c)',
+      'mail.example.com@x; auth=pass',
+      'mail.example.com x; auth=pass',
+      'mail.example.com 1 2; auth=pass',
+      '=?utf-8?q?mail.example.com?=; auth=pass',
+      '; auth=pass',
+    ]) {
+      assert.equal(authservIdOf(value), null, JSON.stringify(value))
+    }
   })
   test('authResultsValue quotes what is not a plain token or address', () => {
     assert.equal(authResultsValue('alice@example.com'), 'alice@example.com')

@@ -90,6 +90,27 @@ describe('inspectMessage', () => {
     assert.deepEqual(verdictLabel(none.verdict!), { skip: 'verify(no_stamp)' })
   })
 
+  test('verify_peers: only a listed peer\u2019s stamp is checked; any other peer\u2019s is removed as untrusted_peer', () => {
+    const peers = config({ verify: true, key_id: 'k1', key: SECRET, verify_peers: '192.0.2.0/24,2001:db8::/32' })
+    const fields = [...BASE, stampField()]
+    for (const ip of ['192.0.2.7', '::ffff:192.0.2.7', '2001:db8::25']) {
+      const r = inspectMessage(fields, peers, ctx({ peerIp: ip }))
+      assert.equal(r.verdict?.valid, true, ip)
+      assert.deepEqual(r.remove, [], ip)
+    }
+    for (const ip of ['198.51.100.1', '127.0.0.1', '', undefined]) {
+      const r = inspectMessage(fields, peers, ctx({ peerIp: ip }))
+      assert.deepEqual(r.verdict, { valid: false, reason: 'untrusted_peer', detail: `peer ${ip || '(unknown)'} is not in verify_peers` })
+      assert.deepEqual(verdictLabel(r.verdict!), { fail: 'verify(untrusted_peer)' })
+      assert.deepEqual(r.remove, [4], String(ip))
+      assert.equal(r.identity, undefined)
+    }
+    // no stamp at all is still just no_stamp, whoever the peer
+    assert.deepEqual(verdictLabel(inspectMessage(BASE, peers, ctx({ peerIp: '198.51.100.1' })).verdict!), { skip: 'verify(no_stamp)' })
+    // verify_peers empty (the default): any peer's stamp is checked
+    assert.equal(inspectMessage(fields, VERIFY, ctx({ peerIp: '198.51.100.1' })).verdict?.valid, true)
+  })
+
   test('Haraka\u2019s own pending A-R is not counted as forged', () => {
     const pending = 'mail.example.com;\r\n\tauth=pass (plain) smtp.auth=alice@example.com'
     const fields = [...BASE, `Authentication-Results: ${pending}\n`]

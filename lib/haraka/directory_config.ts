@@ -4,7 +4,7 @@ import type { Plugin } from 'haraka'
 import { booleanKeys } from '../config/schema'
 import { DIRECTORY_SPEC, describeDirectory, directoryWarnings, parseDirectoryConfig, type DirectoryConfig } from '../ldap/config'
 import type { DirectoryHandle } from '../ldap/handle'
-import { loadValidated } from './load_config'
+import { loadValidated, type LoadPhase } from './load_config'
 
 // haraka-config keeps one reload callback per file, the last one registered: with
 // two plugins reading ldap_directory.ini, only the second would ever see an edit.
@@ -15,15 +15,17 @@ const reloadAll = (): void => {
   for (const reload of [...subscribers.values()]) reload()
 }
 
-export function loadDirectoryConfig(
+export function loadDirectoryConfig<P extends DirectoryConfig | undefined>(
   plugin: Plugin,
   handle: DirectoryHandle,
-  previous: DirectoryConfig | undefined,
+  previous: P,
   onChange: () => void,
-): DirectoryConfig {
+  /** default: startup when there is no previous configuration (see loadValidated) */
+  phase?: LoadPhase,
+): DirectoryConfig | P {
   subscribers.set(plugin.name, onChange)
-  const cfg = loadValidated(plugin, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, reloadAll, previous)
-  if (cfg !== previous) {
+  const cfg = loadValidated(plugin, 'ldap_directory.ini', booleanKeys('main', DIRECTORY_SPEC), parseDirectoryConfig, reloadAll, previous, phase)
+  if (cfg !== undefined && cfg !== previous) {
     handle.update(cfg)
     plugin.loginfo(`directory: ${describeDirectory(cfg)}`)
     for (const w of directoryWarnings(cfg)) plugin.logwarn(`ldap_directory.ini: ${w}`)

@@ -58,10 +58,14 @@ export function canonicalDomain(domain: string): string {
   return domainToASCII(lower) || lower
 }
 
-export function canonicalLocal(local: string): string {
+/** The local part without quotes when they were unnecessary (`"bob"` is `bob`); otherwise as written (`"a b"`). */
+export function withoutUnnecessaryQuotes(local: string): string {
   const unquoted = unquoteLocal(local)
-  const plain = unquoted !== null && DOT_ATOM.test(unquoted) ? unquoted : local
-  return plain.normalize('NFC').toLowerCase()
+  return unquoted !== null && DOT_ATOM.test(unquoted) ? unquoted : local
+}
+
+export function canonicalLocal(local: string): string {
+  return withoutUnnecessaryQuotes(local).normalize('NFC').toLowerCase()
 }
 
 /** The comparison form of `local@domain`; null for text that is not an address. */

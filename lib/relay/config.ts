@@ -4,11 +4,10 @@ import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionVa
 import { parseDirectoryConfig } from '../ldap/config'
 import { compileTemplate, type Token } from '../ldap/template'
 import { canonicalAddress } from './address'
-import { isCidr, parseCidrs, type Cidr } from './networks'
+import { CIDR_HINT, cidrOption, isVeryWide, type Cidr } from './networks'
 import { normaliseIp } from './policy'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
-const CIDR_HINT = 'a CIDR range such as 192.0.2.0/24'
 
 export const RELAY_SPEC = {
   trusted_networks: { type: 'list', default: [], hint: CIDR_HINT },
@@ -46,12 +45,6 @@ export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
   readonly popBeforeSmtp: boolean
 }
 
-function cidrs(key: string, list: readonly string[], errors: string[]): Cidr[] {
-  const bad = list.filter((c) => !isCidr(c))
-  for (const c of bad) errors.push(`[main] ${key}: ${JSON.stringify(c)} is not ${CIDR_HINT}`)
-  return bad.length ? [] : parseCidrs(list)
-}
-
 /** The recipient filter is checked exactly as ldap_directory.ini checks user_filter. */
 function recipientFilter(filter: string, errors: string[]): Token[] {
   const probe = parseDirectoryConfig({ main: { base_dn: 'dc=x', bind_dn: 'cn=x', bind_password: 'x', user_filter: filter } })
@@ -84,8 +77,8 @@ export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> 
   for (const ip of badIps) errors.push(`[main] local_ips: ${JSON.stringify(ip)} is not an IP address`)
   const cfg: RelayConfig = {
     ...main,
-    trusted: cidrs('trusted_networks', main.trusted_networks, errors),
-    mailAuthPeers: cidrs('mail_auth_peers', main.mail_auth_peers, errors),
+    trusted: cidrOption('[main] trusted_networks', main.trusted_networks, errors),
+    mailAuthPeers: cidrOption('[main] mail_auth_peers', main.mail_auth_peers, errors),
     submissionPorts: new Set(main.submission_ports.map(Number)),
     localIps: new Set(main.local_ips.map(normaliseIp).filter((ip): ip is string => ip !== null)),
     recipientFilter: recipientFilter(main.recipient_filter, errors),
@@ -96,11 +89,16 @@ export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> 
   return { ok: true, cfg: Object.freeze(cfg) }
 }
 
-function rangeWarnings(key: string, ranges: readonly Cidr[], what: string): string[] {
+function rangeWarnings(key: string, ranges: readonly Cidr[], what: { all: string; local: string; wide: string }): string[] {
   const warnings: string[] = []
-  for (const [range, bits] of ranges) {
-    if (bits === 0) warnings.push(`${key}: ${range.toString()}/0 ${what} for every address on the Internet`)
-    else if (range.range() === 'loopback') warnings.push(`${key}: ${range.toString()}/${bits} ${what} for local processes`)
+  for (const cidr of ranges) {
+    const [range, bits] = cidr
+    const shown = `${key}: ${range.toString()}/${bits}`
+    if (bits === 0) warnings.push(`${shown} ${what.all}`)
+    else if (isVeryWide(cidr)) {
+      const limit = range.kind() === 'ipv4' ? 'an IPv4 prefix shorter than /8' : 'an IPv6 prefix shorter than /32'
+      warnings.push(`${shown} is a very wide range (${limit}): ${what.wide}`)
+    } else if (range.range() === 'loopback') warnings.push(`${shown} ${what.local}`)
   }
   return warnings
 }
@@ -108,13 +106,28 @@ function rangeWarnings(key: string, ranges: readonly Cidr[], what: string): stri
 /** Settings that are allowed but weaken the relay policy: logged as warnings at every load. */
 export function relayWarnings(cfg: RelayConfig): string[] {
   const warnings: string[] = []
-  for (const [range, bits] of cfg.trusted) {
-    if (bits === 0) warnings.push(`trusted_networks: ${range.toString()}/0 makes this an open relay`)
-    else if (range.range() === 'loopback') warnings.push(`trusted_networks: ${range.toString()}/${bits} trusts local processes to relay without AUTH`)
-  }
-  warnings.push(...rangeWarnings('mail_auth_peers', cfg.mailAuthPeers, 'believes AUTH=<mailbox>'))
+  warnings.push(
+    ...rangeWarnings('trusted_networks', cfg.trusted, {
+      all: 'makes this an open relay',
+      local: 'trusts local processes to relay without AUTH',
+      wide: 'every client in it may relay without AUTH',
+    }),
+  )
+  warnings.push(
+    ...rangeWarnings('mail_auth_peers', cfg.mailAuthPeers, {
+      all: 'believes AUTH=<mailbox> for every address on the Internet',
+      local: 'believes AUTH=<mailbox> for local processes',
+      wide: 'believes AUTH=<mailbox> for every client in it',
+    }),
+  )
   if (!cfg.enforce_sender) warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
   if (cfg.allow_null_sender) warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
+  const sep = cfg.subaddress_separator
+  if (sep && sep !== '+') {
+    warnings.push(
+      `subaddress_separator=${sep}: "${sep}" is common in ordinary addresses: john${sep}smith@ counts as a sub-address of john@ unless the directory has that address for another entry`,
+    )
+  }
   if (cfg.header_alignment === 'off') warnings.push('header_alignment=off: From and Sender headers are not checked against the login')
   if (cfg.popBeforeSmtp) {
     warnings.push(`POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`)

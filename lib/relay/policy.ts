@@ -2,6 +2,7 @@
 // what the recipient is (a trick, one of ours, or somewhere else), then, for
 // somewhere else, whether this session may relay.
 import ipaddr from 'ipaddr.js'
+import { canonicalDomain } from './address'
 import { findTrick, type Trick } from './tricks'
 
 export type RcptTarget =
@@ -49,9 +50,14 @@ export function relayRule(who: { authenticated: boolean; trustedNetwork: boolean
   return null
 }
 
-/** Lower-case; a trailing root dot is NOT stripped, so `example.com.` is not local. */
+/**
+ * The form host_list entries and envelope hosts are compared in: lower-case, a
+ * non-ASCII name as its A-label (Haraka hands plugins `xn--bcher-kva.example`
+ * for `bücher.example`), as lib/relay/address compares domains. A trailing
+ * root dot is NOT stripped, so `example.com.` is not local.
+ */
 export function normaliseDomain(domain: string): string {
-  return domain.toLowerCase()
+  return canonicalDomain(domain)
 }
 
 /** `[192.0.2.1]` or `[IPv6:2001:db8::1]` as a normalised IP string; null for anything else. */

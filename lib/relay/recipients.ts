@@ -5,7 +5,7 @@
 import type { DirectoryConfig } from '../ldap/config'
 import type { Directory } from '../ldap/directory'
 import { loginParts } from '../ldap/template'
-import { unquoteLocal } from './address'
+import { withoutUnnecessaryQuotes } from './address'
 import type { RelayConfig } from './config'
 
 /** ldap_directory.ini with the recipient filter and base in place of the login ones. */
@@ -19,6 +19,15 @@ export function recipientDirectoryConfig(dir: DirectoryConfig, relay: RelayConfi
   }
 }
 
+/**
+ * Whether the recipient Directory is used: for verify_recipients, and with
+ * subaddress_separator to check a sub-address is not another entry's address
+ * (when there is a base to search under).
+ */
+export function recipientDirectoryNeeded(dir: DirectoryConfig, relay: RelayConfig): boolean {
+  return (relay.verify_recipients || relay.subaddress_separator !== '') && Boolean(relay.recipient_base_dn || dir.base_dn)
+}
+
 /** Why recipient verification cannot run with this configuration; undefined when it can. */
 export function recipientCheckProblem(dir: DirectoryConfig, relay: RelayConfig): string | undefined {
   if (!relay.verify_recipients) return undefined
@@ -26,9 +35,12 @@ export function recipientCheckProblem(dir: DirectoryConfig, relay: RelayConfig):
   return undefined
 }
 
-/** `%u` is the address with an unnecessary quoting removed, `%l` its local part, `%d` its domain. */
+/**
+ * `%u` is the address with an unnecessary quoting removed (`"bob"@` → `bob@`;
+ * `"a b"@` stays quoted, as lib/relay/address compares), `%l` its local part, `%d` its domain.
+ */
 export async function recipientExists(dir: Directory, user: string, domain: string): Promise<boolean> {
-  const local = unquoteLocal(user) ?? user
+  const local = withoutUnnecessaryQuotes(user)
   const found = await dir.findUser(loginParts(`${local}@${domain}`), ['1.1'])
   // Two entries with the address still mean the address exists.
   return found.kind !== 'none'

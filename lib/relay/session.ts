@@ -1,7 +1,8 @@
 // Per-session caches for the sender checks: the login's addresses are read
 // from the directory once per connection (at the first MAIL FROM), and each
-// [send_as] group is checked at most once per connection. Failures are not
-// cached, so a directory outage is retried at the next command.
+// [send_as] group, and whether a sub-address is another entry's address, is
+// checked at most once per connection. Failures are not cached, so a
+// directory outage is retried at the next command.
 import type { Owned } from './senders'
 
 export interface SenderCache {
@@ -9,6 +10,8 @@ export interface SenderCache {
   key: string
   owned?: Owned
   groups: Map<string, boolean>
+  /** canonical address -> is it another directory entry's address? */
+  claims: Map<string, boolean>
 }
 
 const NOTE = 'auth_relay_senders'
@@ -16,7 +19,7 @@ const NOTE = 'auth_relay_senders'
 export function senderCache(notes: Record<string, any>, key: string): SenderCache {
   const current = notes[NOTE] as SenderCache | undefined
   if (current?.key === key) return current
-  const fresh: SenderCache = { key, groups: new Map() }
+  const fresh: SenderCache = { key, groups: new Map(), claims: new Map() }
   notes[NOTE] = fresh
   return fresh
 }
@@ -26,10 +29,18 @@ export async function cachedOwned(cache: SenderCache, load: () => Promise<Owned>
   return cache.owned
 }
 
-export async function cachedMembership(cache: SenderCache, groupDn: string, check: () => Promise<boolean>): Promise<boolean> {
-  const known = cache.groups.get(groupDn)
+async function cachedAnswer(answers: Map<string, boolean>, key: string, check: () => Promise<boolean>): Promise<boolean> {
+  const known = answers.get(key)
   if (known !== undefined) return known
-  const member = await check()
-  cache.groups.set(groupDn, member)
-  return member
+  const answer = await check()
+  answers.set(key, answer)
+  return answer
+}
+
+export function cachedMembership(cache: SenderCache, groupDn: string, check: () => Promise<boolean>): Promise<boolean> {
+  return cachedAnswer(cache.groups, groupDn, check)
+}
+
+export function cachedClaim(cache: SenderCache, address: string, check: () => Promise<boolean>): Promise<boolean> {
+  return cachedAnswer(cache.claims, address, check)
 }

@@ -1,4 +1,5 @@
 // Values inside an Authentication-Results header (RFC 8601 §2.2).
+import { domainToASCII } from 'node:url'
 
 // pvalue = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS]
 // value is a MIME token (RFC 2045) or a quoted-string; local-part a dot-atom or quoted-string.
@@ -31,12 +32,71 @@ export function authResultsValue(value: string): string {
   return quoted(value)
 }
 
-/** The authserv-id of an Authentication-Results field value: the text before the first `;`, comments removed. */
-export function authservIdOf(fieldValue: string): string {
-  const head = fieldValue.split(';', 1)[0] ?? ''
-  const noComments = head.replace(/\([^()]*\)/g, ' ')
-  // authserv-id [ CFWS authres-version ]
-  return (noComments.trim().split(/\s+/)[0] ?? '').toLowerCase()
+// RFC 2045 token characters, plus non-ASCII (RFC 6532 internationalised names).
+const TOKEN_CHAR = /[!#$%&'*+\-.0-9A-Z^_`a-z{|}~\u0080-\uffff]/
+const WSP = /[ \t\r\n]/
+
+/** Index after the CFWS (RFC 5322 §3.2.2: nested comments, quoted-pairs) starting at `i`; null for a comment never closed. */
+function skipCfws(text: string, i: number): number | null {
+  for (;;) {
+    while (i < text.length && WSP.test(text[i]!)) i++
+    if (text[i] !== '(') return i
+    let depth = 0
+    for (; i < text.length; i++) {
+      const ch = text[i]
+      if (ch === '\\') i++
+      else if (ch === '(') depth++
+      else if (ch === ')' && --depth === 0) break
+    }
+    if (depth !== 0) return null
+    i++
+  }
+}
+
+/** The comparison form of an authserv-id: no trailing dot, lower-case, a non-ASCII name as its A-label. */
+export function canonicalAuthservId(id: string): string {
+  const lower = id.trim().replace(/\.+$/, '').toLowerCase()
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(lower) ? lower : domainToASCII(lower) || lower
+}
+
+/**
+ * The authserv-id of an Authentication-Results field value, RFC 8601 §2.2
+ * (`[CFWS] authserv-id [CFWS authres-version] ( ";" ... )`), in the form
+ * canonicalAuthservId gives: comments (nested, with quoted-pairs) skipped
+ * before any `;` counts, a quoted-string unquoted. Null when the value cannot
+ * be read that way (a comment or quoted-string never closed, no id, something
+ * else before the `;`): the caller treats it as ours, failing closed.
+ */
+export function authservIdOf(fieldValue: string): string | null {
+  let i = skipCfws(fieldValue, 0)
+  if (i === null) return null
+  let id = ''
+  if (fieldValue[i] === '"') {
+    for (i++; ; i++) {
+      if (i >= fieldValue.length) return null
+      const ch = fieldValue[i]!
+      if (ch === '"') break
+      if (ch === '\\') {
+        if (++i >= fieldValue.length) return null
+        id += fieldValue[i]
+      } else id += ch
+    }
+    i++
+  } else {
+    const start = i
+    while (i < fieldValue.length && TOKEN_CHAR.test(fieldValue[i]!)) i++
+    id = fieldValue.slice(start, i)
+  }
+  let rest = skipCfws(fieldValue, i)
+  if (rest !== null && /[0-9]/.test(fieldValue[rest] ?? '')) {
+    // authres-version
+    while (/[0-9]/.test(fieldValue[rest] ?? '')) rest++
+    rest = skipCfws(fieldValue, rest)
+  }
+  if (rest === null || (rest < fieldValue.length && fieldValue[rest] !== ';')) return null
+  const canonical = canonicalAuthservId(id)
+  return canonical || null
 }
 
 /**

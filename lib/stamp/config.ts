@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { CIDR_HINT, cidrOption, type Cidr } from '../relay/networks'
 import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
@@ -16,6 +17,7 @@ export const STAMP_SPEC = {
   stamp_header: { type: 'string', default: 'X-Auth-Stamp', pattern: HEADER_NAME, hint: 'a header field name' },
   sign: { type: 'bool', default: false },
   verify: { type: 'bool', default: false },
+  verify_peers: { type: 'list', default: [], hint: CIDR_HINT },
   key_id: { type: 'string', default: '', pattern: KEY_ID, hint: 'a key id (letters, digits, . _ -, at most 64)' },
   key: { type: 'secret', default: '' },
   key_file: { type: 'string', default: '' },
@@ -72,6 +74,8 @@ export interface StampConfig extends SectionValues<typeof STAMP_SPEC> {
   /** every key a stamp may be verified with: key_id and previous_key_id */
   readonly verifyKeys: readonly StampKey[]
   readonly keyFiles: readonly KeyFileInfo[]
+  /** verify mode: the peers whose stamps are checked; empty = any peer */
+  readonly verifyPeers: readonly Cidr[]
 }
 
 export interface StampConfigOptions {
@@ -152,6 +156,7 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
     signingKey,
     verifyKeys: [signingKey, previousKey].filter((k): k is StampKey => k !== undefined),
     keyFiles,
+    verifyPeers: cidrOption('[main] verify_peers', main.verify_peers, errors),
   }
 }
 
@@ -161,6 +166,11 @@ export function stampWarnings(cfg: StampConfig): string[] {
   if (cfg.received_login) warnings.push('received_login=true: the Received line names the login to every recipient')
   if (cfg.verify && cfg.max_age === 0) {
     warnings.push('max_age=0: verified stamps never expire (a copied stamp stays valid on any message with the same Message-ID and Date)')
+  }
+  if (cfg.verify && cfg.verifyPeers.length === 0) {
+    warnings.push(
+      'verify=true with verify_peers empty: a stamp from any unauthenticated peer is checked (a recipient could hand a stamp back within max_age); list the hops that relay to this one',
+    )
   }
   for (const f of cfg.keyFiles) {
     if (f.mode & 0o077) warnings.push(`${f.option}: ${f.path} is readable by group or others (mode ${f.mode.toString(8)}); chmod 600 it`)
@@ -176,6 +186,9 @@ export function describeStamp(cfg: StampConfig): string {
     `Received names login ${cfg.received_login ? 'yes' : 'no'}`,
   ]
   if (cfg.sign) parts.push(`sign ${cfg.stamp_header} kid=${cfg.key_id}`)
-  if (cfg.verify) parts.push(`verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s`)
+  if (cfg.verify) {
+    const peers = cfg.verify_peers.length ? ` from ${cfg.verify_peers.join(',')}` : ''
+    parts.push(`verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s${peers}`)
+  }
   return parts.join('; ')
 }

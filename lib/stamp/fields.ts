@@ -1,7 +1,7 @@
 // Which header fields carry (or claim to carry) our stamp. Field names and
 // values are read as lib/message/fields reads them (any case, obsolete form).
 import { fieldName, fieldValue } from '../message/fields'
-import { authservIdOf } from './auth_results'
+import { authservIdOf, canonicalAuthservId } from './auth_results'
 
 const AR_NAMES = new Set(['authentication-results', 'original-authentication-results'])
 
@@ -10,7 +10,7 @@ export interface ForgeryRule {
   identityHeaders: ReadonlySet<string>
   /** lower-case names of the signed stamp header(s) */
   stampHeaders?: ReadonlySet<string>
-  /** our authserv-id, lower-case: A-R fields claiming it are forged (RFC 8601 §5) */
+  /** our authserv-id: A-R fields claiming it, in any spelling, are forged (RFC 8601 §5); so are A-R whose id cannot be read */
   authservId: string
   /**
    * The Authentication-Results value Haraka itself appended at the end of DATA
@@ -28,7 +28,7 @@ export interface OurField {
   kind: OurFieldKind
 }
 
-/** Fields that carry (or claim to carry) our stamp: identity and stamp headers, A-R with our authserv-id. */
+/** Fields that carry (or claim to carry) our stamp: identity and stamp headers, A-R with our authserv-id (or an unreadable one). */
 export function ourFields(fields: readonly string[], rule: ForgeryRule): OurField[] {
   const out: OurField[] = []
   const pending = rule.pendingAuthResults?.replace(/\r?\n[ \t]*/g, ' ').trim()
@@ -41,11 +41,16 @@ export function ourFields(fields: readonly string[], rule: ForgeryRule): OurFiel
       }
     }
   }
+  const ours = canonicalAuthservId(rule.authservId)
+  const claimsOurs = (value: string) => {
+    const id = authservIdOf(value)
+    return id === null || id === ours
+  }
   fields.forEach((field, index) => {
     const name = fieldName(field)
     if (rule.identityHeaders.has(name)) out.push({ index, name, kind: 'identity' })
     else if (rule.stampHeaders?.has(name)) out.push({ index, name, kind: 'stamp' })
-    else if (AR_NAMES.has(name) && index !== pendingAt && authservIdOf(fieldValue(field)) === rule.authservId) {
+    else if (AR_NAMES.has(name) && index !== pendingAt && claimsOurs(fieldValue(field))) {
       out.push({ index, name, kind: 'auth_results' })
     }
   })

@@ -7,7 +7,7 @@ import { primaryAddress } from './primary'
 
 export interface IdentityValue {
   value: string
-  /** results label: pass address(primary), fail address(no_entry|no_address), err address(directory_unavailable) */
+  /** results label: pass address(primary), fail address(no_entry|no_address), err address(directory_unavailable|directory_not_configured) */
   label?: { pass: string } | { fail: string } | { err: string }
   /** why the login was used instead of an address, for the log */
   fallback?: string
@@ -30,4 +30,9 @@ export async function identityValue(
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** identity_value=address while ldap_directory.ini is not usable (invalid since a reload): the login, recorded. */
+export function identityWithoutDirectory(login: string): IdentityValue {
+  return { value: login, label: { err: 'address(directory_not_configured)' }, fallback: 'ldap_directory.ini is not usable' }
 }

@@ -157,6 +157,8 @@ export type VerifyFailure =
   | 'expired'
   | 'future_timestamp'
   | 'mailfrom_mismatch'
+  /** auth_stamp's verify_peers: the stamp came from a peer whose stamps are not checked */
+  | 'untrusted_peer'
 
 export type Verdict =
   | { valid: true; kid: string; login: string; mailFrom: string; timestamp: number }

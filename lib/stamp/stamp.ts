@@ -1,5 +1,6 @@
 // What auth_stamp does to one message, decided without Haraka: which fields
 // to remove, whose identity to stamp, which headers to add, what to record.
+import { inNetworks } from '../relay/networks'
 import type { StampConfig } from './config'
 import { ourFields } from './fields'
 import { messageFacts, stampValue, verifyMessage, type Verdict } from './sign'
@@ -15,6 +16,8 @@ export interface MessageContext {
   pendingAuthResults?: string
   /** unix seconds */
   now: number
+  /** the client's IP (the hop relaying to us), for verify_peers */
+  peerIp?: string
 }
 
 export interface Inspection {
@@ -31,7 +34,8 @@ export interface Inspection {
 /**
  * Every identity header is removed, whoever sent it. A stamp header is
  * removed too, except in verify mode on mail from an unauthenticated session
- * (an upstream hop) when there is exactly one and it verifies. A-R fields that
+ * (an upstream hop, in verify_peers when that is set) when there is exactly
+ * one and it verifies. A-R fields that
  * claim our authserv-id are removed; other servers' are kept.
  */
 export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx: MessageContext): Inspection {
@@ -51,6 +55,10 @@ export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx:
       mailFrom: ctx.mailFrom,
     })
     verdict = checked.verdict
+    const hasStamp = verdict.valid || verdict.reason !== 'no_stamp'
+    if (hasStamp && cfg.verifyPeers.length && !inNetworks(ctx.peerIp ?? '', cfg.verifyPeers)) {
+      verdict = { valid: false, reason: 'untrusted_peer', detail: `peer ${ctx.peerIp || '(unknown)'} is not in verify_peers` }
+    }
     if (verdict.valid) keep = checked.indexes[0]!
   }
   const remove = ours.filter((f) => f.index !== keep)

@@ -7,6 +7,7 @@ import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { toDsn } from '../../lib/haraka/dsn'
+import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import { removeFields } from '../../lib/haraka/header_edit'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { fieldName } from '../../lib/message/fields'
@@ -27,15 +28,17 @@ export function header_gate(this: AuthRelay, next: Next, connection: Connection)
   const txn = connection.transaction
   const login = authUser(connection)
   if (!txn || !login || this.cfg.header_alignment === 'off') return next()
-  judge(this, connection, login, txn).then(
-    (reply) => (reply ? next(constants.deny, toDsn(reply)) : next()),
+  const done = nextOnce(next)
+  const chain = judge(this, connection, login, txn).then(
+    (reply) => (reply ? done(constants.deny, toDsn(reply)) : done()),
     (err: unknown) => {
       const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
       connection.results.add(this, { err: 'header(directory_unavailable)' })
       connection.logerror(this, `header check for ${safeForLog(login)} failed: ${why}`)
-      next(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+      done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
     },
   )
+  endChain(chain, done, (m) => connection.logerror(this, `header check: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
 }
 
 async function judge(plugin: AuthRelay, connection: Connection, login: string, txn: Transaction): Promise<Reply | null> {

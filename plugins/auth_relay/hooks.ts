@@ -16,7 +16,7 @@ import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../../lib/relay/con
 import { GrantFile } from '../../lib/relay/grants'
 import { inNetworks } from '../../lib/relay/networks'
 import { normaliseDomain } from '../../lib/relay/policy'
-import { recipientCheckProblem, recipientDirectoryConfig } from '../../lib/relay/recipients'
+import { recipientCheckProblem, recipientDirectoryConfig, recipientDirectoryNeeded } from '../../lib/relay/recipients'
 import { REPLIES } from '../../lib/replies'
 import { authUser, type AuthRelay } from './state'
 
@@ -53,12 +53,12 @@ export function load_ldap_directory_ini(this: AuthRelay): void {
   updateRecipientDirectory(this, previous === undefined)
 }
 
-/** verify_recipients needs both files; a configuration that cannot work stops startup, and is logged on reload. */
+/** verify_recipients (and the sub-address check) need both files; a configuration that cannot work stops startup, and is logged on reload. */
 function updateRecipientDirectory(plugin: AuthRelay, startup: boolean): void {
   const problem = recipientCheckProblem(plugin.dirCfg, plugin.cfg)
   if (problem && startup) throw new Error(`config/auth_relay.ini is invalid: ${problem}`)
   if (problem) return plugin.logerror(`auth_relay.ini: ${problem}; recipients get 451 until this is fixed`)
-  if (plugin.cfg.verify_recipients) plugin.recipients.update(recipientDirectoryConfig(plugin.dirCfg, plugin.cfg))
+  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) plugin.recipients.update(recipientDirectoryConfig(plugin.dirCfg, plugin.cfg))
 }
 
 /** Local domains are Haraka's standard config/host_list. */

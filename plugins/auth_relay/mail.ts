@@ -6,6 +6,7 @@ import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { addressOf, hostOf } from '../../lib/haraka/address'
 import { toDsn } from '../../lib/haraka/dsn'
+import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { judgeAuthParam, parseAuthParam, type AuthParam } from '../../lib/relay/mail_auth'
 import { inNetworks } from '../../lib/relay/networks'
@@ -19,16 +20,18 @@ export function sender_gate(this: AuthRelay, next: Next, connection: Connection,
   const sender = params[0]
   const authParam = parseAuthParam(params[1]?.AUTH)
   const login = authUser(connection)
+  const done = nextOnce(next)
   const run = login ? authenticatedSender(this, connection, login, sender, authParam) : unauthenticatedSender(this, connection, sender, authParam)
-  run.then(
-    (reply) => (reply ? next(reply.code >= 500 ? constants.deny : constants.denysoft, toDsn(reply)) : next()),
+  const chain = run.then(
+    (reply) => (reply ? done(reply.code >= 500 ? constants.deny : constants.denysoft, toDsn(reply)) : done()),
     (err: unknown) => {
       const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
       connection.results.add(this, { err: 'sender(directory_unavailable)' })
       connection.logerror(this, `sender check for ${safeForLog(login ?? '-')} failed: ${why}`)
-      next(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+      done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
     },
   )
+  endChain(chain, done, (m) => connection.logerror(this, `MAIL: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
 }
 
 /** Resolves to the refusal to give, or null to accept. */
@@ -50,8 +53,10 @@ async function authenticatedSender(plugin: AuthRelay, connection: Connection, lo
       refuse(REPLIES.SENDER_NOT_OWNED, 'no_entry', 'no directory entry for the login')
     } else {
       const own = await ownership.owns(address)
-      if (!own.owned) refuse(REPLIES.SENDER_NOT_OWNED, 'not_owned', `${safeForLog(address)} is not one of its addresses`)
-      else {
+      if (!own.owned) {
+        const other = own.reason === 'another_entry' ? ' (another directory entry has it)' : ''
+        refuse(REPLIES.SENDER_NOT_OWNED, 'not_owned', `${safeForLog(address)} is not one of its addresses${other}`)
+      } else {
         connection.results.add(plugin, { pass: `sender(${own.via === 'listed' ? 'owned' : own.via})` })
         if (own.via === 'send_as') connection.loginfo(plugin, `${safeForLog(login)} sends as ${safeForLog(address)}: member of ${own.group}`)
       }

@@ -6,6 +6,7 @@ import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { addressOf, hostOf } from '../../lib/haraka/address'
 import { toDsn } from '../../lib/haraka/dsn'
+import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { inNetworks } from '../../lib/relay/networks'
 import { classifyRcpt, normaliseIp, relayRule } from '../../lib/relay/policy'
@@ -28,7 +29,8 @@ function ownIps(plugin: AuthRelay, connection: Connection): ReadonlySet<string> 
   return listening ? new Set([...plugin.cfg.localIps, listening]) : plugin.cfg.localIps
 }
 
-export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
+export function relay_gate(this: AuthRelay, hookNext: Next, connection: Connection, params: [Address]): void {
+  const next = nextOnce(hookNext)
   const rcpt = params[0]
   const shown = safeForLog(addressOf(rcpt) || String(rcpt.original ?? ''))
   const target = classifyRcpt(
@@ -51,6 +53,8 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     connection.logerror(this, `RCPT ${shown}: check failed: ${why}`)
     next(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
   }
+  const settle = (chain: Promise<unknown>) =>
+    endChain(chain, next, (m) => connection.logerror(this, `RCPT ${shown}: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
 
   if (target.kind === 'trick') {
     return refuse(REPLIES[TRICK_REPLY[target.trick]], target.trick, `relaying denied: ${TRICK_TEXT[target.trick]}`)
@@ -60,10 +64,11 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     if (!this.cfg.verify_recipients || target.rule === 'postmaster' || String(rcpt.user ?? '').toLowerCase() === 'postmaster') return accept(target.rule)
     const problem = recipientCheckProblem(this.dirCfg, this.cfg)
     if (problem) return failed(new DirectoryUnavailableError(problem))
-    recipientExists(this.recipients.directory, String(rcpt.user ?? ''), hostOf(rcpt))
-      .then((exists) => (exists ? accept('local_user') : refuse(REPLIES.RCPT_UNKNOWN_USER, 'unknown_user', 'no directory entry for this address')))
-      .catch(failed)
-    return
+    return settle(
+      recipientExists(this.recipients.directory, String(rcpt.user ?? ''), hostOf(rcpt))
+        .then((exists) => (exists ? accept('local_user') : refuse(REPLIES.RCPT_UNKNOWN_USER, 'unknown_user', 'no directory entry for this address')))
+        .catch(failed),
+    )
   }
 
   const who = { authenticated: Boolean(authUser(connection)), trustedNetwork: inNetworks(connection.remote.ip, this.cfg.trusted) }
@@ -74,5 +79,5 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     refuse(REPLIES.RELAY_DENIED, 'relay_denied', `relaying denied for unauthenticated ${connection.remote.ip}`)
   }
   if (who.authenticated || who.trustedNetwork || !this.cfg.popBeforeSmtp) return decide(false)
-  popGrant(this, connection).then(decide, failed)
+  settle(popGrant(this, connection).then(decide, failed))
 }

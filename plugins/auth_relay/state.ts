@@ -4,9 +4,13 @@ import type { Connection, Plugin } from 'haraka'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import type { RelayConfig } from '../../lib/relay/config'
+import type { Lookup } from '../../lib/ldap/directory'
+import { findLoginEntry } from '../../lib/ldap/login_entry'
+import { loginParts } from '../../lib/ldap/template'
 import { checkGrant, type GrantFile } from '../../lib/relay/grants'
-import { lookupOwnedAddresses, ownsAddress, type Owned, type Ownership } from '../../lib/relay/senders'
-import { cachedMembership, cachedOwned, senderCache } from '../../lib/relay/session'
+import { recipientDirectoryNeeded } from '../../lib/relay/recipients'
+import { claimedByAnotherEntry, lookupOwnedAddresses, ownsAddress, type Owned, type Ownership } from '../../lib/relay/senders'
+import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../../lib/relay/session'
 
 export interface AuthRelay extends Plugin {
   cfg: RelayConfig
@@ -22,20 +26,26 @@ export interface AuthRelay extends Plugin {
   load_host_list(): void
 }
 
-export function authUser(connection: Connection): string | undefined {
-  const user = connection.notes.auth_user
-  return typeof user === 'string' && user ? user : undefined
-}
+export { authUser } from '../../lib/haraka/auth_user'
 
 export interface LoginOwnership {
   owned(): Promise<Owned>
   owns(address: string): Promise<Ownership>
 }
 
+/** Who else may have `address`: the entry it names as a login, and the entry the recipient filter finds for it. */
+function claimLookups(plugin: AuthRelay, address: string): Array<() => Promise<Lookup>> {
+  const ONLY_DN = ['1.1']
+  const lookups = [() => findLoginEntry(plugin.directory.directory, plugin.dirCfg.mode, address, ONLY_DN)]
+  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) lookups.push(() => plugin.recipients.directory.findUser(loginParts(address), ONLY_DN))
+  return lookups
+}
+
 /** The login's addresses and send-as rights, read once per connection. */
 export function loginOwnership(plugin: AuthRelay, connection: Connection, login: string): LoginOwnership {
   const { cfg, dirCfg } = plugin
-  const cache = senderCache(connection.notes, JSON.stringify([login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn]))
+  const key = [login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn, cfg.recipient_filter, cfg.recipient_base_dn]
+  const cache = senderCache(connection.notes, JSON.stringify(key))
   const owned = () => cachedOwned(cache, () => lookupOwnedAddresses(plugin.directory.directory, dirCfg, login, cfg.sender_attributes))
   return {
     owned,
@@ -46,20 +56,24 @@ export function loginOwnership(plugin: AuthRelay, connection: Connection, login:
         subaddressSeparator: cfg.subaddress_separator,
         sendAs: cfg.sendAs,
         isMember: (group) => cachedMembership(cache, group, () => plugin.directory.directory.isMember(group, entry.dn)),
+        claimedByAnotherEntry: (canonical) => cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(plugin, canonical))),
       })
     },
   }
 }
 
 /**
- * POP/IMAP-before-SMTP: is there a fresh grant for the client's IP? Checked at
- * most once per connection (the answer is kept in connection.notes); sources
- * that cannot be read are logged and grant nothing.
+ * POP/IMAP-before-SMTP: is there a fresh grant for the client's IP? Checked
+ * again in every transaction (the answer is kept in transaction.notes only, for
+ * the MAIL and RCPTs of that transaction), so a grant that expires or is
+ * removed stops at the next RSET/MAIL; sources that cannot be read are logged
+ * and grant nothing.
  */
 export async function popGrant(plugin: AuthRelay, connection: Connection): Promise<boolean> {
   const { cfg } = plugin
   if (!cfg.popBeforeSmtp) return false
-  const known = connection.notes[POP_NOTE] as boolean | undefined
+  const notes = connection.transaction?.notes
+  const known = notes?.[POP_NOTE] as boolean | undefined
   if (known !== undefined) return known
   const server = (connection as Connection & { server?: { notes?: Record<string, any> } }).server
   const check = await checkGrant(connection.remote.ip, {
@@ -72,7 +86,7 @@ export async function popGrant(plugin: AuthRelay, connection: Connection): Promi
   } else {
     for (const p of check.problems) connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
   }
-  connection.notes[POP_NOTE] = check.granted
+  if (notes) notes[POP_NOTE] = check.granted
   return check.granted
 }
 

@@ -6,16 +6,18 @@ import type { Connection, Next, Plugin } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../lib/haraka/address'
+import { authUser } from '../../lib/haraka/auth_user'
 import { toDsn } from '../../lib/haraka/dsn'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
-import { loadValidated } from '../../lib/haraka/load_config'
+import { loadValidated, type LoadPhase } from '../../lib/haraka/load_config'
+import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES } from '../../lib/replies'
 import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
 import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
-import { identityValue, type IdentityValue } from '../../lib/stamp/identity'
+import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
 import { headersToAdd, inspectMessage, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
 
@@ -23,40 +25,37 @@ interface AuthStamp extends Plugin {
   cfg: StampConfig
   dirCfg: DirectoryConfig | undefined
   directory: DirectoryHandle
-  load_auth_stamp_ini(): void
-  load_ldap_directory_ini(): void
+  load_auth_stamp_ini(phase: LoadPhase): void
+  load_ldap_directory_ini(phase: LoadPhase): void
 }
 
 export function register(this: AuthStamp): void {
   this.directory = new DirectoryHandle()
-  this.load_auth_stamp_ini()
+  this.load_auth_stamp_ini('startup')
   this.register_hook('mail', 'name_in_received')
   this.register_hook('data_post', 'stamp_message')
 }
 
-export function load_auth_stamp_ini(this: AuthStamp): void {
+/** phase: startup from register(), reload from haraka-config's watch callback (where nothing may throw). */
+export function load_auth_stamp_ini(this: AuthStamp, phase: LoadPhase): void {
   const previous = this.cfg
   const parse = (raw: Record<string, any>) => parseStampConfig(raw, { baseDir: process.env.HARAKA ?? process.cwd() })
-  this.cfg = loadValidated(this, 'auth_stamp.ini', booleanKeys('main', STAMP_SPEC), parse, () => this.load_auth_stamp_ini(), previous)
+  this.cfg = loadValidated(this, 'auth_stamp.ini', booleanKeys('main', STAMP_SPEC), parse, () => this.load_auth_stamp_ini('reload'), previous, phase)
   if (this.cfg === previous) return
   this.loginfo(describeStamp(this.cfg))
   for (const w of stampWarnings(this.cfg)) this.logwarn(`auth_stamp.ini: ${w}`)
   // The directory is opened only while identity_value=address needs it.
-  if (this.cfg.identity_value === 'address' && !this.dirCfg) this.load_ldap_directory_ini()
+  if (this.cfg.identity_value === 'address' && !this.dirCfg) this.load_ldap_directory_ini(phase)
   if (this.cfg.identity_value !== 'address' && this.dirCfg) {
     this.dirCfg = undefined
     void this.directory.close()
   }
 }
 
-export function load_ldap_directory_ini(this: AuthStamp): void {
+export function load_ldap_directory_ini(this: AuthStamp, phase: LoadPhase): void {
   if (this.cfg.identity_value !== 'address') return
-  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
-}
-
-function authUser(connection: Connection): string | undefined {
-  const user = connection.notes.auth_user
-  return typeof user === 'string' && user ? user : undefined
+  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini('reload'), phase)
+  if (!this.dirCfg) this.logerror('identity_value=address: ldap_directory.ini is not usable; the login is stamped until it is fixed')
 }
 
 /** MAIL: Haraka writes the Received line at DATA from connection.authheader; name the login only if configured. */
@@ -64,6 +63,15 @@ export function name_in_received(this: AuthStamp, next: Next, connection: Connec
   const login = authUser(connection)
   if (login) connection.authheader = receivedAuthComment(this.cfg.received_login ? login : undefined)
   next()
+}
+
+/** The identity header's value; identity_value=address without a usable ldap_directory.ini stamps the login, recorded. */
+function identityFor(plugin: AuthStamp, cfg: StampConfig, login: string): Promise<IdentityValue> {
+  if (cfg.identity_value !== 'address') return Promise.resolve({ value: login })
+  if (!plugin.dirCfg) return Promise.resolve(identityWithoutDirectory(login))
+  // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
+  const budgetMs = Math.max(1000, (plugin.timeout || 30) * 1000 - 5000)
+  return identityValue(plugin.directory.directory, { mode: plugin.dirCfg.mode, login, attribute: cfg.address_attribute, budgetMs })
 }
 
 export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {
@@ -81,6 +89,7 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       authservId: connection.local.host.toLowerCase(),
       pendingAuthResults: connection.auth_results(),
       now,
+      peerIp: connection.remote.ip,
     })
     removeFields(txn.header, found.remove)
   } catch (err) {
@@ -110,17 +119,10 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
     record()
     return next()
   }
-  const lookup: Promise<IdentityValue> =
-    cfg.identity_value === 'address' && this.dirCfg
-      ? identityValue(this.directory.directory, {
-          mode: this.dirCfg.mode,
-          login: identity.login,
-          attribute: cfg.address_attribute,
-          // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
-          budgetMs: Math.max(1000, (this.timeout || 30) * 1000 - 5000),
-        })
-      : Promise.resolve({ value: identity.login })
-  lookup
+  const done = nextOnce(next)
+  // Even a synchronous throw of the lookup lands in the .catch below.
+  const chain = Promise.resolve()
+    .then(() => identityFor(this, cfg, identity.login))
     .then((id) => {
       results.add(id.label)
       if (id.fallback) connection.logwarn(this, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
@@ -135,13 +137,9 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       connection.logerror(this, `stamping failed: ${(err as Error).stack ?? String(err)}`)
       results.add({ err: 'stamp(internal_error)' })
     })
-    .finally(() => {
-      try {
-        record()
-      } finally {
-        next()
-      }
-    })
+    .then(record)
+  // The forged fields are gone by now, so a bug in the bookkeeping lets the message go on (CONT).
+  endChain(chain.then(() => done()), done, (m) => connection.logerror(this, m))
 }
 
 export async function shutdown(this: AuthStamp): Promise<void> {
