@@ -6,6 +6,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { Client } from 'ldapts'
 import type { DirectoryConfig } from './config'
+import { withDeadline } from './deadline'
 import type { ServerSet } from './servers'
 
 export class DirectoryUnavailableError extends Error {
@@ -85,14 +86,22 @@ async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
     ...(target.secure ? { createSecureConnection: factory as unknown as typeof tls.connect } : { createConnection: factory }),
   })
   if (cfg.starttls) {
+    // ldapts waits for the TLS handshake without a timer: a server that accepts the
+    // StartTLS request and then never speaks TLS would hold this connection forever.
     try {
-      await client.startTLS(tlsOptions(cfg, target.host))
+      await withDeadline(client.startTLS(tlsOptions(cfg, target.host)), cfg.connect_timeout, `StartTLS not completed within ${cfg.connect_timeout} ms`)
     } catch (err) {
-      await client.unbind().catch(() => undefined)
+      // Nothing to unbind politely on a half-upgraded connection: close the socket.
+      socket.destroy()
       throw err
     }
   }
   return client
+}
+
+/** The longest openServer() may take: the connection, then the StartTLS exchange, each within connect_timeout. */
+export function openServerMs(cfg: DirectoryConfig): number {
+  return cfg.connect_timeout * (cfg.starttls ? 2 : 1)
 }
 
 /** Open one connection to `url` (TCP or TLS, then StartTLS when configured). */

@@ -6,7 +6,7 @@
 // and pooled connections to a backup retire once an earlier server is back.
 import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { DirectoryUnavailableError, openClient, openServer } from './connect'
+import { DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { Pool, PoolClosedError, PoolTimeoutError } from './pool'
 import { ServerSet, type ServerEvent } from './servers'
@@ -76,9 +76,13 @@ function isTimeout(err: unknown): boolean {
 }
 
 export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): AuthDirectory {
+  // Every step below has its own timer; these bound a whole probe or pool create as a safety net
+  // (with a margin, so the more precise error of the inner timer normally wins).
+  const probeMs = openServerMs(cfg) + cfg.timeout
   const servers: ServerSet = new ServerSet(cfg.servers, {
     healthIntervalMs: cfg.health_check_interval,
     probe: (url) => probe(url, cfg),
+    probeTimeoutMs: probeMs + 500,
     onChange: (event) => {
       // A server earlier in the list is back: idle connections to later ones retire now, busy ones on release.
       if (event.up) for (const pool of [service, binds]) pool.prune()
@@ -91,6 +95,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   const service = new Pool<Conn>({
     max: cfg.pool_size,
     acquireTimeoutMs: cfg.timeout,
+    createTimeoutMs: cfg.servers.length * probeMs + 500,
     idleTimeoutMs: cfg.idle_timeout,
     create: async () => {
       const conn = await openClient(cfg, servers)
@@ -112,6 +117,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   const binds = new Pool<Conn>({
     max: cfg.bind_pool_size,
     acquireTimeoutMs: cfg.timeout,
+    createTimeoutMs: cfg.servers.length * openServerMs(cfg) + 500,
     idleTimeoutMs: cfg.idle_timeout,
     create: () => openClient(cfg, servers),
     destroy,
