@@ -84,13 +84,18 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     probe: (url) => probe(url, cfg),
     probeTimeoutMs: probeMs + 500,
     onChange: (event) => {
-      // A server earlier in the list is back: idle connections to later ones retire now, busy ones on release.
-      if (event.up) for (const pool of [service, binds]) pool.prune()
+      // A server went down, or one earlier in the list is back: idle connections that no
+      // longer validate retire now, busy ones when they are given back.
+      for (const pool of [service, binds]) pool.prune()
       opts.onServerEvent?.(event)
     },
   })
 
-  const healthy = (c: Conn) => c.client.isConnected && !servers.outranked(c.url)
+  // A connection is used only while its server is the one to use: not outranked by an earlier
+  // server that is up, and not marked down while another server is up (a hung server keeps its
+  // TCP connections open, so isConnected alone would send the retry straight back to it).
+  const healthy = (c: Conn) =>
+    c.client.isConnected && !servers.outranked(c.url) && (servers.isUp(c.url) || !servers.hasAlternative(c.url))
   const destroy = (c: Conn) => c.client.unbind().catch(() => undefined)
   const service = new Pool<Conn>({
     max: cfg.pool_size,
@@ -127,9 +132,11 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   /**
    * Run `fn` on a pooled connection. An LDAP result keeps the connection; a
    * transport failure discards it and marks its server down, and the operation
-   * is retried once on a fresh connection: after a dropped socket always, after
-   * a timeout only when another server is up (so one hung server still answers
-   * within `timeout`).
+   * is retried once: after a dropped socket always, after a timeout only when
+   * another server is up (so one hung server still answers within `timeout`).
+   * Marking the server down retires its idle connections (see `healthy`), so
+   * the retry runs on a connection to the next server, never on another
+   * connection to the one that just failed.
    */
   async function run<R>(pool: Pool<Conn>, fn: (c: Client) => Promise<R>): Promise<R> {
     for (let attempt = 1; ; attempt++) {
