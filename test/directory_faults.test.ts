@@ -1,20 +1,44 @@
 // lib/ldap/directory when a server misbehaves in ways slapd cannot be made to
 // on demand: fake servers (node:net, ldapjs) on 127.0.0.1, and slapd beside them.
 import assert from 'node:assert/strict'
-import { after, describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { authenticate } from '../lib/auth/authenticate'
 import { parseDirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import type { ServerEvent } from '../lib/ldap/servers'
 import { loginParts } from '../lib/ldap/template'
-import { startTlsStallServer, type FakeServer } from './harness/fake_ldap'
+import { scriptedServer, startTlsStallServer, type FakeServer, type Script, type ScriptedServer } from './harness/fake_ldap'
+import { startSlapd, type Slapd } from './harness/slapd'
+import { ALICE, DEMO_LDIF } from './harness/stack'
 
+const SERVICE = { bind_dn: 'cn=haraka,ou=services,dc=example,dc=com', bind_password: 'haraka-service-secret', base_dn: 'ou=people,dc=example,dc=com' }
+const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
+
+let slapd: Slapd
 const dirs: AuthDirectory[] = []
 const fakes: FakeServer[] = []
+before(async () => {
+  slapd = await startSlapd({ ldif: [DEMO_LDIF] })
+})
 after(async () => {
   for (const d of dirs) await d.close()
   for (const f of fakes) await f.close()
+  await slapd?.dispose()
 })
+
+/** A scripted first server: by default every bind and search succeeds, alice's entry found. */
+async function scripted(overrides: Partial<Script>): Promise<ScriptedServer> {
+  const fake = await scriptedServer({ bind: () => 0, search: () => [{ dn: ALICE_DN, attributes: { uid: ['alice'] } }], ...overrides })
+  fakes.push(fake)
+  return fake
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!check() && Date.now() < deadline) await sleep(50)
+  return check()
+}
 
 function open(main: Record<string, unknown>, events: ServerEvent[] = []): AuthDirectory {
   const r = parseDirectoryConfig({ main: { bind_dn: 'cn=svc,dc=example,dc=com', bind_password: 'x', base_dn: 'dc=example,dc=com', ...main } })
@@ -56,5 +80,67 @@ describe('StartTLS that never completes', () => {
     await sleep(3000)
     assert.ok(fake.connections >= seen + 2, `probes kept coming: ${seen} -> ${fake.connections} connections`)
     assert.ok(!events.some((e) => e.up), 'never marked up')
+  })
+})
+
+describe('LDAP results that mean "this server cannot serve" fail over to the next one', () => {
+  const failoverConfig = (first: string) => ({ servers: `${first},${slapd.url}`, ...SERVICE, timeout: 2000, connect_timeout: 1000, health_check_interval: 500 })
+
+  for (const code of [51, 52, 53, 80]) {
+    test(`result ${code} to the service bind on the first server: marked down, the second answers`, async () => {
+      const fake = await scripted({ bind: () => code })
+      const events: ServerEvent[] = []
+      const d = open(failoverConfig(fake.url), events)
+      const r = await authenticate(d, 'search', ALICE.login, ALICE.password)
+      assert.equal(r.outcome, 'OK', r.reason)
+      assert.deepEqual(d.serverStatus().map((x) => x.up), [false, true])
+      assert.match(events[0]?.reason ?? '', new RegExp(`service bind failed: LDAP result ${code}`))
+    })
+  }
+
+  test('a service bind refused (49) by one replica: marked down, the second answers; its health check fails until the bind works again', async () => {
+    const script: Partial<Script> = { bind: (dn) => (dn === SERVICE.bind_dn ? 49 : 0) }
+    const fake = await scripted(script)
+    const events: ServerEvent[] = []
+    const d = open(failoverConfig(fake.url), events)
+    assert.equal((await authenticate(d, 'search', ALICE.login, ALICE.password)).outcome, 'OK')
+    assert.deepEqual(d.serverStatus().map((x) => x.up), [false, true])
+    // Probes bind as the service account: a refusal is not "up" (else it would flap up and down).
+    const probesBefore = fake.binds.length
+    await sleep(1500)
+    assert.ok(fake.binds.length >= probesBefore + 2, 'the health check probed')
+    assert.ok(!events.some((e) => e.up), 'never marked up while the bind is refused')
+    fake.script.bind = () => 0
+    assert.ok(await waitFor(() => events.some((e) => e.up && e.url === fake.url), 5000), 'marked up once the bind works')
+  })
+
+  for (const code of [51, 52, 53, 80]) {
+    test(`result ${code} to a search: marked down, the search is retried on the second server`, async () => {
+      const fake = await scripted({ search: () => code })
+      const d = open(failoverConfig(fake.url))
+      const r = await authenticate(d, 'search', ALICE.login, ALICE.password)
+      assert.equal(r.outcome, 'OK', r.reason)
+      assert.equal(fake.searches.length, 1, 'asked once, then the second server')
+      assert.deepEqual(d.serverStatus().map((x) => x.up), [false, true])
+    })
+  }
+
+  test('result 52 to a user bind: marked down, the bind is retried on the second server', async () => {
+    const fake = await scripted({ bind: (dn) => (dn === ALICE_DN ? 52 : 0) })
+    const d = open(failoverConfig(fake.url))
+    const r = await authenticate(d, 'search', ALICE.login, ALICE.password)
+    assert.equal(r.outcome, 'OK', r.reason)
+    assert.ok(fake.binds.includes(ALICE_DN))
+    assert.deepEqual(d.serverStatus().map((x) => x.up), [false, true])
+    assert.equal((await authenticate(d, 'search', ALICE.login, 'wrong')).outcome, 'PASSWORD_MISMATCH', 'a real refusal is still one')
+  })
+
+  test('a single server answering 52: an outage (never a wrong password), and its health check fails', async () => {
+    const fake = await scripted({ bind: () => 52 })
+    const events: ServerEvent[] = []
+    const d = open({ servers: fake.url, ...SERVICE, timeout: 2000, connect_timeout: 1000, health_check_interval: 500 }, events)
+    assert.equal((await authenticate(d, 'search', ALICE.login, ALICE.password)).outcome, 'DIRECTORY_DOWN')
+    await sleep(1500)
+    assert.ok(!events.some((e) => e.up), 'a 52 to the probe is not "up"')
   })
 })

@@ -4,7 +4,7 @@
 // dropped connection fails its operation and the pool replaces it properly.
 import net from 'node:net'
 import tls from 'node:tls'
-import { Client } from 'ldapts'
+import { Client, ResultCodeError } from 'ldapts'
 import type { DirectoryConfig } from './config'
 import { withDeadline } from './deadline'
 import type { ServerSet } from './servers'
@@ -111,17 +111,41 @@ export async function openServer(url: string, cfg: DirectoryConfig): Promise<Cli
 
 /**
  * Connect to the first server that answers, in the order `servers` gives (up
- * servers first); a server that cannot be reached is marked down.
+ * servers first); a server that cannot be reached is marked down. `prepare`
+ * (the service-account bind) runs on each new connection: when it fails, that
+ * server is marked down too and the next one is tried, so one replica that
+ * refuses the service account does not stop the others from serving.
  */
-export async function openClient(cfg: DirectoryConfig, servers?: ServerSet): Promise<{ client: Client; url: string }> {
+export async function openClient(
+  cfg: DirectoryConfig,
+  servers?: ServerSet,
+  prepare?: { what: string; run: (client: Client) => Promise<void> },
+): Promise<{ client: Client; url: string }> {
   const failures: string[] = []
   for (const url of servers ? servers.candidates() : cfg.servers) {
+    let client: Client
     try {
-      return { client: await openServer(url, cfg), url }
+      client = await openServer(url, cfg)
     } catch (err) {
       failures.push(`${url}: ${(err as Error).message}`)
       servers?.markDown(url, `connect failed: ${(err as Error).message}`)
+      continue
+    }
+    if (!prepare) return { client, url }
+    try {
+      await prepare.run(client)
+      return { client, url }
+    } catch (err) {
+      await client.unbind().catch(() => undefined)
+      const detail = describeLdapError(err)
+      failures.push(`${url}: ${prepare.what} failed: ${detail}`)
+      servers?.markDown(url, `${prepare.what} failed: ${detail}`)
     }
   }
-  throw new DirectoryUnavailableError(`no directory server reachable (${failures.join('; ')})`)
+  throw new DirectoryUnavailableError(`no directory server usable (${failures.join('; ')})`)
+}
+
+/** An error for a log line: an LDAP result with its code, else the message. */
+export function describeLdapError(err: unknown): string {
+  return err instanceof ResultCodeError ? `LDAP result ${err.code}: ${err.message}` : (err as Error).message
 }

@@ -6,9 +6,9 @@
 // and pooled connections to a backup retire once an earlier server is back.
 import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
+import { describeLdapError, DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
-import { Pool, PoolClosedError, PoolTimeoutError } from './pool'
+import { Pool } from './pool'
 import { ServerSet, type ServerEvent } from './servers'
 import { renderTemplate, type LoginParts } from './template'
 
@@ -68,7 +68,14 @@ interface Conn {
 
 // LDAP result codes meaning the entry or name is not there (no outage).
 const NO_SUCH_OBJECT = 32
+// LDAP result codes meaning "this server cannot serve now" (RFC 4511 busy, unavailable,
+// unwillingToPerform, other): the server's failure, not an answer about the request.
+const SERVER_FAILURE = new Set([51, 52, 53, 80])
 const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3'
+
+function isServerFailure(err: unknown): boolean {
+  return err instanceof ResultCodeError && SERVER_FAILURE.has(err.code)
+}
 
 /** ldapts rejects a request that got no answer in time with this message (and drops the socket). */
 function isTimeout(err: unknown): boolean {
@@ -102,20 +109,8 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     acquireTimeoutMs: cfg.timeout,
     createTimeoutMs: cfg.servers.length * probeMs + 500,
     idleTimeoutMs: cfg.idle_timeout,
-    create: async () => {
-      const conn = await openClient(cfg, servers)
-      try {
-        if (cfg.bind_dn) await conn.client.bind(cfg.bind_dn, cfg.bind_password)
-      } catch (err) {
-        await destroy(conn)
-        if (!(err instanceof ResultCodeError)) {
-          servers.markDown(conn.url, `service bind failed: ${(err as Error).message}`)
-          Object.assign(err as object, { server: conn.url })
-        }
-        throw err
-      }
-      return conn
-    },
+    // Any failure of the service bind (refused, busy, timed out) is that server's: try the next.
+    create: () => openClient(cfg, servers, cfg.bind_dn ? { what: 'service bind', run: (c) => c.bind(cfg.bind_dn, cfg.bind_password) } : undefined),
     destroy,
     validate: healthy,
   })
@@ -147,14 +142,16 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
             used = conn
             return fn(conn.client)
           },
-          (err) => err instanceof ResultCodeError,
+          (err) => err instanceof ResultCodeError && !isServerFailure(err),
         )
       } catch (err) {
-        const failed = used?.url ?? (err as { server?: string }).server
-        if (err instanceof ResultCodeError || err instanceof PoolTimeoutError || err instanceof PoolClosedError || !failed) throw err
-        if (used) servers.markDown(failed, `${isTimeout(err) ? 'timeout' : 'connection failed'}: ${(err as Error).message}`)
-        // A fresh connection that failed before any use was already retried across servers, unless it hung.
-        const worthIt = used ? !isTimeout(err) || servers.hasAlternative(failed) : isTimeout(err) && servers.hasAlternative(failed)
+        // An LDAP answer about the request (no such entry, wrong password...) is the answer.
+        if ((err instanceof ResultCodeError && !isServerFailure(err)) || !used) throw err
+        const failed = used.url
+        const why = isServerFailure(err) ? 'refused to serve' : isTimeout(err) ? 'timeout' : 'connection failed'
+        servers.markDown(failed, `${why}: ${describeLdapError(err)}`)
+        // A hung or refusing server would answer a retry the same way: retry only elsewhere.
+        const worthIt = isTimeout(err) || isServerFailure(err) ? servers.hasAlternative(failed) : true
         if (attempt > 1 || !worthIt) throw err
       }
     }
@@ -250,14 +247,19 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   }
 }
 
-/** Health probe: connect, then bind as the service account (or WhoAmI); any LDAP answer means "up". */
+/**
+ * Health probe: connect, then bind as the service account, which must succeed (a
+ * server that refuses it cannot serve us), or without one send a WhoAmI, where any
+ * LDAP answer but busy/unavailable/unwilling/other means "up" (a server may not
+ * implement WhoAmI).
+ */
 async function probe(url: string, cfg: DirectoryConfig): Promise<void> {
   const client = await openServer(url, cfg)
   try {
     if (cfg.bind_dn) await client.bind(cfg.bind_dn, cfg.bind_password)
     else await client.exop(WHO_AM_I)
   } catch (err) {
-    if (!(err instanceof ResultCodeError)) throw err
+    if (cfg.bind_dn || !(err instanceof ResultCodeError) || isServerFailure(err)) throw err
   } finally {
     await client.unbind().catch(() => undefined)
   }
@@ -265,8 +267,7 @@ async function probe(url: string, cfg: DirectoryConfig): Promise<void> {
 
 function unavailable(op: string, err: unknown): Error {
   if (err instanceof DirectoryUnavailableError) return err
-  const detail = err instanceof ResultCodeError ? `LDAP result ${err.code}: ${err.message}` : (err as Error).message
-  return new DirectoryUnavailableError(`${op} failed: ${detail}`, { cause: err })
+  return new DirectoryUnavailableError(`${op} failed: ${describeLdapError(err)}`, { cause: err })
 }
 
 function toEntry(raw: { dn: string; [key: string]: unknown }): DirectoryEntry {

@@ -1,6 +1,7 @@
 // Misbehaving LDAP servers for fault tests, on 127.0.0.1 and a free port: what
 // slapd cannot be made to do on demand.
 import net from 'node:net'
+import ldapjs from 'ldapjs'
 
 export interface FakeServer {
   url: string
@@ -49,4 +50,80 @@ export function startTlsStallServer(): Promise<FakeServer> {
       resolve(fake)
     })
   })
+}
+
+export interface ScriptedEntry {
+  dn: string
+  attributes: Record<string, string[]>
+}
+
+/** What a scripted server answers; change it while the server runs. A number is an LDAP result code (0: success). */
+export interface Script {
+  bind: (dn: string, password: string) => number
+  /** a result code, or the entries to return with success */
+  search: (base: string, attributes: string[]) => number | ScriptedEntry[]
+}
+
+export interface ScriptedServer extends FakeServer {
+  script: Script
+  binds: string[]
+  searches: string[]
+}
+
+const ERRORS: Record<number, new (message?: string) => object> = {
+  1: ldapjs.OperationsError,
+  32: ldapjs.NoSuchObjectError,
+  49: ldapjs.InvalidCredentialsError,
+  50: ldapjs.InsufficientAccessRightsError,
+  51: ldapjs.BusyError,
+  52: ldapjs.UnavailableError,
+  53: ldapjs.UnwillingToPerformError,
+  80: ldapjs.OtherError,
+}
+
+function ldapError(code: number): Error {
+  // ldapjs's error classes are Errors at run time; their typings say otherwise.
+  const E = ERRORS[code]
+  if (!E) throw new Error(`no ldapjs error class for result ${code}`)
+  return new E(`scripted result ${code}`) as unknown as Error
+}
+
+/** An ldapjs server that answers binds and searches as `script` says. */
+export async function scriptedServer(script: Script): Promise<ScriptedServer> {
+  const server = ldapjs.createServer()
+  const sockets = new Set<net.Socket>()
+  const tcp = (server as unknown as { server: net.Server }).server
+  const fake: ScriptedServer = { url: '', connections: 0, script, binds: [], searches: [], close: async () => undefined }
+  tcp.on('connection', (socket: net.Socket) => {
+    fake.connections++
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  server.on('error', () => undefined)
+  type Next = (err?: Error) => void
+  server.bind('', (req: { dn: { toString(): string }; credentials: string }, res: { end(): void }, next: Next) => {
+    const dn = req.dn.toString()
+    fake.binds.push(dn)
+    const code = fake.script.bind(dn, req.credentials)
+    if (code) return next(ldapError(code))
+    res.end()
+    next()
+  })
+  server.search('', (req: { baseObject: { toString(): string }; attributes: string[] }, res: { send(e: unknown): void; end(): void }, next: Next) => {
+    const base = req.baseObject.toString()
+    fake.searches.push(base)
+    const answer = fake.script.search(base, req.attributes)
+    if (typeof answer === 'number') return next(ldapError(answer))
+    for (const entry of answer) res.send({ dn: entry.dn, attributes: entry.attributes })
+    res.end()
+    next()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  fake.url = `ldap://127.0.0.1:${(tcp.address() as net.AddressInfo).port}`
+  fake.close = () =>
+    new Promise<void>((done) => {
+      for (const s of sockets) s.destroy()
+      tcp.close(() => done())
+    })
+  return fake
 }
