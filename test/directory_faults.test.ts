@@ -4,6 +4,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { authenticate } from '../lib/auth/authenticate'
+import { parseAuthConfig } from '../lib/auth/config'
+import { CredentialCache } from '../lib/authn/cache'
+import { verifyCredentials } from '../lib/authn/verify'
 import { parseDirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import type { ServerEvent } from '../lib/ldap/servers'
@@ -143,4 +146,45 @@ describe('LDAP results that mean "this server cannot serve" fail over to the nex
     await sleep(1500)
     assert.ok(!events.some((e) => e.up), 'a 52 to the probe is not "up"')
   })
+})
+
+describe('template mode: reading the account state after a right password', () => {
+  const auth = parseAuthConfig({ main: { check_user_account_control: true, negative_cache_ttl: 600 } })
+  assert.ok(auth.ok)
+  const cfg = auth.cfg
+  const attempt = { authcid: 'alice', authzid: '', password: 'right' }
+  const templateDir = (fake: ScriptedServer, extra: Record<string, unknown> = {}) =>
+    open({ servers: fake.url, mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com', bind_dn: '', bind_password: '', base_dn: '', timeout: 2000, ...extra })
+  const cacheFor = () => new CredentialCache({ ttlMs: 0, negativeTtlMs: 600_000, staleMs: 0, maxEntries: 100 })
+
+  for (const code of [51, 52, 1, 11]) {
+    test(`a self-read answered ${code} is an outage (454), never account_state_unreadable, and nothing is cached`, async () => {
+      const fake = await scripted({ bind: (_dn, pw) => (pw === 'right' ? 0 : 49), search: () => code })
+      const d = templateDir(fake)
+      const cache = cacheFor()
+      for (const n of [1, 2]) {
+        const v = await verifyCredentials({ directory: d, mode: 'template', cfg, cache }, attempt)
+        assert.deepEqual([v.outcome, v.reason], ['DIRECTORY_DOWN', 'directory_unavailable'], `attempt ${n}: ${v.reason} ${v.detail ?? ''}`)
+        assert.equal(v.detail?.includes('negative cache'), false)
+      }
+      assert.equal(cache.size.negative, 0)
+    })
+  }
+
+  for (const code of [50, 32]) {
+    test(`a self-read refused with ${code} (ACLs) is account_state_unreadable (535), and is not negatively cached`, async () => {
+      const fake = await scripted({ bind: (_dn, pw) => (pw === 'right' ? 0 : 49), search: () => code })
+      const d = templateDir(fake)
+      const cache = cacheFor()
+      for (const n of [1, 2]) {
+        const v = await verifyCredentials({ directory: d, mode: 'template', cfg, cache }, attempt)
+        assert.deepEqual([v.outcome, v.reason, v.detail], ['ACCOUNT_REFUSED', 'account_state_unreadable', undefined], `attempt ${n}`)
+      }
+      assert.equal(fake.searches.length, 2, 'the second attempt read the entry again')
+      assert.equal(cache.size.negative, 0)
+      // Once the entry can be read, the right password is accepted at once.
+      fake.script.search = () => [{ dn: ALICE_DN, attributes: { userAccountControl: ['512'] } }]
+      assert.equal((await verifyCredentials({ directory: d, mode: 'template', cfg, cache }, attempt)).outcome, 'OK')
+    })
+  }
 })

@@ -103,6 +103,9 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   }
 
   if (verdict.outcome === 'OK') cache?.storePositive(login, attempt.password)
+  // An account state that could not be read or parsed says nothing lasting about this
+  // password: never refuse it from the cache (the positive entry, if any, goes).
+  else if (verdict.reason.startsWith('account_state_')) cache?.forget(login, attempt.password)
   else if (verdict.outcome !== 'AMBIGUOUS') cache?.storeNegative(login, attempt.password, `${verdict.rule}/${verdict.reason}`)
   return verdict
 }

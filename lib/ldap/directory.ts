@@ -68,6 +68,7 @@ interface Conn {
 
 // LDAP result codes meaning the entry or name is not there (no outage).
 const NO_SUCH_OBJECT = 32
+const INSUFFICIENT_ACCESS = 50
 // LDAP result codes meaning "this server cannot serve now" (RFC 4511 busy, unavailable,
 // unwillingToPerform, other): the server's failure, not an answer about the request.
 const SERVER_FAILURE = new Set([51, 52, 53, 80])
@@ -174,8 +175,10 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
           const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [...attributes] })
           return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null }
         } catch (err) {
-          // The user may not read their own entry: the password was still right.
-          if (err instanceof ResultCodeError) return { ok: true, entry: null }
+          // The user may not read their own entry (ACLs: insufficientAccessRights, or
+          // noSuchObject when the server hides it): the password was still right. Any
+          // other answer is the directory failing, not a fact about the account.
+          if (err instanceof ResultCodeError && (err.code === INSUFFICIENT_ACCESS || err.code === NO_SUCH_OBJECT)) return { ok: true, entry: null }
           throw err
         }
       })
