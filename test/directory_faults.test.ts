@@ -8,7 +8,7 @@ import { parseAuthConfig } from '../lib/auth/config'
 import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials } from '../lib/authn/verify'
 import { parseDirectoryConfig } from '../lib/ldap/config'
-import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
+import { createDirectory, DirectoryBusyError, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import type { ServerEvent } from '../lib/ldap/servers'
 import { loginParts } from '../lib/ldap/template'
 import { scriptedServer, startTlsStallServer, type FakeServer, type Script, type ScriptedServer } from './harness/fake_ldap'
@@ -187,4 +187,17 @@ describe('template mode: reading the account state after a right password', () =
       assert.equal((await verifyCredentials({ directory: d, mode: 'template', cfg, cache }, attempt)).outcome, 'OK')
     })
   }
+})
+
+describe('our own pool saturated', () => {
+  test('a waiter that gets no connection within timeout while the server is up: DirectoryBusyError, and the server stays up', async () => {
+    const fake = await scripted({ searchDelayMs: 900 })
+    const d = open({ servers: fake.url, timeout: 1500, pool_size: 1 })
+    const r = await Promise.allSettled([1, 2, 3].map(() => d.findUser(loginParts('alice'), ['1.1'])))
+    assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'fulfilled', 'rejected'])
+    const err = (r[2] as PromiseRejectedResult).reason
+    assert.ok(err instanceof DirectoryBusyError, String(err))
+    assert.match((err as Error).message, /connection pool busy/)
+    assert.deepEqual(d.serverStatus().map((x) => x.up), [true])
+  })
 })

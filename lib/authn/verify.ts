@@ -7,7 +7,7 @@ import type { AuthConfig } from '../auth/config'
 import { normaliseLogin } from '../auth/login'
 import { checkAccountState, attributesFor, needsGroupEntryCheck } from '../authz/account'
 import type { LocalUsers } from '../credentials/file'
-import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
 import type { CredentialCache } from './cache'
 
 export type Outcome = AuthnOutcome | 'ACCOUNT_REFUSED' | 'AUTHZID_REFUSED'
@@ -82,7 +82,7 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   let verdict: Verdict
   try {
     const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: attributesFor(policy) })
-    if (r.outcome === 'DIRECTORY_DOWN') throw new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
+    if (r.outcome === 'DIRECTORY_DOWN') throw r.error ?? new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
     if (r.outcome === 'OK') {
       const refusal = await accountRefusal(ctx, r.dn!, r.entry ?? null)
       verdict = refusal
@@ -95,6 +95,9 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
     }
   } catch (err) {
     if (!(err instanceof DirectoryUnavailableError)) throw err
+    // Our pool is saturated while the directory is up: load, not an outage. Still 454, but the
+    // "directory down" fallbacks are not for this (they would bypass the directory under load).
+    if (err instanceof DirectoryBusyError) return done({ outcome: 'DIRECTORY_DOWN', rule: 'authn', reason: 'directory_busy', detail: err.message })
     if (ctx.cfg.cache_when_directory_down && ctx.cache?.lookupStale(login, attempt.password)) {
       return done({ outcome: 'OK', rule: 'authn', reason: 'cache_ok_directory_down', detail: err.message })
     }

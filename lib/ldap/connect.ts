@@ -16,6 +16,19 @@ export class DirectoryUnavailableError extends Error {
   }
 }
 
+/**
+ * Our own connection pool stayed full for `timeout` while a server is up: load,
+ * not an outage. Still a DirectoryUnavailableError (callers answer it as a
+ * temporary failure), but the "while the directory is down" fallbacks must not
+ * apply to it.
+ */
+export class DirectoryBusyError extends DirectoryUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DirectoryBusyError'
+  }
+}
+
 interface Target {
   url: string
   secure: boolean

@@ -6,13 +6,13 @@
 // and pooled connections to a backup retire once an earlier server is back.
 import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { describeLdapError, DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
+import { DirectoryBusyError, describeLdapError, DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
-import { Pool } from './pool'
+import { Pool, PoolTimeoutError } from './pool'
 import { ServerSet, type ServerEvent } from './servers'
 import { renderTemplate, type LoginParts } from './template'
 
-export { DirectoryUnavailableError } from './connect'
+export { DirectoryBusyError, DirectoryUnavailableError } from './connect'
 
 export interface DirectoryEntry {
   dn: string
@@ -184,7 +184,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
       })
     } catch (err) {
       if (err instanceof InvalidCredentialsError) return { ok: false }
-      throw unavailable('bind', err)
+      throw unavailable('bind', err, servers)
     }
   }
 
@@ -199,7 +199,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return { kind: 'found', entry: toEntry(searchEntries[0]!) }
       } catch (err) {
         if (err instanceof SizeLimitExceededError) return { kind: 'ambiguous' }
-        throw unavailable('search', err)
+        throw unavailable('search', err, servers)
       }
     },
 
@@ -217,7 +217,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return searchEntries[0] ? toEntry(searchEntries[0]) : null
       } catch (err) {
         if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return null
-        throw unavailable('read', err)
+        throw unavailable('read', err, servers)
       }
     },
 
@@ -229,7 +229,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return searchEntries.length > 0
       } catch (err) {
         if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return false
-        throw unavailable('group check', err)
+        throw unavailable('group check', err, servers)
       }
     },
 
@@ -268,8 +268,12 @@ async function probe(url: string, cfg: DirectoryConfig): Promise<void> {
   }
 }
 
-function unavailable(op: string, err: unknown): Error {
+function unavailable(op: string, err: unknown, servers: ServerSet): Error {
   if (err instanceof DirectoryUnavailableError) return err
+  // A full pool while every server is marked down is the outage itself, not load.
+  if (err instanceof PoolTimeoutError && servers.urls.some((u) => servers.isUp(u))) {
+    return new DirectoryBusyError(`${op} failed: connection pool busy: ${err.message}`, { cause: err })
+  }
   return new DirectoryUnavailableError(`${op} failed: ${describeLdapError(err)}`, { cause: err })
 }
 

@@ -62,6 +62,8 @@ export interface Script {
   bind: (dn: string, password: string) => number
   /** a result code, or the entries to return with success */
   search: (base: string, attributes: string[]) => number | ScriptedEntry[]
+  /** wait this long before answering a search */
+  searchDelayMs?: number
 }
 
 export interface ScriptedServer extends FakeServer {
@@ -112,12 +114,19 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
   server.search('', (req: { baseObject: { toString(): string }; attributes: string[] }, res: { send(e: unknown): void; end(): void }, next: Next) => {
     const base = req.baseObject.toString()
     fake.searches.push(base)
-    const answer = fake.script.search(base, req.attributes)
+    if (fake.script.searchDelayMs) {
+      const delay = fake.script.searchDelayMs
+      return void setTimeout(() => answerSearch(base, req.attributes, res, next), delay)
+    }
+    answerSearch(base, req.attributes, res, next)
+  })
+  const answerSearch = (base: string, attributes: string[], res: { send(e: unknown): void; end(): void }, next: Next) => {
+    const answer = fake.script.search(base, attributes)
     if (typeof answer === 'number') return next(ldapError(answer))
     for (const entry of answer) res.send({ dn: entry.dn, attributes: entry.attributes })
     res.end()
     next()
-  })
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   fake.url = `ldap://127.0.0.1:${(tcp.address() as net.AddressInfo).port}`
   fake.close = () =>
