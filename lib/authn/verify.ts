@@ -32,6 +32,12 @@ export interface VerifyContext {
   cfg: Pick<AuthConfig, 'account' | 'proxyLogins' | 'local_users' | 'local_users_when_directory_down' | 'cache_when_directory_down'>
   cache?: CredentialCache
   localUsers?: LocalUsers
+  /**
+   * Template mode with a service account (bind_dn): read the account-state attributes
+   * as the service account instead of with the user's own rights, so an ACL that hides
+   * them from the user cannot make a check pass.
+   */
+  readStateAsService?: boolean
 }
 
 export interface Attempt {
@@ -81,10 +87,13 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   const policy = ctx.cfg.account
   let verdict: Verdict
   try {
-    const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: attributesFor(policy) })
+    const attributes = attributesFor(policy)
+    const asService = ctx.mode === 'template' && ctx.readStateAsService === true && attributes.length > 0
+    const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: asService ? [] : attributes })
     if (r.outcome === 'DIRECTORY_DOWN') throw r.error ?? new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
     if (r.outcome === 'OK') {
-      const refusal = await accountRefusal(ctx, r.dn!, r.entry ?? null)
+      const entry = asService ? await ctx.directory.readEntry(r.dn!, attributes) : (r.entry ?? null)
+      const refusal = await accountRefusal(ctx, r.dn!, entry)
       verdict = refusal
         ? done({ outcome: 'ACCOUNT_REFUSED', rule: 'authz', reason: refusal })
         : done({ outcome: 'OK', rule: 'authn', reason: 'bind_ok' })

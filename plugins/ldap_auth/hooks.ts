@@ -124,7 +124,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 export function verify(this: LdapAuth, next: Next, connection: Connection, credentials: Credentials): void {
   const { mech, authcid } = credentials
   const who = safeForLog(authcid)
-  const ctx = { directory: this.directory.directory, mode: this.dirCfg.mode as 'search' | 'template', cfg: this.cfg, cache: this.cache, localUsers: this.localUsers }
+  const ctx = { directory: this.directory.directory, mode: this.dirCfg.mode as 'search' | 'template', cfg: this.cfg, cache: this.cache, localUsers: this.localUsers, readStateAsService: Boolean(this.dirCfg.bind_dn) }
   verifyCredentials(ctx, credentials)
     .then((v) => {
       if (v.outcome === 'OK') return answerSuccess(this, connection, next, mech, { login: v.login!, user: v.user!, reason: v.reason })
