@@ -124,8 +124,10 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 export function verify(this: LdapAuth, next: Next, connection: Connection, credentials: Credentials): void {
   const { mech, authcid } = credentials
   const who = safeForLog(authcid)
-  const ctx = { directory: this.directory.directory, mode: this.dirCfg.mode as 'search' | 'template', cfg: this.cfg, cache: this.cache, localUsers: this.localUsers, readStateAsService: Boolean(this.dirCfg.bind_dn) }
-  verifyCredentials(ctx, credentials)
+  const ctx = { mode: this.dirCfg.mode as 'search' | 'template', cfg: this.cfg, cache: this.cache, localUsers: this.localUsers, readStateAsService: Boolean(this.dirCfg.bind_dn) }
+  // use(): a reload of ldap_directory.ini meanwhile closes the old pools only after this attempt.
+  this.directory
+    .use((directory) => verifyCredentials({ ...ctx, directory }, credentials))
     .then((v) => {
       if (v.outcome === 'OK') return answerSuccess(this, connection, next, mech, { login: v.login!, user: v.user!, reason: v.reason })
       connection.results.add({ name: 'auth' }, { fail: `${this.name}/${mech}` })
