@@ -90,6 +90,12 @@ function ldapError(code: number): Error {
   return new E(`scripted result ${code}`) as unknown as Error
 }
 
+interface SearchRes {
+  send(entry: unknown): void
+  end(): void
+  createSearchEntry(entry: { objectName: string; attributes: ldapjs.Attribute[] }): unknown
+}
+
 /** An ldapjs server that answers binds and searches as `script` says. */
 export async function scriptedServer(script: Script): Promise<ScriptedServer> {
   const server = ldapjs.createServer()
@@ -111,7 +117,7 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
     res.end()
     next()
   })
-  server.search('', (req: { baseObject: { toString(): string }; attributes: string[] }, res: { send(e: unknown): void; end(): void }, next: Next) => {
+  server.search('', (req: { baseObject: { toString(): string }; attributes: string[] }, res: SearchRes, next: Next) => {
     const base = req.baseObject.toString()
     fake.searches.push(base)
     if (fake.script.searchDelayMs) {
@@ -120,10 +126,17 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
     }
     answerSearch(base, req.attributes, res, next)
   })
-  const answerSearch = (base: string, attributes: string[], res: { send(e: unknown): void; end(): void }, next: Next) => {
+  const answerSearch = (base: string, attributes: string[], res: SearchRes, next: Next) => {
     const answer = fake.script.search(base, attributes)
     if (typeof answer === 'number') return next(ldapError(answer))
-    for (const entry of answer) res.send({ dn: entry.dn, attributes: entry.attributes })
+    // As the demo directory does: ldapjs's plain-object path loses the values of requested attributes.
+    for (const entry of answer) {
+      const wanted = new Set(attributes.map((a) => a.toLowerCase()))
+      const attrs = Object.entries(entry.attributes)
+        .filter(([type]) => !wanted.size || wanted.has(type.toLowerCase()))
+        .map(([type, values]) => new ldapjs.Attribute({ type, values }))
+      res.send(res.createSearchEntry({ objectName: entry.dn, attributes: attrs }))
+    }
     res.end()
     next()
   }
