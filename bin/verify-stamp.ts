@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { booleanKeys } from '../lib/config/schema'
-import { parseStampConfig, STAMP_SPEC } from '../lib/stamp/config'
+import { parseIniText } from '../lib/config/schema'
+import { parseStampConfig } from '../lib/stamp/config'
 import { headerFieldsOf } from '../lib/message/fields'
 import { verifyMessage } from '../lib/stamp/sign'
 
@@ -25,10 +25,6 @@ Usage and configuration errors exit 2.
   --help               show this help
 `
 
-// haraka-config's own ini reader, so the file means what it means to Haraka.
-const ini = require('haraka-config/lib/readers/ini') as {
-  load(file: string, options: { booleans: string[] }): Record<string, any>
-}
 
 // eslint-disable-next-line no-control-regex
 const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?')
@@ -67,7 +63,8 @@ function main(argv: string[]): number {
   const configFile = path.resolve(cwd, args.values.config)
   let raw: Record<string, any>
   try {
-    raw = ini.load(configFile, { booleans: booleanKeys('main', STAMP_SPEC) })
+    // Read as text, as the plugins' loader does (lib/haraka/load_config): a key is the exact text written.
+    raw = parseIniText(readFileSync(configFile, 'utf8'))
   } catch (err) {
     usage(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }

@@ -83,4 +83,19 @@ describe('account state checks', () => {
   test('a check that is on fails closed when the entry could not be read', () => {
     assert.deepEqual(checkAccountState(null, { ...OFF, checkUserAccountControl: true }), { ok: false, reason: 'account_state_unreadable' })
   })
+
+  test('the AD checks need their attribute: an entry without it (hidden by ACLs, or not AD) refuses, after any definite refusal', () => {
+    const uac = { ...OFF, checkUserAccountControl: true }
+    const expires = { ...OFF, checkAccountExpires: true }
+    assert.deepEqual(checkAccountState(entry({}), uac), { ok: false, reason: 'account_state_unreadable' })
+    assert.deepEqual(checkAccountState(entry({ accountexpires: ['0'] }), uac), { ok: false, reason: 'account_state_unreadable' })
+    assert.deepEqual(checkAccountState(entry({}), expires, NOW), { ok: false, reason: 'account_state_unreadable' })
+    assert.deepEqual(checkAccountState(entry({ useraccountcontrol: ['512'], accountexpires: ['0'] }), { ...uac, checkAccountExpires: true }, NOW), { ok: true })
+    // A definite refusal is named even when another check's attribute is missing.
+    const both = { ...uac, checkPpolicyLock: true, disabledAttribute: 'employeeType', disabledValues: ['disabled'] }
+    assert.deepEqual(checkAccountState(entry({ pwdaccountlockedtime: ['000001010000Z'] }), both, NOW), { ok: false, reason: 'ppolicy_locked' })
+    assert.deepEqual(checkAccountState(entry({ employeetype: ['disabled'] }), both, NOW), { ok: false, reason: 'account_disabled' })
+    // The ppolicy lock and a disabled attribute are absent on a normal account: absence passes.
+    assert.deepEqual(checkAccountState(entry({}), { ...OFF, checkPpolicyLock: true, disabledAttribute: 'employeeType' }, NOW), { ok: true })
+  })
 })

@@ -35,8 +35,21 @@ describe('credential cache', () => {
     c.storeNegative('alice', 'old', 'authn/invalid_credentials')
     assert.equal(c.lookupStale('alice', 'old'), false)
     c.storeNegative('alice', 'new', 'authn/invalid_credentials')
+    const negatives = c.size.negative
     c.storePositive('alice', 'new')
     assert.deepEqual(c.lookup('alice', 'new'), { kind: 'hit' })
+    assert.equal(c.size.negative, negatives - 1, 'the negative entry for the now-accepted password is gone')
+  })
+
+  test('success clears the negative entry even where positive hits are off (ttl 0, stale use on)', () => {
+    // lookup() checks the positive map first; with cache_ttl=0 it cannot hit, so only
+    // a cleared negative entry makes the pair a miss instead of a refusal.
+    const { c } = cache({ ttlMs: 0, staleMs: 3_600_000 })
+    c.storeNegative('alice', 'new', 'authn/invalid_credentials')
+    assert.deepEqual(c.lookup('alice', 'new'), { kind: 'negative', reason: 'authn/invalid_credentials' })
+    c.storePositive('alice', 'new')
+    assert.deepEqual(c.lookup('alice', 'new'), { kind: 'miss' })
+    assert.equal(c.size.negative, 0)
   })
 
   test('stale use while the directory is down is bounded by staleMs, and off when 0', () => {

@@ -1,13 +1,17 @@
 // lib/ldap/directory against a real slapd: the LDAP behaviour we rely on.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import path from 'node:path'
 import { authenticate } from '../lib/auth/authenticate'
+import { parseAuthConfig } from '../lib/auth/config'
+import { CredentialCache } from '../lib/authn/cache'
+import { verifyCredentials } from '../lib/authn/verify'
 import { parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import { findLoginEntry } from '../lib/ldap/login_entry'
 import { loginParts } from '../lib/ldap/template'
 import { startSlapd, type Slapd } from './harness/slapd'
-import { ALICE, DEMO_LDIF } from './harness/stack'
+import { ALICE, DEMO_LDIF, FIXTURE_DIR } from './harness/stack'
 
 let slapd: Slapd
 const dirs: AuthDirectory[] = []
@@ -52,7 +56,7 @@ function openConnections(): Set<string> {
 }
 
 before(async () => {
-  slapd = await startSlapd({ ldif: [DEMO_LDIF] })
+  slapd = await startSlapd({ ldif: [DEMO_LDIF, path.join(FIXTURE_DIR, 'proxy-logins.ldif')] })
 })
 after(async () => {
   for (const d of dirs) await d.close()
@@ -147,6 +151,41 @@ describe('template mode', () => {
     const r = await authenticate(d, 'template', 'alice,ou=people,dc=example,dc=com', ALICE.password)
     assert.equal(r.outcome, 'PASSWORD_MISMATCH')
     assert.equal(r.dn, 'uid=alice\\,ou\\=people\\,dc\\=example\\,dc\\=com,ou=people,dc=example,dc=com')
+  })
+})
+
+describe('proxy_logins in template mode', () => {
+  const templates = ['uid=%l,ou=services,dc=example,dc=com', 'uid=%l,ou=people,dc=example,dc=com']
+  const auth = parseAuthConfig({ main: { proxy_logins: 'relay,mailer' } })
+  assert.ok(auth.ok)
+  const cfg = auth.cfg
+  const as = (authcid: string, password: string, authzid = '') => ({ authcid, authzid, password })
+
+  test('the privilege holds only for the one entry the login names, never for another entry the password binds to', async () => {
+    const d = open({ mode: 'template', dn_template: templates, base_dn: '' })
+    const cache = new CredentialCache({ ttlMs: 60_000, negativeTtlMs: 60_000, staleMs: 0, maxEntries: 10 })
+    const ctx = { directory: d, mode: 'template' as const, cfg, cache }
+    // The ordinary user uid=relay,ou=people logs in as themself: fine, and cached.
+    const own = await verifyCredentials(ctx, as('relay', 'ordinary-user-password'))
+    assert.deepEqual([own.outcome, own.user], ['OK', 'relay'])
+    // With an authzid the same password is refused, cache or not: "relay" names two entries.
+    for (const password of ['ordinary-user-password', 'real-service-secret']) {
+      const v = await verifyCredentials(ctx, as('relay', password, 'alice@example.com'))
+      assert.deepEqual([v.outcome, v.rule, v.reason], ['AUTHZID_REFUSED', 'authz', 'proxy_login_not_unique'], password)
+      assert.match(v.detail ?? '', /several dn_templates/)
+    }
+    assert.equal((await verifyCredentials(ctx, as('relay', 'ordinary-user-password'))).reason, 'cache_ok', 'the refusal cached nothing against the own login')
+    // A proxy login that names one entry acts as the authzid.
+    const m = await verifyCredentials(ctx, as('mailer', 'mailer-secret', 'alice@example.com'))
+    assert.deepEqual([m.outcome, m.login, m.user], ['OK', 'mailer', 'alice@example.com'])
+    assert.equal((await verifyCredentials(ctx, as('mailer', 'wrong', 'alice@example.com'))).outcome, 'PASSWORD_MISMATCH')
+  })
+
+  test('without a bind_dn that can read the entries the privilege fails closed', async () => {
+    const d = open({ mode: 'template', dn_template: templates, base_dn: '', bind_dn: '', bind_password: '' })
+    const v = await verifyCredentials({ directory: d, mode: 'template', cfg }, as('mailer', 'mailer-secret', 'alice@example.com'))
+    assert.deepEqual([v.outcome, v.reason], ['AUTHZID_REFUSED', 'proxy_login_not_unique'])
+    assert.equal((await verifyCredentials({ directory: d, mode: 'template', cfg }, as('mailer', 'mailer-secret'))).outcome, 'OK', 'logging in as itself still works')
   })
 })
 

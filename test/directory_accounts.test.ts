@@ -66,7 +66,8 @@ for (const mode of ['search', 'template'] as const) {
         heidi: 'ppolicy_locked',
         ivan: 'account_disabled',
         grace: 'bind_ok',
-        alice: 'bind_ok',
+        // Not an AD account: without userAccountControl and accountExpires the AD checks cannot pass.
+        alice: 'account_state_unreadable',
       }
       for (const [uid, reason] of Object.entries(expected)) {
         const v = await verifyCredentials({ directory: d, mode, cfg }, { authcid: uid, authzid: '', password: uid === 'alice' ? 'wonderland-42' : `pw-${uid}` })
@@ -75,6 +76,9 @@ for (const mode of ['search', 'template'] as const) {
         // With the checks off the same password is accepted: the refusal is ours, not slapd's.
         if (uid !== 'alice') assert.equal((await verifyCredentials({ directory: d, mode, cfg: auth({}) }, { authcid: uid, authzid: '', password: `pw-${uid}` })).outcome, 'OK', uid)
       }
+      // Without the AD checks alice (no AD attributes, not locked, not disabled) passes.
+      const nonAd = auth({ check_ppolicy_lock: true, disabled_attribute: 'employeeType', disabled_values: 'disabled' })
+      assert.equal((await verifyCredentials({ directory: d, mode, cfg: nonAd }, { authcid: 'alice', authzid: '', password: 'wonderland-42' })).reason, 'bind_ok')
       // A wrong password is refused as such, before any account check.
       assert.equal((await verifyCredentials({ directory: d, mode, cfg }, { authcid: 'dave', authzid: '', password: 'nope' })).reason, 'invalid_credentials')
     })
@@ -92,6 +96,34 @@ for (const mode of ['search', 'template'] as const) {
     })
   })
 }
+
+describe('account-state attributes hidden from the user by ACLs (template mode)', () => {
+  const HIDE = [
+    'access to attrs=userAccountControl,employeeType',
+    `  by dn.exact="${SERVICE.bind_dn}" read`,
+    '  by * none',
+  ]
+  const cfg = () => auth({ check_user_account_control: true, disabled_attribute: 'employeeType', disabled_values: 'disabled' })
+  const template = { mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com', base_dn: '' }
+
+  test('without bind_dn a hidden userAccountControl refuses (unreadable) instead of passing; with bind_dn the service account reads the real state', async () => {
+    const hidden = await startSlapd({ ldif: [DEMO_LDIF, ACCOUNTS], schemas: [SCHEMA], modules: ['ppolicy'], acl: HIDE })
+    try {
+      const login = (d: Directory, uid: string, readStateAsService: boolean) =>
+        verifyCredentials({ directory: d, mode: 'template', cfg: cfg(), readStateAsService }, { authcid: uid, authzid: '', password: `pw-${uid}` })
+      const asUser = open(hidden, { ...template, bind_dn: '', bind_password: '' })
+      // dave's userAccountControl says disabled, but the user cannot see it.
+      assert.equal((await login(asUser, 'dave', false)).reason, 'account_state_unreadable')
+      assert.equal((await login(asUser, 'grace', false)).reason, 'account_state_unreadable')
+      const asService = open(hidden, template)
+      assert.equal((await login(asService, 'dave', true)).reason, 'ad_account_disabled')
+      assert.equal((await login(asService, 'ivan', true)).reason, 'account_disabled', 'employeeType too, though hidden from ivan')
+      assert.equal((await login(asService, 'grace', true)).reason, 'bind_ok')
+    } finally {
+      await hidden.dispose()
+    }
+  })
+})
 
 describe('no usable password', () => {
   test('an entry without userPassword, or with an empty one, never authenticates; an empty password never binds', async () => {

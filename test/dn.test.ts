@@ -31,4 +31,17 @@ describe('RFC 4514 DNs', () => {
     assert.equal(normaliseDn('not a dn'), undefined)
     assert.ok(!dnEqual('garbage', 'garbage'))
   })
+
+  test('characters outside the BMP (emoji, rare CJK) are one character each, never two surrogate halves', () => {
+    // U+1F600 and U+2000B are surrogate pairs in UTF-16; escaped as UTF-8 hex they are 4 bytes.
+    assert.deepEqual(parseDn('cn=😀 smile,ou=𠀋,dc=x'), [[{ type: 'cn', value: '😀 smile' }], [{ type: 'ou', value: '𠀋' }], [{ type: 'dc', value: 'x' }]])
+    assert.equal(parseDn('cn=\\F0\\9F\\98\\80,dc=x')[0]![0]!.value, '😀')
+    assert.equal(parseDn('cn=a\\,😀,dc=x')[0]![0]!.value, 'a,😀')
+    for (const v of ['😀', '𠀋x', ' 😀 ', '#😀', 'a,𠀋+b']) {
+      assert.equal(parseDn(`uid=${escapeDnValue(v)},dc=example`)[0]![0]!.value, v, v)
+    }
+    assert.ok(dnEqual('CN=😀,OU=𠀋,DC=x', 'cn=😀,ou=𠀋,dc=x'))
+    assert.ok(dnEqual('cn=\\f0\\9f\\98\\80,dc=x', 'cn=😀,dc=x'))
+    assert.ok(!dnEqual('cn=😀,dc=x', 'cn=😁,dc=x'))
+  })
 })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { readFileSync } from 'node:fs'
 import { isClosedError, type SmtpClient } from '../demo/smtp_client'
-import { ALICE, BOB, startStack, type Stack } from './harness/stack'
+import { ALICE, BOB, startStack, waitForLog, type Stack } from './harness/stack'
 
 let stack: Stack
 // Small delays keep the suite fast; the doubling is still measurable.
@@ -121,14 +121,26 @@ describe('failed AUTH', () => {
     assert.equal(r.enhanced, '5.5.1')
   })
 
-  test('the password never appears in the Haraka log', async () => {
+  test('the password never appears in the Haraka log, alone or inside a PLAIN blob', async () => {
     const c = await stack.submission()
     await c.authLogin(ALICE.login, ALICE.password)
     await c.authPlain(ALICE.login, 'another-secret-xyz').catch(() => undefined)
+    // PLAIN as an initial response and after a 334, without and with an authzid (the login itself).
+    const wrong = 'third-secret-pqr'
+    const d = await stack.submission()
+    assert.equal((await d.authPlain(ALICE.login, wrong)).code, 535)
+    assert.equal((await d.authPlain(ALICE.login, wrong, { authzid: ALICE.login, initialResponse: false })).code, 535)
+    assert.equal((await d.authPlain(ALICE.login, ALICE.password, { authzid: ALICE.login })).code, 235)
+    const e = await stack.submission()
+    assert.equal((await e.authPlain(ALICE.login, ALICE.password, { initialResponse: false })).code, 235)
+    await waitForLog(stack.haraka, /AUTH PLAIN succeeded for "alice@example\.com"[^\n]*\n(?:.*\n)*.*AUTH PLAIN succeeded for "alice@example\.com"/)
     const logs = stack.haraka.logs()
-    for (const secret of [ALICE.password, 'another-secret-xyz']) {
+    const b64 = (text: string) => Buffer.from(text).toString('base64')
+    for (const secret of [ALICE.password, 'another-secret-xyz', wrong]) {
       assert.ok(!logs.includes(secret), `${secret} in log`)
-      assert.ok(!logs.includes(Buffer.from(secret).toString('base64')), `${secret} (base64) in log`)
+      for (const form of [secret, `\0${ALICE.login}\0${secret}`, `${ALICE.login}\0${ALICE.login}\0${secret}`]) {
+        assert.ok(!logs.includes(b64(form)), `base64 of ${JSON.stringify(form)} in log`)
+      }
     }
   })
 })

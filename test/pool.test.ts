@@ -86,4 +86,23 @@ describe('Pool', () => {
     await new Promise((r) => setImmediate(r))
     assert.deepEqual(destroyed, [1])
   })
+
+  test('a create() that hangs fails after createTimeoutMs, frees its slot, and what it makes later is destroyed', async () => {
+    const destroyed: string[] = []
+    let finish: (v: string) => void = () => undefined
+    const pool = new Pool<string>({
+      max: 1,
+      acquireTimeoutMs: 1000,
+      idleTimeoutMs: 60000,
+      createTimeoutMs: 50,
+      create: () => new Promise<string>((resolve) => (finish = resolve)),
+      destroy: (item) => void destroyed.push(item),
+    })
+    await assert.rejects(pool.acquire(), /no connection opened within 50 ms/)
+    assert.equal(pool.total, 0, 'the slot is free again')
+    finish('late')
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(destroyed, ['late'])
+    await pool.close()
+  })
 })

@@ -49,4 +49,15 @@ describe('server set', () => {
     assert.equal(s.hasAlternative('ldap://b'), true)
     s.close()
   })
+
+  test('a probe that never answers fails after probeTimeoutMs, and the next check probes again', async () => {
+    let probes = 0
+    const s = new ServerSet(['ldap://a', 'ldap://b'], { healthIntervalMs: 60_000, probeTimeoutMs: 50, probe: () => (probes++, new Promise<void>(() => undefined)) })
+    s.markDown('ldap://a', 'hung')
+    await s.checkNow()
+    await s.checkNow()
+    assert.equal(probes, 2, 'not stuck in "probing"')
+    assert.equal(s.isUp('ldap://a'), false)
+    s.close()
+  })
 })

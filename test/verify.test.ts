@@ -8,7 +8,7 @@ import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials, type VerifyContext } from '../lib/authn/verify'
 import { parseLocalUsers } from '../lib/credentials/file'
 import { sha512crypt } from '../lib/credentials/sha512crypt'
-import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../lib/ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../lib/ldap/directory'
 
 interface FakeUser {
   password: string
@@ -16,11 +16,12 @@ interface FakeUser {
 }
 
 function fakeDirectory(users: Record<string, FakeUser>) {
-  const state = { down: false, binds: 0, searches: 0, groups: new Set<string>() }
+  const state = { down: false, busy: false, binds: 0, searches: 0, groups: new Set<string>() }
   const dnOf = (login: string) => `uid=${login.split('@')[0]},ou=people,dc=example,dc=com`
   const byDn = new Map(Object.entries(users).map(([login, u]) => [dnOf(login), u]))
   const check = () => {
     if (state.down) throw new DirectoryUnavailableError('connect ECONNREFUSED')
+    if (state.busy) throw new DirectoryBusyError('search failed: connection pool busy: no free connection within 5000 ms')
   }
   const dir: AuthDirectory = {
     async findUser(parts) {
@@ -161,5 +162,27 @@ describe('verifyCredentials', () => {
     const off = context(dir, config(), { localUsers })
     state.down = false
     assert.equal((await verifyCredentials(off, attempt('svc@example.com', 'svc-pw'))).outcome, 'USER_UNKNOWN', 'local_users=off')
+  })
+
+  test('our pool saturated (directory up) is 454 directory_busy, and the directory-down fallbacks are not used', async () => {
+    const { dir, state } = fakeDirectory({ 'alice@example.com': { password: 'dir-pw' } })
+    const file = parseLocalUsers({ users: { 'alice@example.com': sha512crypt('file-pw', { rounds: 1000 }) } })
+    assert.ok(file.ok)
+    const stale = new CredentialCache({ ttlMs: 1, negativeTtlMs: 0, staleMs: 60_000, maxEntries: 10 })
+    stale.storePositive('alice@example.com', 'dir-pw')
+    await new Promise((r) => setTimeout(r, 5))
+    const cfg = config({ cache_when_directory_down: true, local_users: 'last', local_users_when_directory_down: true })
+    const ctx = context(dir, cfg, { cache: stale, localUsers: file.cfg })
+    state.busy = true
+    for (const password of ['dir-pw', 'file-pw']) {
+      const v = await verifyCredentials(ctx, attempt('alice@example.com', password))
+      assert.deepEqual([v.outcome, v.rule, v.reason], ['DIRECTORY_DOWN', 'authn', 'directory_busy'], password)
+      assert.match(v.detail ?? '', /pool busy/)
+    }
+    // The same fallbacks do apply to a real outage.
+    state.busy = false
+    state.down = true
+    assert.equal((await verifyCredentials(ctx, attempt('alice@example.com', 'dir-pw'))).reason, 'cache_ok_directory_down')
+    assert.equal((await verifyCredentials(ctx, attempt('alice@example.com', 'file-pw'))).reason, 'local_ok_directory_down')
   })
 })

@@ -22,6 +22,8 @@ export interface AuthnResult {
   entry?: DirectoryEntry | null
   /** why, for the log line (never contains the password) */
   reason: string
+  /** on DIRECTORY_DOWN: the error, whose class says outage or load (DirectoryBusyError) */
+  error?: DirectoryUnavailableError
 }
 
 export async function authenticate(
@@ -59,7 +61,7 @@ export async function authenticate(
       : { outcome: 'PASSWORD_MISMATCH', login, dn, reason: 'invalid_credentials' }
   } catch (err) {
     if (err instanceof DirectoryUnavailableError) {
-      return { outcome: 'DIRECTORY_DOWN', login, reason: `directory_unavailable: ${err.message}` }
+      return { outcome: 'DIRECTORY_DOWN', login, reason: `directory_unavailable: ${err.message}`, error: err }
     }
     throw err
   }

@@ -9,6 +9,8 @@ const ATTRIBUTE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/
 
 export const AUTH_SPEC = {
   mechanisms: { type: 'list', default: ['PLAIN', 'LOGIN'], item: /^(PLAIN|LOGIN)$/i, hint: 'PLAIN or LOGIN' },
+  // Milliseconds from the AUTH response to the reply (directory work and failure delay included)
+  auth_timeout: { type: 'int', default: 25000, min: 1000, max: 300000 },
   // Failed attempts within one session
   max_failures: { type: 'int', default: 3, min: 1, max: 100 },
   failure_delay: { type: 'int', default: 1000, min: 0, max: 20000 },

@@ -93,11 +93,16 @@ export class CredentialCache {
     evict(this.positive, this.opts.maxEntries)
   }
 
+  /** Drop the positive entry for this pair, if it is the cached password (nothing is stored). */
+  forget(login: string, password: string): void {
+    const entry = this.positive.get(login)
+    if (entry && this.matches(entry, login, password)) this.positive.delete(login)
+  }
+
   /** The directory refused this pair; a positive entry for the login with another password stays. */
   storeNegative(login: string, password: string, reason: string): void {
-    const entry = this.positive.get(login)
     // The cached password is no longer accepted (changed, or the account was refused): drop it.
-    if (entry && this.matches(entry, login, password)) this.positive.delete(login)
+    this.forget(login, password)
     if (this.opts.negativeTtlMs <= 0) return
     const key = this.negativeKey(login, password)
     this.negative.delete(key)

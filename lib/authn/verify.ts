@@ -7,7 +7,9 @@ import type { AuthConfig } from '../auth/config'
 import { normaliseLogin } from '../auth/login'
 import { checkAccountState, attributesFor, needsGroupEntryCheck } from '../authz/account'
 import type { LocalUsers } from '../credentials/file'
-import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
+import { dnEqual } from '../ldap/dn'
+import { findLoginEntry } from '../ldap/login_entry'
 import type { CredentialCache } from './cache'
 
 export type Outcome = AuthnOutcome | 'ACCOUNT_REFUSED' | 'AUTHZID_REFUSED'
@@ -32,6 +34,12 @@ export interface VerifyContext {
   cfg: Pick<AuthConfig, 'account' | 'proxyLogins' | 'local_users' | 'local_users_when_directory_down' | 'cache_when_directory_down'>
   cache?: CredentialCache
   localUsers?: LocalUsers
+  /**
+   * Template mode with a service account (bind_dn): read the account-state attributes
+   * as the service account instead of with the user's own rights, so an ACL that hides
+   * them from the user cannot make a check pass.
+   */
+  readStateAsService?: boolean
 }
 
 export interface Attempt {
@@ -70,7 +78,12 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   }
   if (local && ctx.cfg.local_users === 'first' && local.has(login)) return fromFile('local_ok')
 
-  const cache = ctx.cache?.enabled ? ctx.cache : undefined
+  // In template mode the password may bind to any template's DN, so a proxy privilege
+  // granted to a login string holds only for the one entry that login names (below).
+  // Such an attempt never uses the cache: a cached password says nothing about which
+  // entry it bound to.
+  const templateProxy = ctx.mode === 'template' && user !== login
+  const cache = ctx.cache?.enabled && !templateProxy ? ctx.cache : undefined
   const cached = cache?.lookup(login, attempt.password)
   if (cached?.kind === 'hit') return done({ outcome: 'OK', rule: 'authn', reason: 'cache_ok' })
   if (cached?.kind === 'negative') {
@@ -81,10 +94,15 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   const policy = ctx.cfg.account
   let verdict: Verdict
   try {
-    const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: attributesFor(policy) })
-    if (r.outcome === 'DIRECTORY_DOWN') throw new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
+    const attributes = attributesFor(policy)
+    const asService = ctx.mode === 'template' && ctx.readStateAsService === true && attributes.length > 0
+    const r = await authenticate(ctx.directory, ctx.mode, login, attempt.password, { attributes: asService ? [] : attributes })
+    if (r.outcome === 'DIRECTORY_DOWN') throw r.error ?? new DirectoryUnavailableError(r.reason.replace(/^directory_unavailable: /, ''))
     if (r.outcome === 'OK') {
-      const refusal = await accountRefusal(ctx, r.dn!, r.entry ?? null)
+      const proxyRefusal = templateProxy ? await proxyEntryRefusal(ctx.directory, login, r.dn!) : undefined
+      if (proxyRefusal) return done({ outcome: 'AUTHZID_REFUSED', rule: 'authz', reason: 'proxy_login_not_unique', detail: proxyRefusal })
+      const entry = asService ? await ctx.directory.readEntry(r.dn!, attributes) : (r.entry ?? null)
+      const refusal = await accountRefusal(ctx, r.dn!, entry)
       verdict = refusal
         ? done({ outcome: 'ACCOUNT_REFUSED', rule: 'authz', reason: refusal })
         : done({ outcome: 'OK', rule: 'authn', reason: 'bind_ok' })
@@ -95,7 +113,10 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
     }
   } catch (err) {
     if (!(err instanceof DirectoryUnavailableError)) throw err
-    if (ctx.cfg.cache_when_directory_down && ctx.cache?.lookupStale(login, attempt.password)) {
+    // Our pool is saturated while the directory is up: load, not an outage. Still 454, but the
+    // "directory down" fallbacks are not for this (they would bypass the directory under load).
+    if (err instanceof DirectoryBusyError) return done({ outcome: 'DIRECTORY_DOWN', rule: 'authn', reason: 'directory_busy', detail: err.message })
+    if (ctx.cfg.cache_when_directory_down && cache?.lookupStale(login, attempt.password)) {
       return done({ outcome: 'OK', rule: 'authn', reason: 'cache_ok_directory_down', detail: err.message })
     }
     if (local && ctx.cfg.local_users_when_directory_down && local.has(login)) return fromFile('local_ok_directory_down')
@@ -103,8 +124,25 @@ export async function verifyCredentials(ctx: VerifyContext, attempt: Attempt): P
   }
 
   if (verdict.outcome === 'OK') cache?.storePositive(login, attempt.password)
+  // An account state that could not be read or parsed says nothing lasting about this
+  // password: never refuse it from the cache (the positive entry, if any, goes).
+  else if (verdict.reason.startsWith('account_state_')) cache?.forget(login, attempt.password)
   else if (verdict.outcome !== 'AMBIGUOUS') cache?.storeNegative(login, attempt.password, `${verdict.rule}/${verdict.reason}`)
   return verdict
+}
+
+/**
+ * Template mode, a proxy login whose password bound as `boundDn`: the privilege is the
+ * login's, so it holds only when the login names exactly one entry (findLoginEntry, as
+ * auth_relay and auth_stamp read it: the one template DN that exists, read as bind_dn or
+ * anonymously) and that entry is the one that bound. Returns why not, for the log.
+ */
+async function proxyEntryRefusal(dir: AuthDirectory, login: string, boundDn: string): Promise<string | undefined> {
+  const owner = await findLoginEntry(dir, 'template', login, ['1.1'])
+  if (owner.kind === 'ambiguous') return 'the login names entries under several dn_templates'
+  if (owner.kind === 'none') return 'no entry for the login is readable by bind_dn (or anonymously)'
+  if (!dnEqual(owner.entry.dn, boundDn)) return 'the password bound to another entry than the login names'
+  return undefined
 }
 
 /** The account-state refusal for an authenticated entry, or undefined when it may log in. */

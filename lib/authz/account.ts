@@ -4,7 +4,12 @@
 // mode). Pure logic; the group check through a group entry's member list needs
 // the directory and is done by the caller (see needsGroupEntryCheck).
 // Every check is off unless configured. A check that is on and cannot decide
-// (unreadable entry, value that does not parse) refuses: it fails closed.
+// (unreadable entry, value that does not parse) refuses: it fails closed. For
+// the Active Directory checks that includes a missing attribute: AD gives every
+// user object userAccountControl and accountExpires, so an entry without them is
+// one whose ACLs hide them (or not an AD account), never a pass. A missing
+// ppolicy lock or disabled attribute is the normal "not locked" state and
+// cannot be told from a hidden one: read those with an account that may see them.
 import { dnEqual } from '../ldap/dn'
 
 export interface AccountPolicy {
@@ -111,7 +116,10 @@ export function checkAccountState(
     }
   }
 
+  // Definite refusals first, so the log names the real reason when there is one.
+  let missing = false
   if (p.checkUserAccountControl) {
+    missing ||= values(a, 'userAccountControl').length === 0
     for (const v of values(a, 'userAccountControl')) {
       if (!/^-?\d+$/.test(v.trim())) return { ok: false, reason: 'account_state_invalid' }
       const flags = BigInt(v.trim())
@@ -121,6 +129,7 @@ export function checkAccountState(
   }
 
   if (p.checkAccountExpires) {
+    missing ||= values(a, 'accountExpires').length === 0
     for (const v of values(a, 'accountExpires')) {
       const at = filetimeToUnixMs(v)
       if (at === null) return { ok: false, reason: 'account_state_invalid' }
@@ -142,5 +151,6 @@ export function checkAccountState(
       return { ok: false, reason: 'not_in_required_group' }
     }
   }
+  if (missing) return { ok: false, reason: 'account_state_unreadable' }
   return { ok: true }
 }

@@ -26,7 +26,66 @@ export type SectionValues<S extends SectionSpec> = { readonly [K in keyof S]: Va
 
 export type Parsed<T> = { ok: true; cfg: T } | { ok: false; errors: string[] }
 
-/** Haraka's `booleans` option list for config.get, derived from the spec. */
+/** An ini file's values as written: `{section: {key: text | text[]}}`, keys before any section in `main`. */
+export type RawIni = Record<string, Record<string, string | string[]>>
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * Read ini text with haraka-config's syntax (its ini reader's comment, section,
+ * continuation, `key=value` and `key[]=value` rules) but keep every value as the
+ * text written. haraka-config turns `007123` into the number 7123 and, for a
+ * declared boolean, any text it does not know (`ture`) into false; the schema
+ * must see the text to keep a secret exact and to refuse a typo.
+ */
+export function parseIniText(text: string): RawIni {
+  const result: RawIni = Object.create(null)
+  result.main = Object.create(null)
+  let section = result.main!
+  let pending = ''
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (/^\s*[;#]/.test(line) || /^\s*$/.test(line)) continue
+    const header = /^\s*\[([^\]]*)\]\s*$/.exec(line)
+    if (header) {
+      const name = header[1]!.trim()
+      section = UNSAFE_KEYS.has(name) ? Object.create(null) : (result[name] ??= Object.create(null))
+      continue
+    }
+    if (/\\[ \t]*$/.test(line)) {
+      pending += line.replace(/\\[ \t]*$/, '')
+      continue
+    }
+    const m = /^\s*([\w@:._+\-/[\]]+)\s*(?:=\s*(.*?)\s*)?$/.exec(pending + line)
+    pending = ''
+    if (!m) continue
+    const isArray = /^(.+)\[\]$/.test(m[1]!)
+    const key = isArray ? m[1]!.replace('[]', '') : m[1]!
+    if (UNSAFE_KEYS.has(key)) continue
+    const value = m[2] ?? ''
+    if (!isArray) section[key] = value
+    else {
+      const list = section[key]
+      if (Array.isArray(list)) list.push(value)
+      else section[key] = [value]
+    }
+  }
+  return result
+}
+
+/** haraka-config's merge of a defaults file and an overrides file: key by key, the later file wins. */
+export function mergeRawIni(...files: RawIni[]): RawIni {
+  const out: RawIni = Object.create(null)
+  for (const file of files) {
+    for (const [name, values] of Object.entries(file)) Object.assign((out[name] ??= Object.create(null)), values)
+  }
+  return out
+}
+
+/**
+ * Haraka's `booleans` option list for config.get, derived from the spec. The
+ * loader (lib/haraka/load_config) reads the values again as text, so a
+ * declared boolean never silently becomes false.
+ */
 export function booleanKeys(section: string, spec: SectionSpec): string[] {
   return Object.entries(spec)
     .filter(([, f]) => f.type === 'bool')
@@ -71,7 +130,12 @@ function coerce(field: FieldSpec, value: unknown, where: string, errors: string[
       return s
     }
     case 'secret':
-      return String(value)
+      // A secret is the exact text written. A number here means a reader parsed it (`007` would be 7).
+      if (typeof value !== 'string') {
+        errors.push(`${where}: was read as a ${typeof value}, not as the text written; this loader must read it as text`)
+        return field.default
+      }
+      return value
     case 'int': {
       const n = typeof value === 'number' ? value : Number(String(value).trim())
       if (!Number.isInteger(n) || n < field.min || n > field.max) {

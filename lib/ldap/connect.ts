@@ -4,14 +4,28 @@
 // dropped connection fails its operation and the pool replaces it properly.
 import net from 'node:net'
 import tls from 'node:tls'
-import { Client } from 'ldapts'
+import { Client, ResultCodeError } from 'ldapts'
 import type { DirectoryConfig } from './config'
+import { withDeadline } from './deadline'
 import type { ServerSet } from './servers'
 
 export class DirectoryUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'DirectoryUnavailableError'
+  }
+}
+
+/**
+ * Our own connection pool stayed full for `timeout` while a server is up: load,
+ * not an outage. Still a DirectoryUnavailableError (callers answer it as a
+ * temporary failure), but the "while the directory is down" fallbacks must not
+ * apply to it.
+ */
+export class DirectoryBusyError extends DirectoryUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DirectoryBusyError'
   }
 }
 
@@ -85,14 +99,22 @@ async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
     ...(target.secure ? { createSecureConnection: factory as unknown as typeof tls.connect } : { createConnection: factory }),
   })
   if (cfg.starttls) {
+    // ldapts waits for the TLS handshake without a timer: a server that accepts the
+    // StartTLS request and then never speaks TLS would hold this connection forever.
     try {
-      await client.startTLS(tlsOptions(cfg, target.host))
+      await withDeadline(client.startTLS(tlsOptions(cfg, target.host)), cfg.connect_timeout, `StartTLS not completed within ${cfg.connect_timeout} ms`)
     } catch (err) {
-      await client.unbind().catch(() => undefined)
+      // Nothing to unbind politely on a half-upgraded connection: close the socket.
+      socket.destroy()
       throw err
     }
   }
   return client
+}
+
+/** The longest openServer() may take: the connection, then the StartTLS exchange, each within connect_timeout. */
+export function openServerMs(cfg: DirectoryConfig): number {
+  return cfg.connect_timeout * (cfg.starttls ? 2 : 1)
 }
 
 /** Open one connection to `url` (TCP or TLS, then StartTLS when configured). */
@@ -102,17 +124,41 @@ export async function openServer(url: string, cfg: DirectoryConfig): Promise<Cli
 
 /**
  * Connect to the first server that answers, in the order `servers` gives (up
- * servers first); a server that cannot be reached is marked down.
+ * servers first); a server that cannot be reached is marked down. `prepare`
+ * (the service-account bind) runs on each new connection: when it fails, that
+ * server is marked down too and the next one is tried, so one replica that
+ * refuses the service account does not stop the others from serving.
  */
-export async function openClient(cfg: DirectoryConfig, servers?: ServerSet): Promise<{ client: Client; url: string }> {
+export async function openClient(
+  cfg: DirectoryConfig,
+  servers?: ServerSet,
+  prepare?: { what: string; run: (client: Client) => Promise<void> },
+): Promise<{ client: Client; url: string }> {
   const failures: string[] = []
   for (const url of servers ? servers.candidates() : cfg.servers) {
+    let client: Client
     try {
-      return { client: await openServer(url, cfg), url }
+      client = await openServer(url, cfg)
     } catch (err) {
       failures.push(`${url}: ${(err as Error).message}`)
       servers?.markDown(url, `connect failed: ${(err as Error).message}`)
+      continue
+    }
+    if (!prepare) return { client, url }
+    try {
+      await prepare.run(client)
+      return { client, url }
+    } catch (err) {
+      await client.unbind().catch(() => undefined)
+      const detail = describeLdapError(err)
+      failures.push(`${url}: ${prepare.what} failed: ${detail}`)
+      servers?.markDown(url, `${prepare.what} failed: ${detail}`)
     }
   }
-  throw new DirectoryUnavailableError(`no directory server reachable (${failures.join('; ')})`)
+  throw new DirectoryUnavailableError(`no directory server usable (${failures.join('; ')})`)
+}
+
+/** An error for a log line: an LDAP result with its code, else the message. */
+export function describeLdapError(err: unknown): string {
+  return err instanceof ResultCodeError ? `LDAP result ${err.code}: ${err.message}` : (err as Error).message
 }

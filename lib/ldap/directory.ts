@@ -6,13 +6,13 @@
 // and pooled connections to a backup retire once an earlier server is back.
 import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { DirectoryUnavailableError, openClient, openServer } from './connect'
+import { DirectoryBusyError, describeLdapError, DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
-import { Pool, PoolClosedError, PoolTimeoutError } from './pool'
+import { Pool, PoolTimeoutError } from './pool'
 import { ServerSet, type ServerEvent } from './servers'
 import { renderTemplate, type LoginParts } from './template'
 
-export { DirectoryUnavailableError } from './connect'
+export { DirectoryBusyError, DirectoryUnavailableError } from './connect'
 
 export interface DirectoryEntry {
   dn: string
@@ -68,7 +68,15 @@ interface Conn {
 
 // LDAP result codes meaning the entry or name is not there (no outage).
 const NO_SUCH_OBJECT = 32
+const INSUFFICIENT_ACCESS = 50
+// LDAP result codes meaning "this server cannot serve now" (RFC 4511 busy, unavailable,
+// unwillingToPerform, other): the server's failure, not an answer about the request.
+const SERVER_FAILURE = new Set([51, 52, 53, 80])
 const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3'
+
+function isServerFailure(err: unknown): boolean {
+  return err instanceof ResultCodeError && SERVER_FAILURE.has(err.code)
+}
 
 /** ldapts rejects a request that got no answer in time with this message (and drops the socket). */
 function isTimeout(err: unknown): boolean {
@@ -76,42 +84,41 @@ function isTimeout(err: unknown): boolean {
 }
 
 export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): AuthDirectory {
+  // Every step below has its own timer; these bound a whole probe or pool create as a safety net
+  // (with a margin, so the more precise error of the inner timer normally wins).
+  const probeMs = openServerMs(cfg) + cfg.timeout
   const servers: ServerSet = new ServerSet(cfg.servers, {
     healthIntervalMs: cfg.health_check_interval,
     probe: (url) => probe(url, cfg),
+    probeTimeoutMs: probeMs + 500,
     onChange: (event) => {
-      // A server earlier in the list is back: idle connections to later ones retire now, busy ones on release.
-      if (event.up) for (const pool of [service, binds]) pool.prune()
+      // A server went down, or one earlier in the list is back: idle connections that no
+      // longer validate retire now, busy ones when they are given back.
+      for (const pool of [service, binds]) pool.prune()
       opts.onServerEvent?.(event)
     },
   })
 
-  const healthy = (c: Conn) => c.client.isConnected && !servers.outranked(c.url)
+  // A connection is used only while its server is the one to use: not outranked by an earlier
+  // server that is up, and not marked down while another server is up (a hung server keeps its
+  // TCP connections open, so isConnected alone would send the retry straight back to it).
+  const healthy = (c: Conn) =>
+    c.client.isConnected && !servers.outranked(c.url) && (servers.isUp(c.url) || !servers.hasAlternative(c.url))
   const destroy = (c: Conn) => c.client.unbind().catch(() => undefined)
   const service = new Pool<Conn>({
     max: cfg.pool_size,
     acquireTimeoutMs: cfg.timeout,
+    createTimeoutMs: cfg.servers.length * probeMs + 500,
     idleTimeoutMs: cfg.idle_timeout,
-    create: async () => {
-      const conn = await openClient(cfg, servers)
-      try {
-        if (cfg.bind_dn) await conn.client.bind(cfg.bind_dn, cfg.bind_password)
-      } catch (err) {
-        await destroy(conn)
-        if (!(err instanceof ResultCodeError)) {
-          servers.markDown(conn.url, `service bind failed: ${(err as Error).message}`)
-          Object.assign(err as object, { server: conn.url })
-        }
-        throw err
-      }
-      return conn
-    },
+    // Any failure of the service bind (refused, busy, timed out) is that server's: try the next.
+    create: () => openClient(cfg, servers, cfg.bind_dn ? { what: 'service bind', run: (c) => c.bind(cfg.bind_dn, cfg.bind_password) } : undefined),
     destroy,
     validate: healthy,
   })
   const binds = new Pool<Conn>({
     max: cfg.bind_pool_size,
     acquireTimeoutMs: cfg.timeout,
+    createTimeoutMs: cfg.servers.length * openServerMs(cfg) + 500,
     idleTimeoutMs: cfg.idle_timeout,
     create: () => openClient(cfg, servers),
     destroy,
@@ -121,9 +128,11 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   /**
    * Run `fn` on a pooled connection. An LDAP result keeps the connection; a
    * transport failure discards it and marks its server down, and the operation
-   * is retried once on a fresh connection: after a dropped socket always, after
-   * a timeout only when another server is up (so one hung server still answers
-   * within `timeout`).
+   * is retried once: after a dropped socket always, after a timeout only when
+   * another server is up (so one hung server still answers within `timeout`).
+   * Marking the server down retires its idle connections (see `healthy`), so
+   * the retry runs on a connection to the next server, never on another
+   * connection to the one that just failed.
    */
   async function run<R>(pool: Pool<Conn>, fn: (c: Client) => Promise<R>): Promise<R> {
     for (let attempt = 1; ; attempt++) {
@@ -134,14 +143,16 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
             used = conn
             return fn(conn.client)
           },
-          (err) => err instanceof ResultCodeError,
+          (err) => err instanceof ResultCodeError && !isServerFailure(err),
         )
       } catch (err) {
-        const failed = used?.url ?? (err as { server?: string }).server
-        if (err instanceof ResultCodeError || err instanceof PoolTimeoutError || err instanceof PoolClosedError || !failed) throw err
-        if (used) servers.markDown(failed, `${isTimeout(err) ? 'timeout' : 'connection failed'}: ${(err as Error).message}`)
-        // A fresh connection that failed before any use was already retried across servers, unless it hung.
-        const worthIt = used ? !isTimeout(err) || servers.hasAlternative(failed) : isTimeout(err) && servers.hasAlternative(failed)
+        // An LDAP answer about the request (no such entry, wrong password...) is the answer.
+        if ((err instanceof ResultCodeError && !isServerFailure(err)) || !used) throw err
+        const failed = used.url
+        const why = isServerFailure(err) ? 'refused to serve' : isTimeout(err) ? 'timeout' : 'connection failed'
+        servers.markDown(failed, `${why}: ${describeLdapError(err)}`)
+        // A hung or refusing server would answer a retry the same way: retry only elsewhere.
+        const worthIt = isTimeout(err) || isServerFailure(err) ? servers.hasAlternative(failed) : true
         if (attempt > 1 || !worthIt) throw err
       }
     }
@@ -164,14 +175,16 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
           const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [...attributes] })
           return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null }
         } catch (err) {
-          // The user may not read their own entry: the password was still right.
-          if (err instanceof ResultCodeError) return { ok: true, entry: null }
+          // The user may not read their own entry (ACLs: insufficientAccessRights, or
+          // noSuchObject when the server hides it): the password was still right. Any
+          // other answer is the directory failing, not a fact about the account.
+          if (err instanceof ResultCodeError && (err.code === INSUFFICIENT_ACCESS || err.code === NO_SUCH_OBJECT)) return { ok: true, entry: null }
           throw err
         }
       })
     } catch (err) {
       if (err instanceof InvalidCredentialsError) return { ok: false }
-      throw unavailable('bind', err)
+      throw unavailable('bind', err, servers)
     }
   }
 
@@ -186,7 +199,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return { kind: 'found', entry: toEntry(searchEntries[0]!) }
       } catch (err) {
         if (err instanceof SizeLimitExceededError) return { kind: 'ambiguous' }
-        throw unavailable('search', err)
+        throw unavailable('search', err, servers)
       }
     },
 
@@ -204,7 +217,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return searchEntries[0] ? toEntry(searchEntries[0]) : null
       } catch (err) {
         if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return null
-        throw unavailable('read', err)
+        throw unavailable('read', err, servers)
       }
     },
 
@@ -216,7 +229,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         return searchEntries.length > 0
       } catch (err) {
         if (err instanceof ResultCodeError && err.code === NO_SUCH_OBJECT) return false
-        throw unavailable('group check', err)
+        throw unavailable('group check', err, servers)
       }
     },
 
@@ -237,23 +250,31 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   }
 }
 
-/** Health probe: connect, then bind as the service account (or WhoAmI); any LDAP answer means "up". */
+/**
+ * Health probe: connect, then bind as the service account, which must succeed (a
+ * server that refuses it cannot serve us), or without one send a WhoAmI, where any
+ * LDAP answer but busy/unavailable/unwilling/other means "up" (a server may not
+ * implement WhoAmI).
+ */
 async function probe(url: string, cfg: DirectoryConfig): Promise<void> {
   const client = await openServer(url, cfg)
   try {
     if (cfg.bind_dn) await client.bind(cfg.bind_dn, cfg.bind_password)
     else await client.exop(WHO_AM_I)
   } catch (err) {
-    if (!(err instanceof ResultCodeError)) throw err
+    if (cfg.bind_dn || !(err instanceof ResultCodeError) || isServerFailure(err)) throw err
   } finally {
     await client.unbind().catch(() => undefined)
   }
 }
 
-function unavailable(op: string, err: unknown): Error {
+function unavailable(op: string, err: unknown, servers: ServerSet): Error {
   if (err instanceof DirectoryUnavailableError) return err
-  const detail = err instanceof ResultCodeError ? `LDAP result ${err.code}: ${err.message}` : (err as Error).message
-  return new DirectoryUnavailableError(`${op} failed: ${detail}`, { cause: err })
+  // A full pool while every server is marked down is the outage itself, not load.
+  if (err instanceof PoolTimeoutError && servers.urls.some((u) => servers.isUp(u))) {
+    return new DirectoryBusyError(`${op} failed: connection pool busy: ${err.message}`, { cause: err })
+  }
+  return new DirectoryUnavailableError(`${op} failed: ${describeLdapError(err)}`, { cause: err })
 }
 
 function toEntry(raw: { dn: string; [key: string]: unknown }): DirectoryEntry {

@@ -15,15 +15,16 @@ export type Rdn = Ava[]
 
 const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/i
 
-/** Split on an unescaped separator; throws on a dangling backslash. */
+/** Split on an unescaped separator; throws on a dangling backslash. By code point, never splitting a surrogate pair. */
 function splitUnescaped(text: string, separators: string): string[] {
   const parts: string[] = []
+  const chars = [...text]
   let current = ''
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!
     if (ch === '\\') {
-      if (i + 1 >= text.length) throw new Error('dangling backslash')
-      current += ch + text[i + 1]
+      if (i + 1 >= chars.length) throw new Error('dangling backslash')
+      current += ch + chars[i + 1]
       i++
     } else if (separators.includes(ch)) {
       parts.push(current)
@@ -38,22 +39,23 @@ function unescapeValue(raw: string): string {
   const bytes: number[] = []
   // Unescaped leading/trailing spaces are not part of the value (RFC 4514 §3 is strict; be lenient).
   const trimmedStart = raw.length - raw.trimStart().length
-  let text = raw.slice(trimmedStart)
+  const text = raw.slice(trimmedStart)
   let end = text.length
   while (end > 0 && text[end - 1] === ' ' && !(end >= 2 && text[end - 2] === '\\')) end--
-  text = text.slice(0, end)
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
+  // By code point: a character outside the BMP is one UTF-16 surrogate pair, never two halves.
+  const chars = [...text.slice(0, end)]
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!
     if (ch !== '\\') {
       bytes.push(...Buffer.from(ch, 'utf8'))
       continue
     }
-    const pair = text.slice(i + 1, i + 3)
+    const pair = (chars[i + 1] ?? '') + (chars[i + 2] ?? '')
     if (/^[0-9a-fA-F]{2}$/.test(pair)) {
       bytes.push(parseInt(pair, 16))
       i += 2
     } else {
-      const next = text[i + 1]
+      const next = chars[i + 1]
       if (next === undefined) throw new Error('dangling backslash')
       if (!' "#+,;<=>\\'.includes(next)) throw new Error(`bad escape \\${next}`)
       bytes.push(next.charCodeAt(0))

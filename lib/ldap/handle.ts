@@ -1,10 +1,23 @@
 // Holds the live Directory for a plugin and swaps it when the configuration
-// changes (hot reload), closing the old pools once the new one is in place.
+// changes (hot reload). The old directory is closed once no operation started
+// through use() still runs on it, so an AUTH that began before the reload
+// finishes its later steps (search, then bind, then group check) on the pools
+// it started with instead of failing on closed ones.
 import type { DirectoryConfig } from './config'
 import { createDirectory, type AuthDirectory, type DirectoryOptions } from './directory'
 
+interface Slot {
+  key: string
+  dir: AuthDirectory
+  /** use() calls still running on this directory */
+  users: number
+  retired: boolean
+}
+
 export class DirectoryHandle {
-  private current: { key: string; dir: AuthDirectory } | undefined
+  private current: Slot | undefined
+  /** replaced directories waiting for their last user */
+  private readonly draining = new Set<Slot>()
 
   constructor(
     private readonly factory: (cfg: DirectoryConfig, opts?: DirectoryOptions) => AuthDirectory = createDirectory,
@@ -16,19 +29,49 @@ export class DirectoryHandle {
     const key = JSON.stringify(cfg)
     if (this.current?.key === key) return
     const old = this.current
-    this.current = { key, dir: this.factory(cfg, this.opts) }
-    // Operations in flight on the old pools finish; close() only ends idle ones and refuses new work.
-    if (old) void old.dir.close()
+    this.current = { key, dir: this.factory(cfg, this.opts), users: 0, retired: false }
+    if (old) this.retire(old)
   }
 
+  /**
+   * The current directory, for one call. Several calls that belong together
+   * (one AUTH attempt) should go through use(), which keeps the directory open
+   * across a reload until they are done.
+   */
   get directory(): AuthDirectory {
     if (!this.current) throw new Error('directory not configured')
     return this.current.dir
   }
 
+  /** Run `fn` on the current directory; a reload meanwhile closes it only after `fn` settles. */
+  async use<R>(fn: (dir: AuthDirectory) => Promise<R>): Promise<R> {
+    const slot = this.current
+    if (!slot) throw new Error('directory not configured')
+    slot.users++
+    try {
+      return await fn(slot.dir)
+    } finally {
+      slot.users--
+      if (slot.retired && slot.users === 0) this.closeSlot(slot)
+    }
+  }
+
+  /** Shutdown: close the current directory and any still draining, at once. */
   async close(): Promise<void> {
-    const old = this.current
+    const slots = [...this.draining, ...(this.current ? [this.current] : [])]
     this.current = undefined
-    if (old) await old.dir.close()
+    this.draining.clear()
+    await Promise.all(slots.map((s) => s.dir.close()))
+  }
+
+  private retire(slot: Slot): void {
+    slot.retired = true
+    if (slot.users === 0) this.closeSlot(slot)
+    else this.draining.add(slot)
+  }
+
+  private closeSlot(slot: Slot): void {
+    this.draining.delete(slot)
+    void slot.dir.close().catch(() => undefined)
   }
 }

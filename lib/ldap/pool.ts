@@ -2,6 +2,7 @@
 // time (one LDAP bind in flight per connection, RFC 4511 §4.2.1), waiters queued
 // with a deadline, idle resources closed. Written by hand because the pools on
 // npm (generic-pool, tarn) have not seen a release in years.
+import { withDeadline } from './deadline'
 
 export interface PoolOptions<T> {
   max: number
@@ -13,6 +14,8 @@ export interface PoolOptions<T> {
   idleTimeoutMs: number
   /** checked before an idle resource is reused and when one is given back; false discards it */
   validate?: (item: T) => boolean
+  /** give up on create() after this long (its slot is freed; a resource it makes later is destroyed); 0: no limit */
+  createTimeoutMs?: number
 }
 
 interface Idle<T> {
@@ -130,7 +133,11 @@ export class Pool<T> {
   private async createOne(): Promise<T> {
     this.size++
     try {
-      return await this.opts.create()
+      const ms = this.opts.createTimeoutMs ?? 0
+      if (!ms) return await this.opts.create()
+      return await withDeadline(this.opts.create(), ms, `no connection opened within ${ms} ms`, {
+        late: (item) => void Promise.resolve(this.opts.destroy(item)).catch(() => undefined),
+      })
     } catch (err) {
       this.size--
       this.serveWaiter()

@@ -5,6 +5,7 @@
 // down a background probe (connect + bind or WhoAmI) runs every
 // `healthIntervalMs`; when one answers it is marked up again, and since new
 // connections always prefer the earliest up server, traffic fails back to it.
+import { withDeadline } from './deadline'
 
 export interface ServerEvent {
   url: string
@@ -16,6 +17,8 @@ export interface ServerSetOptions {
   healthIntervalMs: number
   /** resolves when the server answers an LDAP request; rejects otherwise */
   probe: (url: string) => Promise<void>
+  /** a probe that has not answered after this long failed (the next one runs at the next interval); 0: no limit */
+  probeTimeoutMs?: number
   onChange?: (event: ServerEvent) => void
 }
 
@@ -70,7 +73,8 @@ export class ServerSet {
         if (this.probing.has(url)) return
         this.probing.add(url)
         try {
-          await this.opts.probe(url)
+          const ms = this.opts.probeTimeoutMs ?? 0
+          await (ms ? withDeadline(this.opts.probe(url), ms, `health check not answered within ${ms} ms`) : this.opts.probe(url))
           if (!this.closed) this.markUp(url, 'health check answered')
         } catch {
           // still down

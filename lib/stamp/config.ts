@@ -103,10 +103,6 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
     const secretKey = `${prefix}key` as const
     const fileKey = `${prefix}key_file` as const
     const id = main[idKey]
-    if (typeof given[secretKey] === 'number') {
-      errors.push(`[main] ${secretKey}: all digits, which the ini reader turns into a number; use e.g. \`openssl rand -base64 32\``)
-      return undefined
-    }
     const inline = main[secretKey]
     const file = main[fileKey]
     if (!id) {

@@ -65,7 +65,7 @@ export function relay_gate(this: AuthRelay, hookNext: Next, connection: Connecti
     const problem = recipientCheckProblem(this.dirCfg, this.cfg)
     if (problem) return failed(new DirectoryUnavailableError(problem))
     return settle(
-      recipientExists(this.recipients.directory, String(rcpt.user ?? ''), hostOf(rcpt))
+      this.recipients.use((d) => recipientExists(d, String(rcpt.user ?? ''), hostOf(rcpt)))
         .then((exists) => (exists ? accept('local_user') : refuse(REPLIES.RCPT_UNKNOWN_USER, 'unknown_user', 'no directory entry for this address')))
         .catch(failed),
     )

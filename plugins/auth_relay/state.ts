@@ -36,8 +36,8 @@ export interface LoginOwnership {
 /** Who else may have `address`: the entry it names as a login, and the entry the recipient filter finds for it. */
 function claimLookups(plugin: AuthRelay, address: string): Array<() => Promise<Lookup>> {
   const ONLY_DN = ['1.1']
-  const lookups = [() => findLoginEntry(plugin.directory.directory, plugin.dirCfg.mode, address, ONLY_DN)]
-  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) lookups.push(() => plugin.recipients.directory.findUser(loginParts(address), ONLY_DN))
+  const lookups = [() => plugin.directory.use((d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN))]
+  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) lookups.push(() => plugin.recipients.use((d) => d.findUser(loginParts(address), ONLY_DN)))
   return lookups
 }
 
@@ -46,7 +46,7 @@ export function loginOwnership(plugin: AuthRelay, connection: Connection, login:
   const { cfg, dirCfg } = plugin
   const key = [login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn, cfg.recipient_filter, cfg.recipient_base_dn]
   const cache = senderCache(connection.notes, JSON.stringify(key))
-  const owned = () => cachedOwned(cache, () => lookupOwnedAddresses(plugin.directory.directory, dirCfg, login, cfg.sender_attributes))
+  const owned = () => cachedOwned(cache, () => plugin.directory.use((d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)))
   return {
     owned,
     async owns(address) {
@@ -55,7 +55,7 @@ export function loginOwnership(plugin: AuthRelay, connection: Connection, login:
       return ownsAddress(entry.addresses, address, {
         subaddressSeparator: cfg.subaddress_separator,
         sendAs: cfg.sendAs,
-        isMember: (group) => cachedMembership(cache, group, () => plugin.directory.directory.isMember(group, entry.dn)),
+        isMember: (group) => cachedMembership(cache, group, () => plugin.directory.use((d) => d.isMember(group, entry.dn))),
         claimedByAnotherEntry: (canonical) => cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(plugin, canonical))),
       })
     },

@@ -71,7 +71,8 @@ function identityFor(plugin: AuthStamp, cfg: StampConfig, login: string): Promis
   if (!plugin.dirCfg) return Promise.resolve(identityWithoutDirectory(login))
   // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
   const budgetMs = Math.max(1000, (plugin.timeout || 30) * 1000 - 5000)
-  return identityValue(plugin.directory.directory, { mode: plugin.dirCfg.mode, login, attribute: cfg.address_attribute, budgetMs })
+  const mode = plugin.dirCfg.mode
+  return plugin.directory.use((d) => identityValue(d, { mode, login, attribute: cfg.address_attribute, budgetMs }))
 }
 
 export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {

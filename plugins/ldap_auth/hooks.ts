@@ -1,32 +1,26 @@
 // ldap_auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN, offered and accepted only
 // under TLS, verified against the directory (and optionally a local
 // credentials file and a cache). Thin: the exchange is lib/auth/sasl, the
-// verdict lib/authn/verify, replies lib/replies, session endings ./outcome.
+// verdict lib/authn/verify within a deadline ./attempt, replies lib/replies,
+// session endings ./outcome.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
 import { authWarnings, AUTH_SPEC, parseAuthConfig } from '../../lib/auth/config'
-import { safeForLog } from '../../lib/auth/login'
-import { continueAuth, startAuth, type Credentials, type Pending, type Step } from '../../lib/auth/sasl'
+import { continueAuth, startAuth, type Pending, type Step } from '../../lib/auth/sasl'
 import { CredentialCache } from '../../lib/authn/cache'
-import { verifyCredentials } from '../../lib/authn/verify'
 import { booleanKeys } from '../../lib/config/schema'
-import { parseLocalUsers, type LocalUsers } from '../../lib/credentials/file'
+import { parseLocalUsers } from '../../lib/credentials/file'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { loadValidated } from '../../lib/haraka/load_config'
-import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES, replyText } from '../../lib/replies'
-import { answerFailure, answerSuccess, countFailure, logServerEvent, replyFor, type AuthPlugin } from './outcome'
+import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
+import { answerFailure, countFailure, logServerEvent } from './outcome'
 
-interface LdapAuth extends AuthPlugin {
-  dirCfg: DirectoryConfig
-  directory: DirectoryHandle
-  cache: CredentialCache
-  localUsers: LocalUsers
+interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
   load_ldap_directory_ini(): void
   load_auth_enc_file_ini(): void
-  verify(next: Next, connection: Connection, credentials: Credentials): void
 }
 
 /** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
@@ -55,12 +49,14 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
   // In memory, per process; a new configuration starts with an empty cache.
   this.cache = new CredentialCache({ ttlMs: c.cache_ttl * 1000, negativeTtlMs: c.negative_cache_ttl * 1000, staleMs: c.cache_when_directory_down ? c.cache_stale_ttl * 1000 : 0, maxEntries: c.cache_size })
   for (const w of authWarnings(c)) this.logwarn(`ldap_auth.ini: ${w}`)
+  warnAboutBudget(this)
 }
 
 export function load_ldap_directory_ini(this: LdapAuth): void {
   const previous = this.dirCfg
   this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
   if (previous && this.dirCfg !== previous) this.cache?.clear()
+  if (this.dirCfg !== previous) warnAboutBudget(this)
 }
 
 export function load_auth_enc_file_ini(this: LdapAuth): void {
@@ -117,27 +113,8 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     case 'reply':
       return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, `AUTH refused: ${step.reason}`)
     case 'verify':
-      this.verify(next, connection, step.credentials)
+      verifyAttempt(this, next, connection, step.credentials)
   }
-}
-
-export function verify(this: LdapAuth, next: Next, connection: Connection, credentials: Credentials): void {
-  const { mech, authcid } = credentials
-  const who = safeForLog(authcid)
-  const ctx = { directory: this.directory.directory, mode: this.dirCfg.mode as 'search' | 'template', cfg: this.cfg, cache: this.cache, localUsers: this.localUsers }
-  verifyCredentials(ctx, credentials)
-    .then((v) => {
-      if (v.outcome === 'OK') return answerSuccess(this, connection, next, mech, { login: v.login!, user: v.user!, reason: v.reason })
-      connection.results.add({ name: 'auth' }, { fail: `${this.name}/${mech}` })
-      const log = `AUTH ${mech} failed for ${who}: ${v.rule}(${v.reason})${v.detail ? ` ${v.detail}` : ''}`
-      // An outage is not the client's doing: counted, but answered without the delay.
-      answerFailure(this, connection, next, replyFor(v.outcome), `${v.rule}(${v.reason})`, log, { delay: v.outcome !== 'DIRECTORY_DOWN' })
-    })
-    .catch((err: unknown) => {
-      // A bug, not a directory outage (those are outcomes): still a temporary failure, never a 235.
-      connection.logerror(this, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
-      answerFailure(this, connection, next, REPLIES.AUTH_TEMPFAIL, 'authn(internal_error)', `AUTH ${mech} internal error for ${who}`, { delay: false })
-    })
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {

@@ -45,15 +45,22 @@ export function countFailure(
   connection: Connection,
   label: string,
   log: string,
-  opts: { delay?: boolean } = {},
+  opts: FailureOptions = {},
 ): { delayMs: number; last: boolean } {
   const n = (connection.notes.auth_fails = (Number(connection.notes.auth_fails) || 0) + 1)
   const last = n >= plugin.cfg.max_failures
-  const delayMs = opts.delay === false ? 0 : failureDelayMs(plugin.cfg, n)
+  const delayMs = opts.delay === false ? 0 : Math.max(0, Math.min(failureDelayMs(plugin.cfg, n), opts.maxDelayMs ?? Infinity))
   connection.results.add(plugin, { fail: label, emit: true })
   const tail = `${delayMs ? `, reply in ${delayMs} ms` : ''}${last ? ', too many failures: closing the connection' : ''}`
   connection.lognotice(plugin, `${log} (failure ${n} of ${plugin.cfg.max_failures}${tail})`)
   return { delayMs, last }
+}
+
+export interface FailureOptions {
+  /** false: answer at once (an outage is not the client's doing) */
+  delay?: boolean
+  /** the delay never exceeds this (the time left before the AUTH deadline) */
+  maxDelayMs?: number
 }
 
 /** Answer a failed attempt: its own reply, or 421 4.7.0 and disconnect when it was the last allowed. */
@@ -64,7 +71,7 @@ export function answerFailure(
   reply: Reply,
   label: string,
   log: string,
-  opts: { delay?: boolean } = {},
+  opts: FailureOptions = {},
 ): void {
   const { delayMs, last } = countFailure(plugin, connection, label, log, opts)
   const answer = () => {

@@ -33,6 +33,8 @@ export interface SlapdOptions {
   modules?: string[]
   /** Lines appended to the database section (before the ACLs), e.g. ['overlay ppolicy']. */
   databaseDirectives?: string[]
+  /** ACL lines placed before the standard ones (the first matching `access to` wins), e.g. to hide an attribute from self. */
+  acl?: string[]
   /** PEM key and certificate: slapd then offers StartTLS on `url` and listens for LDAPS on `ldapsUrl`. */
   tls?: { key: string; cert: string }
 }
@@ -114,6 +116,7 @@ function slapdConf(dir: string, suffix: string, opts: SlapdOptions): string {
     'index uid,mail,member eq',
     ...(opts.databaseDirectives ?? []),
     '',
+    ...(opts.acl ?? []),
     // ACLs like a real site: passwords only for authentication, entries for the service account and users.
     'access to attrs=userPassword',
     '  by self =xw',

@@ -1,0 +1,147 @@
+// plugins/ldap_auth/attempt on haraka-test-fixtures connections with a fake
+// directory: the AUTH deadline inside Haraka's plugin timeout, late verdicts
+// dropped, failure delays cut to the time left. (On real Haraka and slapd:
+// test/e2e_auth_deadline.test.ts.)
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import constants from 'haraka-constants'
+import type { Connection } from 'haraka'
+import { authDeadlineMs } from '../lib/auth/budget'
+import { parseAuthConfig } from '../lib/auth/config'
+import type { Credentials } from '../lib/auth/sasl'
+import { CredentialCache } from '../lib/authn/cache'
+import { parseDirectoryConfig } from '../lib/ldap/config'
+import type { AuthDirectory } from '../lib/ldap/directory'
+import { DirectoryHandle } from '../lib/ldap/handle'
+import { verifyAttempt, type AttemptPlugin } from '../plugins/ldap_auth/attempt'
+
+const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
+const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
+
+/** A directory that answers when `release()` is called (or at once when `hang` is false). */
+function gatedDirectory(password: string) {
+  let open: () => void = () => undefined
+  let gate = new Promise<void>((resolve) => (open = resolve))
+  const state = { hang: true, calls: 0 }
+  const wait = async () => {
+    state.calls++
+    if (state.hang) await gate
+  }
+  const dir: AuthDirectory = {
+    async findUser() {
+      await wait()
+      return { kind: 'found', entry: { dn: ALICE_DN, attributes: {} } }
+    },
+    userDn: () => ALICE_DN,
+    userDns: () => [ALICE_DN],
+    readEntry: async () => null,
+    isMember: async () => true,
+    async checkPassword(_dn, pw) {
+      await wait()
+      return pw === password
+    },
+    bindAndRead: async () => ({ ok: false }),
+    serverStatus: () => [],
+    close: async () => undefined,
+  }
+  return {
+    dir,
+    state,
+    release() {
+      open()
+      gate = new Promise<void>((resolve) => (open = resolve))
+    },
+  }
+}
+
+function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
+  const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
+  const dirCfg = parseDirectoryConfig({ main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' } })
+  assert.ok(auth.ok && dirCfg.ok)
+  const fake = gatedDirectory('right')
+  const logs: string[] = []
+  const log = (msg: string) => void logs.push(msg)
+  const plugin = {
+    name: 'ldap_auth',
+    timeout: opts.timeout,
+    cfg: auth.cfg,
+    dirCfg: dirCfg.cfg,
+    directory: new DirectoryHandle(() => fake.dir),
+    cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
+    localUsers: undefined,
+    logdebug: log,
+    loginfo: log,
+    lognotice: log,
+    logwarn: log,
+    logerror: log,
+  } as unknown as AttemptPlugin
+  plugin.directory.update(dirCfg.cfg)
+
+  const c = fixtures.connection.createConnection() as Connection & Record<string, any>
+  const replies: { code: number; msg: string; at: number }[] = []
+  const nexts: { code: number | undefined; at: number }[] = []
+  const t0 = Date.now()
+  c.respond = (code: number, msg: string, cb?: () => void) => {
+    replies.push({ code, msg, at: Date.now() - t0 })
+    cb?.()
+  }
+  for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = (_p: unknown, msg: string) => log(msg)
+  const run = (password: string) => verifyAttempt(plugin, (code?: number) => void nexts.push({ code, at: Date.now() - t0 }), c, { mech: 'PLAIN', authcid: 'alice@example.com', authzid: '', password } as Credentials)
+  return { plugin, fake, c, replies, nexts, logs, run }
+}
+
+describe('the AUTH deadline', () => {
+  test('inside the plugin timeout: 454 4.7.0 before Haraka would say 500, and a late 235 verdict changes nothing', async () => {
+    // Haraka's plugin timeout 4 s: the deadline keeps a margin of 1 s (a quarter, at most 2 s).
+    const s = setup({ timeout: 4 })
+    assert.equal(authDeadlineMs(s.plugin.cfg.auth_timeout, 4), 3000)
+    s.run('right')
+    await sleep(3500)
+    assert.deepEqual(s.replies.map((r) => [r.code, r.msg]), [[454, '4.7.0 Temporary authentication failure, try again later']])
+    assert.ok(s.replies[0]!.at >= 2900 && s.replies[0]!.at < 4000, `454 after ${s.replies[0]!.at} ms`)
+    assert.deepEqual(s.nexts.map((n) => n.code), [constants.ok])
+    assert.deepEqual(s.c.results.get('ldap_auth')?.fail, ['authn(timeout)'])
+    // The directory answers now, with the right password: dropped.
+    s.fake.release()
+    await sleep(100)
+    s.fake.release()
+    await sleep(100)
+    assert.equal(s.replies.length, 1, 'no second reply')
+    assert.equal(s.nexts.length, 1, 'next() once')
+    assert.equal(s.c.notes.auth_user, undefined)
+    assert.equal(s.c.relaying, false)
+    assert.deepEqual(s.c.results.get('ldap_auth')?.pass ?? [], [], 'no pass result')
+    assert.deepEqual(s.c.results.get('auth')?.pass ?? [], [])
+    assert.match(s.logs.join('\n'), /verdict authn\(bind_ok\) came after \d+ ms, when 454 had been answered: ignored/)
+  })
+
+  test('a failure delay is cut to the time left before the deadline', async () => {
+    const s = setup({ timeout: 30, auth: { auth_timeout: 1500, failure_delay: 5000, failure_delay_max: 5000 } })
+    s.run('wrong')
+    await sleep(1000)
+    s.fake.release()
+    await sleep(50)
+    s.fake.release()
+    await sleep(1500)
+    assert.deepEqual(s.replies.map((r) => r.code), [535])
+    assert.ok(s.replies[0]!.at >= 1400 && s.replies[0]!.at < 2500, `535 after ${s.replies[0]!.at} ms, not after the 5 s delay`)
+    assert.equal(s.nexts.length, 1)
+  })
+
+  test('an answer in time is unchanged: 235 and the session authenticated; no Haraka timeout: auth_timeout alone', async () => {
+    const s = setup({ timeout: 30 })
+    s.fake.state.hang = false
+    s.run('right')
+    await sleep(50)
+    assert.deepEqual(s.replies.map((r) => r.code), [235])
+    assert.equal(s.c.notes.auth_user, 'alice@example.com')
+    assert.equal(s.c.relaying, true)
+    assert.equal(authDeadlineMs(25000, 0), 25000)
+    const none = setup({ timeout: 0, auth: { auth_timeout: 1000 } })
+    none.run('right')
+    await sleep(1300)
+    assert.deepEqual(none.replies.map((r) => r.code), [454])
+    none.fake.release()
+  })
+})
