@@ -6,37 +6,19 @@ import { authenticate } from '../lib/auth/authenticate'
 import { parseAuthConfig } from '../lib/auth/config'
 import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials } from '../lib/authn/verify'
-import { parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
+import type { DirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../lib/ldap/directory'
 import { findLoginEntry } from '../lib/ldap/login_entry'
 import { loginParts } from '../lib/ldap/template'
+import { TestDirectories, testDirectoryConfig } from './harness/directories'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { ALICE, DEMO_LDIF, FIXTURE_DIR } from './harness/stack'
 
 let slapd: Slapd
-const dirs: AuthDirectory[] = []
 
-function configFor(overrides: Record<string, unknown> = {}): DirectoryConfig {
-  const r = parseDirectoryConfig({
-    main: {
-      servers: slapd.url,
-      bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
-      bind_password: 'haraka-service-secret',
-      base_dn: 'ou=people,dc=example,dc=com',
-      timeout: 2000,
-      connect_timeout: 1000,
-      ...overrides,
-    },
-  })
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  return r.cfg
-}
-
-function open(overrides: Record<string, unknown> = {}): AuthDirectory {
-  const d = createDirectory(configFor(overrides))
-  dirs.push(d)
-  return d
-}
+const dirs = new TestDirectories()
+const configFor = (overrides: Record<string, unknown> = {}): DirectoryConfig => testDirectoryConfig(slapd.url, overrides)
+const open = (overrides: Record<string, unknown> = {}): AuthDirectory => dirs.open(slapd.url, overrides)
 
 /** Connections slapd accepted so far (its stats log has one ACCEPT line each). */
 function accepted(): number {
@@ -59,7 +41,7 @@ before(async () => {
   slapd = await startSlapd({ ldif: [DEMO_LDIF, path.join(FIXTURE_DIR, 'proxy-logins.ldif')] })
 })
 after(async () => {
-  for (const d of dirs) await d.close()
+  await dirs.closeAll()
   await slapd?.dispose()
 })
 

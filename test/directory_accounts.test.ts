@@ -13,12 +13,13 @@ import { parseLocalUsers } from '../lib/credentials/file'
 import { sha512crypt } from '../lib/credentials/sha512crypt'
 import { parseDirectoryConfig } from '../lib/ldap/config'
 import { createDirectory, type AuthDirectory as Directory } from '../lib/ldap/directory'
+import { SERVICE_ACCOUNT } from './harness/directories'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from './harness/stack'
 
 const SCHEMA = path.join(FIXTURE_DIR, 'directory-extras.schema')
 const ACCOUNTS = path.join(FIXTURE_DIR, 'account-states.ldif')
-const SERVICE = { bind_dn: 'cn=haraka,ou=services,dc=example,dc=com', bind_password: 'haraka-service-secret', base_dn: 'ou=people,dc=example,dc=com' }
+const SERVICE = SERVICE_ACCOUNT
 
 let slapd: Slapd
 const dirs: Directory[] = []

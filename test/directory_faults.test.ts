@@ -12,10 +12,11 @@ import { createDirectory, DirectoryBusyError, DirectoryUnavailableError, type Au
 import type { ServerEvent } from '../lib/ldap/servers'
 import { loginParts } from '../lib/ldap/template'
 import { scriptedServer, startTlsStallServer, type FakeServer, type Script, type ScriptedServer } from './harness/fake_ldap'
+import { SERVICE_ACCOUNT } from './harness/directories'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { ALICE, DEMO_LDIF } from './harness/stack'
 
-const SERVICE = { bind_dn: 'cn=haraka,ou=services,dc=example,dc=com', bind_password: 'haraka-service-secret', base_dn: 'ou=people,dc=example,dc=com' }
+const SERVICE = SERVICE_ACCOUNT
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
 
 let slapd: Slapd

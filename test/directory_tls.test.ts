@@ -8,9 +8,10 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { generate } from 'selfsigned'
 import { authenticate } from '../lib/auth/authenticate'
-import { directoryWarnings, parseDirectoryConfig, type DirectoryConfig } from '../lib/ldap/config'
-import { createDirectory, type AuthDirectory } from '../lib/ldap/directory'
+import { directoryWarnings } from '../lib/ldap/config'
+import type { AuthDirectory } from '../lib/ldap/directory'
 import { generateSelfSigned } from '../demo/tls'
+import { TestDirectories, testDirectoryConfig } from './harness/directories'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { ALICE, DEMO_LDIF } from './harness/stack'
 
@@ -20,28 +21,10 @@ let misnamed: Slapd
 let tmp: string
 let caFile: string
 let misnamedCaFile: string
-const dirs: AuthDirectory[] = []
 
-function configFor(overrides: Record<string, unknown>): DirectoryConfig {
-  const r = parseDirectoryConfig({
-    main: {
-      bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
-      bind_password: 'haraka-service-secret',
-      base_dn: 'ou=people,dc=example,dc=com',
-      timeout: 2000,
-      connect_timeout: 1000,
-      ...overrides,
-    },
-  })
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  return r.cfg
-}
-
-function open(overrides: Record<string, unknown>): AuthDirectory {
-  const d = createDirectory(configFor(overrides))
-  dirs.push(d)
-  return d
-}
+const dirs = new TestDirectories()
+const configFor = (overrides: { servers: string } & Record<string, unknown>) => testDirectoryConfig(overrides.servers, overrides)
+const open = (overrides: { servers: string } & Record<string, unknown>): AuthDirectory => dirs.open(overrides.servers, overrides)
 
 /** BIND operations slapd has logged (the service account's or a user's). */
 function binds(server: Slapd): number {
@@ -66,7 +49,7 @@ before(async () => {
   misnamed = await startSlapd({ ldif: [DEMO_LDIF], tls: { key: other.private, cert: other.cert } })
 })
 after(async () => {
-  for (const d of dirs) await d.close()
+  await dirs.closeAll()
   await slapd?.dispose()
   await misnamed?.dispose()
   rmSync(tmp, { recursive: true, force: true })

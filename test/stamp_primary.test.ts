@@ -3,33 +3,16 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { parseDirectoryConfig } from '../lib/ldap/config'
-import { createDirectory, type Directory } from '../lib/ldap/directory'
+import type { Directory } from '../lib/ldap/directory'
 import { identityValue } from '../lib/stamp/identity'
 import { pickPrimary, primaryAddress } from '../lib/stamp/primary'
+import { TestDirectories } from './harness/directories'
 import { startSlapd, type Slapd } from './harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from './harness/stack'
 
 let slapd: Slapd
-const dirs: Directory[] = []
-
-function open(overrides: Record<string, unknown> = {}): Directory {
-  const r = parseDirectoryConfig({
-    main: {
-      servers: slapd.url,
-      bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
-      bind_password: 'haraka-service-secret',
-      base_dn: 'ou=people,dc=example,dc=com',
-      timeout: 2000,
-      connect_timeout: 1000,
-      ...overrides,
-    },
-  })
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  const d = createDirectory(r.cfg)
-  dirs.push(d)
-  return d
-}
+const dirs = new TestDirectories()
+const open = (overrides: Record<string, unknown> = {}): Directory => dirs.open(slapd.url, overrides)
 
 before(async () => {
   slapd = await startSlapd({
@@ -38,7 +21,7 @@ before(async () => {
   })
 })
 after(async () => {
-  for (const d of dirs) await d.close()
+  await dirs.closeAll()
   await slapd?.dispose()
 })
 
@@ -95,12 +78,7 @@ describe('identityValue falls back to the login', () => {
   })
 
   test('directory down: the login, recorded as address(directory_unavailable)', async () => {
-    const r = parseDirectoryConfig({
-      main: { servers: 'ldap://127.0.0.1:1', bind_dn: 'cn=x', bind_password: 'y', base_dn: 'dc=x', connect_timeout: 500, timeout: 1000 },
-    })
-    assert.ok(r.ok)
-    const d = createDirectory(r.cfg)
-    dirs.push(d)
+    const d = dirs.open('ldap://127.0.0.1:1', { connect_timeout: 500, timeout: 1000 })
     const v = await identityValue(d, { mode: 'search', login: 'alice', attribute: 'mail', budgetMs: 5000 })
     assert.equal(v.value, 'alice')
     assert.deepEqual(v.label, { err: 'address(directory_unavailable)' })
