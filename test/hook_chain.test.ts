@@ -16,6 +16,7 @@ import { parseStampConfig } from '../lib/stamp/config'
 import * as relay from '../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../plugins/auth_relay/state'
 import { stamp_message } from '../plugins/auth_stamp/hooks'
+import { fakeAuthenticatedSession } from './harness/fake_session'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
@@ -173,26 +174,13 @@ describe('auth_stamp whose record() throws', () => {
     assert.ok(r.ok)
     const errors: string[] = []
     const added: string[] = []
-    const connection = {
-      notes: { auth_user: 'alice' },
-      local: { host: 'mail.example.com' },
-      remote: { ip: '192.0.2.7' },
-      results: { get: () => undefined },
-      auth_results: () => '',
-      lognotice: () => undefined,
-      logwarn: () => undefined,
-      logerror: (_p: unknown, m: string) => void errors.push(m),
-      transaction: {
-        mail_from: { address: 'alice@example.com', host: 'example.com' },
-        header: { header_list: ['From: alice@example.com\n'], headers: {}, headers_decoded: {} },
-        add_leading_header: (name: string) => void added.push(name),
-        results: {
-          add: () => {
-            throw new Error('results store broken')
-          },
-        },
+    const connection = fakeAuthenticatedSession({
+      logerror: (_p, m) => void errors.push(m),
+      addLeadingHeader: (name) => void added.push(name),
+      addResult: () => {
+        throw new Error('results store broken')
       },
-    }
+    })
     const calls = await run(stamp_message, { cfg: r.cfg, name: 'auth_stamp', timeout: 30 }, connection)
     assert.deepEqual(calls, [{ code: undefined, msg: undefined }])
     assert.deepEqual(added, ['X-Authenticated-User'])

@@ -7,6 +7,7 @@ import constants from 'haraka-constants'
 import * as hooks from '../plugins/auth_stamp/hooks'
 import { stamp_message } from '../plugins/auth_stamp/hooks'
 import { parseStampConfig } from '../lib/stamp/config'
+import { fakeAuthenticatedSession } from './harness/fake_session'
 
 describe('stamp_message fails closed', () => {
   test('an error while stripping gives 451 4.3.0 (DENYSOFT), once, and logs it', () => {
@@ -84,22 +85,12 @@ describe('a reload to identity_value=address with an invalid ldap_directory.ini'
     const added: Array<[string, string]> = []
     const recorded: Record<string, unknown>[] = []
     const warned: string[] = []
-    const connection = {
-      notes: { auth_user: 'alice' },
-      local: { host: 'mail.example.com' },
-      remote: { ip: '192.0.2.7' },
-      results: { get: () => undefined },
-      auth_results: () => '',
-      lognotice: () => undefined,
-      logwarn: (_p: unknown, m: string) => void warned.push(m),
-      logerror: (_p: unknown, m: string) => assert.fail(m),
-      transaction: {
-        mail_from: { address: 'alice@example.com', host: 'example.com' },
-        header: { header_list: ['From: alice@example.com\n'], headers: {}, headers_decoded: {} },
-        add_leading_header: (name: string, value: string) => void added.push([name, value]),
-        results: { add: (_p: unknown, r: Record<string, unknown>) => void recorded.push(r) },
-      },
-    }
+    const connection = fakeAuthenticatedSession({
+      logwarn: (_p, m) => void warned.push(m),
+      logerror: (_p, m) => assert.fail(m),
+      addLeadingHeader: (name, value) => void added.push([name, value]),
+      addResult: (_p, r) => void recorded.push(r),
+    })
     await new Promise<void>((resolve) => stamp_message.call(plugin as never, () => resolve(), connection as never))
     assert.deepEqual(added, [['X-Authenticated-User', 'alice']])
     assert.deepEqual(recorded, [{ err: ['address(directory_not_configured)'], pass: ['stamp(identity)'], emit: true }])
