@@ -44,10 +44,18 @@ export function parseServerUrl(url: string): Target {
   return { url, secure, host, port: m[3] ? Number(m[3]) : secure ? 636 : 389 }
 }
 
+/**
+ * TLS options for `host`, the URL's host, the same for LDAPS and StartTLS. Node
+ * checks the certificate against `servername`, else `host`; StartTLS upgrades a
+ * socket tls.connect did not open, so without `host` an IP URL (no servername)
+ * was checked against "localhost". An IP is checked against the certificate's
+ * IP addresses and is never sent as SNI (RFC 6066 section 3).
+ */
 function tlsOptions(cfg: DirectoryConfig, host: string): tls.ConnectionOptions {
   return {
     ca: cfg.tlsCa,
     rejectUnauthorized: cfg.tls_reject_unauthorized,
+    host,
     servername: net.isIP(host) ? undefined : host,
   }
 }
