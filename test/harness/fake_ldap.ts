@@ -1,6 +1,7 @@
 // Misbehaving LDAP servers for fault tests, on 127.0.0.1 and a free port: what
 // slapd cannot be made to do on demand.
 import net from 'node:net'
+import tls from 'node:tls'
 import ldapjs from 'ldapjs'
 
 export interface FakeServer {
@@ -31,17 +32,60 @@ export function startTlsStallServer(): Promise<FakeServer> {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
-    socket.once('data', (buf) => {
-      // LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp ... }: 30 len 02 idlen id ...
-      const id = buf.subarray(4, 4 + buf[3]!)
-      // ExtendedResponse [APPLICATION 24]: resultCode success, matchedDN "", diagnosticMessage "", responseName [10]
-      const op = tlv(0x78, Buffer.concat([Buffer.from([0x0a, 1, 0, 0x04, 0, 0x04, 0]), tlv(0x8a, STARTTLS_OID)]))
-      socket.write(tlv(0x30, Buffer.concat([tlv(0x02, id), op])))
-    })
+    socket.once('data', (buf) => socket.write(startTlsSuccess(buf)))
   })
+  return listen(server, sockets, fake, 'ldap')
+}
+
+/** The StartTLS ExtendedResponse "success" to `request` (the first LDAPMessage on a connection). */
+function startTlsSuccess(request: Buffer): Buffer {
+  // LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp ... }: 30 len 02 idlen id ...
+  const id = request.subarray(4, 4 + request[3]!)
+  // ExtendedResponse [APPLICATION 24]: resultCode success, matchedDN "", diagnosticMessage "", responseName [10]
+  const op = tlv(0x78, Buffer.concat([Buffer.from([0x0a, 1, 0, 0x04, 0, 0x04, 0]), tlv(0x8a, STARTTLS_OID)]))
+  return tlv(0x30, Buffer.concat([tlv(0x02, id), op]))
+}
+
+export interface SniRecorder extends FakeServer {
+  /** The SNI name of the first completed TLS handshake; false (or null) when the client sent none. */
+  servername: Promise<string | false | null>
+}
+
+/**
+ * Completes a TLS handshake with `pair` and reports the client's SNI, then
+ * answers nothing more. `ldap`: StartTLS first (the first request gets
+ * "success"), on an ldap:// URL; `ldaps`: TLS from the start.
+ */
+export function sniRecordingServer(pair: { key: string; cert: string }, scheme: 'ldap' | 'ldaps'): Promise<SniRecorder> {
+  const sockets = new Set<net.Socket>()
+  let handshake!: (servername: string | false | null) => void
+  const servername = new Promise<string | false | null>((resolve) => (handshake = resolve))
+  const fake: SniRecorder = { url: '', connections: 0, servername, close: async () => undefined }
+  const secureContext = tls.createSecureContext({ key: pair.key, cert: pair.cert })
+  const upgrade = (socket: net.Socket) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext })
+    secure.on('error', () => undefined)
+    secure.once('secure', () => handshake(secure.servername))
+  }
+  const server = net.createServer((socket) => {
+    fake.connections++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => undefined)
+    if (scheme === 'ldaps') upgrade(socket)
+    else
+      socket.once('data', (buf) => {
+        socket.write(startTlsSuccess(buf))
+        upgrade(socket)
+      })
+  })
+  return listen(server, sockets, fake, scheme)
+}
+
+function listen<T extends FakeServer>(server: net.Server, sockets: Set<net.Socket>, fake: T, scheme: string): Promise<T> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
-      fake.url = `ldap://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+      fake.url = `${scheme}://127.0.0.1:${(server.address() as net.AddressInfo).port}`
       fake.close = () =>
         new Promise<void>((done) => {
           for (const s of sockets) s.destroy()
