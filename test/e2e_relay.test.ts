@@ -225,10 +225,12 @@ describe('header alignment (default: refuse)', () => {
     await waitForMessage(stack.haraka.mailDir, (m) => m.eml.includes(subject))
   })
 
-  test('a foreign Sender, a second (obsolete-form) From, several From without Sender, a group: all refused with their own text', async () => {
+  test('a foreign Sender, a second (obsolete-form) From, a From with a control in its name, several From without Sender, a group: all refused with their own text', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['Sender: bob@example.com'], /^Sender header address not owned by the authenticated user$/],
       [['From : bob@example.com'], /^From header address not owned by the authenticated user$/],
+      // a Java reader (InternetHeaders trims C0 controls) takes this for From: bob
+      [['From\x00: bob@example.com'], /^Malformed header field name \(RFC 5322 2\.2: printable ASCII only, then a colon\)$/],
     ]
     const send = async (from: string, headers: string[]) => {
       const c = await stack.submission()

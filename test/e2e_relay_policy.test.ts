@@ -3,7 +3,7 @@
 // sub-addressing, [send_as] groups, header_alignment=add_sender, refusing
 // unauthenticated local senders, a trusted AUTH= peer, and the per-session cache.
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { waitForMessage } from './harness/mail_sink'
@@ -155,6 +155,30 @@ describe('header_alignment=add_sender', () => {
     expectReply(await c.data(message({ from: 'carol@example.com', to: 'friend@remote.example', subject })), 250)
     const m = await waitForMessage(stack.haraka.mailDir, (msg) => msg.eml.includes(subject))
     assert.deepEqual(m.headers('sender'), ['Dave.Primary@example.com'])
+  })
+})
+
+describe('a malformed header field name from an authenticated session (issue 10 item 1)', () => {
+  test('From\\x00: bob (a Java reader\u2019s getFrom() is bob) is 550 5.7.1 with its reason, even with add_sender; nothing is stored; the session goes on', async () => {
+    const c = await loggedIn(ALICE.login, ALICE.password)
+    const stored = () => readdirSync(stack.haraka.mailDir).length
+    const before = stored()
+    for (const [i, field] of ['From\x00: bob@example.com', '\x01From: bob@example.com', '\u017Fender: bob@example.com'].entries()) {
+      expectReply(await c.mailFrom(ALICE.login), 250)
+      expectReply(await c.rcptTo('friend@remote.example'), 250)
+      const subject = `malformed-name-${i}-${Date.now()}`
+      const r = await c.data(message({ from: ALICE.login, to: 'friend@remote.example', subject, headers: [field] }))
+      expectReply(r, 550, '5.7.1', /^Malformed header field name \(RFC 5322 2\.2: printable ASCII only, then a colon\)$/)
+    }
+    await waitForLog(stack.haraka, 'message refused for "alice@example.com": malformed field name: "field name From<U+0000>"')
+    await waitForLog(stack.haraka, 'message refused for "alice@example.com": malformed field name: "field name <U+017F>ender"')
+    assert.equal(stored(), before)
+    // the same session still sends a well-formed message
+    expectReply(await c.mailFrom(ALICE.login), 250)
+    expectReply(await c.rcptTo('friend@remote.example'), 250)
+    const subject = `well-formed-${Date.now()}`
+    expectReply(await c.data(message({ from: ALICE.login, to: 'friend@remote.example', subject })), 250)
+    await waitForMessage(stack.haraka.mailDir, (m) => m.eml.includes(subject))
   })
 })
 

@@ -141,3 +141,39 @@ describe('unauthenticated mail', () => {
     )
   })
 })
+
+describe('field names a Java or PHP reader takes for ours (issue 10 item 1)', () => {
+  // Java's InternetHeaders and PHP trim() the name (C0 controls go, JavaScript keeps them), Java's
+  // equalsIgnoreCase folds U+017F to "s"; Haraka delivers these lines as they are.
+  const MALFORMED = [
+    'X-Authenticated-User\x1f: ceo@example.com',
+    '\x01Authentication-Results: mail.example.com; auth=pass (plain) smtp.auth=ceo@example.com',
+    'Authentication-Results\x00: mail.example.com; auth=pass (plain) smtp.auth=ceo@example.com',
+    'X-Authenticated-User\x0b: ceo@example.com',
+    'X-Authenticated-U\u017Fer: ceo@example.com',
+    'X-Auth-Stamp\x7f: v=1; kid=k1; t=1800000000; u=ceo@example.com; f=ceo@example.com; s=' + FAKE_SIG,
+  ]
+
+  test('inbound: every field with a malformed name is gone from the delivered message, counted and logged', async () => {
+    const c = await stack.inbound()
+    const subject = `malformed-${Date.now()}`
+    assert.equal((await c.mailFrom('someone@remote.example')).code, 250)
+    assert.equal((await c.rcptTo('alice@example.com')).code, 250)
+    const sent = message({ from: 'someone@remote.example', to: 'alice@example.com', subject, headers: MALFORMED })
+    assert.equal((await c.data(sent)).code, 250)
+    const msg = await waitForMessage(stack.haraka.mailDir, (m) => m.eml.includes(subject))
+    let own = sent.slice(0, sent.indexOf('\r\n\r\n') + 2)
+    for (const f of MALFORMED) own = own.replace(`${f}\r\n`, '')
+    const expected = new RegExp('^' + receivedPattern({ with: 'ESMTP', from: 'someone@remote.example' }) + escape(own) + '$')
+    assert.match(`${headerSection(msg.eml)}\r\n`, expected)
+    assert.ok(!msg.eml.includes('ceo@example.com'), headerSection(msg.eml))
+    assert.equal(resultsLine(msg.uuid), 'removed: 6, malformed_names: 6, skip:stamp(unauthenticated)')
+    assert.match(
+      stack.haraka.logs(),
+      new RegExp(
+        `\\[${escape(msg.uuid)}\\] \\[auth_stamp\\] removed 6 field\\(s\\) with a malformed name \\(not RFC 5322 ftext\\): ` +
+          escape('"X-Authenticated-User<U+001F>", "<U+0001>Authentication-Results", "Authentication-Results<U+0000>", "X-Authenticated-User<U+000B>", "X-Authenticated-U<U+017F>er", ...'),
+      ),
+    )
+  })
+})

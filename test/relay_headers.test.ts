@@ -53,3 +53,28 @@ describe('judgeAlignment', () => {
     assert.equal(!v.ok && v.problem, 'unparseable')
   })
 })
+
+describe('malformed field names (issue 10 item 1)', () => {
+  test('a name that a Java or PHP reader may take for From/Sender (controls it trims, Unicode case folds) is refused, not skipped', () => {
+    for (const name of ['From\x00', 'From\x1f', '\x01From', 'From\x0b', 'Fr\x00om', 'Sender\x7f', '\u017Fender', 'Re\u017Fent-From', 'Resent-Sender\x1f']) {
+      const fields = ['From: alice@example.com\n', `${name}: bob@example.com\n`]
+      const v = verdict(fields)
+      assert.equal(v.ok, false, JSON.stringify(name))
+      assert.equal(!v.ok && v.problem, 'malformed_field_name', JSON.stringify(name))
+      assert.equal(addressesToCheck(readIdentityHeaders(fields)).length, 0)
+    }
+  })
+  test('any malformed name refuses the message (no list of look-alikes to keep up to date); the detail names it log-safe', () => {
+    assert.deepEqual(verdict(['From: alice@example.com\n', 'X-Mailer\x00: x\n']), { ok: false, problem: 'malformed_field_name', detail: 'field name X-Mailer<U+0000>' })
+    assert.deepEqual(verdict(['From: alice@example.com\n', 'a line without a colon\n']), {
+      ok: false,
+      problem: 'malformed_field_name',
+      detail: 'field name a line without a colon',
+    })
+    assert.equal(verdict(['From: alice@example.com\n', 'X-Caf\u00e9: x\n']).ok, false)
+  })
+  test('well-formed names with the obsolete white space before the colon are still read', () => {
+    assert.deepEqual(verdict(['From \t: alice@example.com\n', 'X-Odd-!#$%&*+/=?^_`{|}~: x\n']), { ok: true })
+    assert.deepEqual(verdict(['From\t: bob@example.com\n']), { ok: false, problem: 'from_not_owned', detail: 'From: bob@example.com' })
+  })
+})

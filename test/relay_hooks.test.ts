@@ -285,6 +285,19 @@ describe('header_gate', () => {
     assert.deepEqual(results(c).fail, ['header(from_not_owned)'])
     assert.deepEqual(results(c).pass, ['header(sender_added)'])
   })
+  test('a malformed field name is 550 5.7.1 with fail header(malformed_field_name), also with add_sender (a Sender cannot fix it)', async () => {
+    for (const mode of ['refuse', 'add_sender']) {
+      const { plugin } = makePlugin({ header_alignment: mode })
+      const c = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: alice@example.com\n', 'From\x00: bob@example.com\n'])
+      const r = await call(hooks.header_gate, plugin, c)
+      assert.equal(r.code, constants.deny, mode)
+      assert.equal(r.msg.code, 550)
+      assert.match(String(r.msg.reply), /^5\.7\.1 Malformed header field name/)
+      assert.deepEqual(results(c).fail, ['header(malformed_field_name)'])
+      assert.deepEqual(results(c).pass, [])
+      assert.deepEqual(c.transaction.header.get_all('sender'), [])
+    }
+  })
   test('unauthenticated or header_alignment=off: not checked', async () => {
     const { plugin } = makePlugin()
     const c = withHeaders(makeConnection(), ['From: bob@example.com\n'])

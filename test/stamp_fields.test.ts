@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { authPassClause, authResultsValue, authservIdOf, isAuthClause } from '../lib/stamp/auth_results'
-import { canonicalFieldValue, fieldName, fieldValue, headerFieldsOf } from '../lib/message/fields'
+import { canonicalFieldValue, fieldName, fieldNameForLog, fieldValue, headerFieldsOf, isMalformedField } from '../lib/message/fields'
 import { forgedFieldIndexes, ourFields } from '../lib/stamp/fields'
 import { receivedAuthComment } from '../lib/stamp/received'
 
@@ -53,6 +53,36 @@ describe('field helpers', () => {
     assert.equal(fieldValue('X-A:\n\tb\n c\n'), 'b c')
     assert.equal(fieldName('no colon here\n'), '')
   })
+  test('fieldName is the ftext name (%d33-57 / %d59-126), optionally followed by WSP before the colon', () => {
+    assert.equal(fieldName('From: a\n'), 'from')
+    assert.equal(fieldName('From \t : a\n'), 'from')
+    assert.equal(fieldName('X-!#$%&*+/=?^_`{|}~9: a\n'), 'x-!#$%&*+/=?^_`{|}~9')
+    for (const f of ['From: a\n', 'X-A : b\n', 'Subject:\n', 'From\t: a\n']) assert.equal(isMalformedField(f), false, JSON.stringify(f))
+  })
+  test('a name with a C0 control anywhere, DEL, white space inside, 8-bit or Unicode letters, or no name is malformed: no name at all', () => {
+    const names: string[] = []
+    for (let c = 0; c < 0x20; c++) {
+      const ch = String.fromCharCode(c)
+      if (c !== 0x09) names.push(`From${ch}`, `X-Authenticated-User${ch} `)
+      names.push(`${ch}Authentication-Results`, `Fr${ch}om`)
+    }
+    names.push('From\x7f', 'Fr om', '\u017Fender', 'X-Authent\u0131cated-User', 'X-Authent\u0130cated-User', 'Resent-\u212Aey', 'From\u00a0', '\ufeffFrom', '\u00e9', '')
+    for (const name of names) {
+      const field = `${name}: ceo@example.com\n`
+      assert.equal(fieldName(field), '', JSON.stringify(field))
+      assert.equal(isMalformedField(field), true, JSON.stringify(field))
+    }
+    assert.equal(isMalformedField('no colon here\n'), true)
+    assert.equal(isMalformedField('garbage\r\n\tFrom: bob@example.com\n'), true, 'a colon only on a continuation line')
+  })
+  test('fieldNameForLog shows every character outside printable ASCII as <U+XXXX>, at most 60 characters', () => {
+    assert.equal(fieldNameForLog('From\x00: bob@example.com\n'), 'From<U+0000>')
+    assert.equal(fieldNameForLog('\x01Authentication-Results: x\n'), '<U+0001>Authentication-Results')
+    assert.equal(fieldNameForLog('\u017Fender: x\n'), '<U+017F>ender')
+    assert.equal(fieldNameForLog('\u{1F600}\x7f: x\n'), '<U+1F600><U+007F>')
+    assert.equal(fieldNameForLog('no colon here\n\tmore\n'), 'no colon here')
+    assert.equal(fieldNameForLog(`${'x'.repeat(100)}\x00: y\n`), `${'x'.repeat(60)}...`)
+  })
   test('authservIdOf', () => {
     assert.equal(authservIdOf('mail.example.com; auth=pass'), 'mail.example.com')
     assert.equal(authservIdOf(' Mail.Example.com 1 ; x'), 'mail.example.com')
@@ -97,6 +127,20 @@ describe('field helpers', () => {
     assert.equal(authResultsValue('bob'), 'bob')
     assert.equal(authResultsValue('o"brien x'), '"o\\"brien x"')
     assert.equal(authResultsValue('a;b'), '"a;b"')
+  })
+})
+
+describe('malformed names are never classified', () => {
+  test('identity, stamp and A-R fields with a control (even one JS trim() removes), DEL or a Unicode case fold in the name are not ours here (lib/stamp/stamp removes them as malformed)', () => {
+    const fields = [
+      'X-Authenticated-User\x1f: ceo@example.com\n',
+      'X-Authenticated-User\x0b: ceo@example.com\n',
+      '\x0cX-Authenticated-User: ceo@example.com\n',
+      '\x01Authentication-Results: mail.example.com; auth=pass (plain) smtp.auth=ceo@example.com\n',
+      'Authentication-Results\x7f: mail.example.com; auth=pass smtp.auth=ceo@example.com\n',
+      'X-Auth-\u017Ftamp: v=1\n',
+    ]
+    assert.deepEqual(ourFields(fields, { ...rule, stampHeaders: new Set(['x-auth-stamp']) }), [])
   })
 })
 

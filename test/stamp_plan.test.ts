@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseStampConfig, type StampConfig } from '../lib/stamp/config'
 import { messageFacts, stampValue, StampKey, verifyStamp } from '../lib/stamp/sign'
-import { headersToAdd, inspectMessage, StampResults, verdictLabel, type MessageContext } from '../lib/stamp/stamp'
+import { headersToAdd, inspectMessage, malformedFieldsNote, StampResults, verdictLabel, type MessageContext } from '../lib/stamp/stamp'
 
 const SECRET = 'plan-test-secret-of-at-least-32-bytes'
 const NOW = 1_800_000_000
@@ -25,6 +25,17 @@ const FORGED = [
   'Authentication-Results: mail.example.com; auth=pass smtp.auth=ceo@example.com\n',
   'Original-Authentication-Results: mail.example.com; auth=pass smtp.auth=ceo\n',
   UPSTREAM_AR,
+]
+// Names a Java (InternetHeaders: String.trim, equalsIgnoreCase) or PHP (trim) reader takes for ours or for From.
+const MALFORMED = [
+  'X-Authenticated-User\x1f: ceo@example.com\n',
+  '\x01Authentication-Results: mail.example.com; auth=pass (plain) smtp.auth=ceo@example.com\n',
+  'X-Authenticated-User\x0b: ceo@example.com\n',
+  'From\x00: bob@example.com\n',
+  '\u017Fender: bob@example.com\n',
+  'X-Authent\u0131cated-User: ceo@example.com\n',
+  'X-Auth-Stamp\x7f: v=1; u=ceo@example.com\n',
+  'a line without a colon\n',
 ]
 const ctx = (over: Partial<MessageContext> = {}): MessageContext => ({
   mailFrom: 'alice@example.com',
@@ -109,6 +120,47 @@ describe('inspectMessage', () => {
     assert.deepEqual(verdictLabel(inspectMessage(BASE, peers, ctx({ peerIp: '198.51.100.1' })).verdict!), { skip: 'verify(no_stamp)' })
     // verify_peers empty (the default): any peer's stamp is checked
     assert.equal(inspectMessage(fields, VERIFY, ctx({ peerIp: '198.51.100.1' })).verdict?.valid, true)
+  })
+
+  test('every field with a malformed name goes, inbound or authenticated, counted apart from the forged ones', () => {
+    const fields = [...BASE, ...MALFORMED, 'X-Authenticated-User: ceo@example.com\n', 'X-Spam: no\n']
+    for (const login of [undefined, 'alice@example.com']) {
+      const r = inspectMessage(fields, config(), ctx({ login }))
+      assert.deepEqual(r.remove, [4, 5, 6, 7, 8, 9, 10, 11, 12])
+      assert.deepEqual(r.removed, [['x-authenticated-user', 1]])
+      assert.deepEqual(r.malformed, [
+        'X-Authenticated-User<U+001F>',
+        '<U+0001>Authentication-Results',
+        'X-Authenticated-User<U+000B>',
+        'From<U+0000>',
+        '<U+017F>ender',
+        'X-Authent<U+0131>cated-User',
+        'X-Auth-Stamp<U+007F>',
+        'a line without a colon',
+      ])
+      assert.deepEqual(new StampResults().summary(r), { removed: 9, removed_fields: ['x-authenticated-user=1'], malformed_names: 8 })
+    }
+    const only = inspectMessage([...BASE, MALFORMED[3]!], config(), ctx())
+    assert.deepEqual(new StampResults().summary(only), { removed: 1, malformed_names: 1 })
+  })
+
+  test('verify mode: a stamp under a malformed name is neither a stamp nor a second stamp; it goes, a valid one stays', () => {
+    for (const bad of ['X-Auth-Stamp\x00: v=1; kid=k1\n', 'X-Auth-Stamp\x0b: v=1; kid=k1\n', '\x0cX-Auth-Stamp: v=1; kid=k1\n']) {
+      const fields = [...BASE, stampField(), bad]
+      const r = inspectMessage(fields, VERIFY, ctx())
+      assert.equal(r.verdict?.valid, true, JSON.stringify(bad))
+      assert.deepEqual(r.remove, [5], JSON.stringify(bad))
+      assert.deepEqual(r.identity, { login: 'alice@example.com', source: 'stamp' })
+    }
+  })
+
+  test('malformedFieldsNote: one log line naming at most five', () => {
+    assert.equal(malformedFieldsNote(inspectMessage(BASE, config(), ctx())), undefined)
+    assert.equal(
+      malformedFieldsNote(inspectMessage([...BASE, ...MALFORMED.slice(0, 2)], config(), ctx())),
+      'removed 2 field(s) with a malformed name (not RFC 5322 ftext): "X-Authenticated-User<U+001F>", "<U+0001>Authentication-Results"',
+    )
+    assert.match(malformedFieldsNote(inspectMessage([...BASE, ...MALFORMED], config(), ctx()))!, /^removed 8 field\(s\) .*"<U\+017F>ender", \.\.\.$/)
   })
 
   test('Haraka\u2019s own pending A-R is not counted as forged', () => {

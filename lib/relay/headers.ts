@@ -3,9 +3,13 @@
 // Sender (RFC 5322 §3.6.2). Fields are found the way a mail reader finds them:
 // names case-insensitive, the obsolete white space before the colon
 // ("From : bob@") included, every copy of the field. Addresses are parsed with
-// @haraka/email-address (Haraka's own RFC 5322 parser).
+// @haraka/email-address (Haraka's own RFC 5322 parser). A field whose name is
+// malformed (a control or non-ASCII character in it, no colon: see
+// lib/message/fields) makes the whole message unreadable here: another reader
+// may take "From\x00:" or "\u017Fender:" for From or Sender, so it is refused,
+// whatever the name, rather than guessed at.
 import { parseHeader } from '@haraka/email-address'
-import { fieldName, fieldValue } from '../message/fields'
+import { fieldName, fieldNameForLog, fieldValue, isMalformedField } from '../message/fields'
 
 export type IdentityHeaders =
   | {
@@ -16,7 +20,7 @@ export type IdentityHeaders =
       /** indexes in the header list of the Sender fields (to replace them) */
       senderIndexes: number[]
     }
-  | { ok: false; detail: string }
+  | { ok: false; problem: 'unparseable' | 'malformed_field_name'; detail: string }
 
 function mailboxes(value: string, single: boolean): string[] {
   const list = parseHeader(value, { startAt: single ? 'mailbox' : 'mailbox-list' })
@@ -30,6 +34,10 @@ export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders 
   const from: string[] = []
   const sender: string[] = []
   const senderIndexes: number[] = []
+  const malformed = fields.find(isMalformedField)
+  if (malformed !== undefined) {
+    return { ok: false, problem: 'malformed_field_name', detail: `field name ${fieldNameForLog(malformed)}` }
+  }
   for (const [i, field] of fields.entries()) {
     const name = fieldName(field)
     if (name !== 'from' && name !== 'sender') continue
@@ -37,7 +45,8 @@ export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders 
     try {
       found = mailboxes(fieldValue(field), name === 'sender')
     } catch (err) {
-      return { ok: false, detail: `${name === 'from' ? 'From' : 'Sender'}: ${(err as Error).message}` }
+      const detail = `${name === 'from' ? 'From' : 'Sender'}: ${(err as Error).message}`
+      return { ok: false, problem: 'unparseable', detail }
     }
     if (name === 'from') from.push(...found)
     else {
@@ -45,17 +54,23 @@ export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders 
       senderIndexes.push(i)
     }
   }
-  if (senderIndexes.length > 1) return { ok: false, detail: 'more than one Sender field' }
+  if (senderIndexes.length > 1) {
+    return { ok: false, problem: 'unparseable', detail: 'more than one Sender field' }
+  }
   return { ok: true, from, sender, senderIndexes }
 }
 
 export type Alignment =
   | { ok: true }
-  | { ok: false; problem: 'unparseable' | 'from_not_owned' | 'sender_not_owned' | 'sender_required'; detail: string }
+  | {
+      ok: false
+      problem: 'unparseable' | 'malformed_field_name' | 'from_not_owned' | 'sender_not_owned' | 'sender_required'
+      detail: string
+    }
 
 /** Judge the headers against the login's ownership (already resolved for every address). */
 export function judgeAlignment(headers: IdentityHeaders, owns: (address: string) => boolean): Alignment {
-  if (!headers.ok) return { ok: false, problem: 'unparseable', detail: headers.detail }
+  if (!headers.ok) return { ok: false, problem: headers.problem, detail: headers.detail }
   const foreignFrom = headers.from.find((a) => !owns(a))
   if (foreignFrom !== undefined) return { ok: false, problem: 'from_not_owned', detail: `From: ${foreignFrom}` }
   const foreignSender = headers.sender.find((a) => !owns(a))

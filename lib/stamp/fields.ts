@@ -1,5 +1,7 @@
 // Which header fields carry (or claim to carry) our stamp. Field names and
-// values are read as lib/message/fields reads them (any case, obsolete form).
+// values are read as lib/message/fields reads them (any case, obsolete form); a
+// field with a malformed name has no name there and is never one of ours here
+// (lib/stamp/stamp removes it as malformed).
 import { fieldName, fieldValue } from '../message/fields'
 import { authservIdOf, canonicalAuthservId } from './auth_results'
 

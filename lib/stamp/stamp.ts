@@ -1,5 +1,6 @@
 // What auth_stamp does to one message, decided without Haraka: which fields
 // to remove, whose identity to stamp, which headers to add, what to record.
+import { fieldNameForLog, isMalformedField } from '../message/fields'
 import { inNetworks } from '../relay/networks'
 import type { StampConfig } from './config'
 import { ourFields } from './fields'
@@ -23,8 +24,10 @@ export interface MessageContext {
 export interface Inspection {
   /** field indexes to remove */
   remove: number[]
-  /** removed fields per lower-case name, in order of first appearance */
+  /** removed fields per lower-case name, in order of first appearance (malformed names not included) */
   removed: Array<[string, number]>
+  /** the names (as fieldNameForLog shows them) of the fields removed because their name is malformed */
+  malformed: string[]
   /** the verify-mode verdict on the message's stamp (unauthenticated sessions only) */
   verdict?: Verdict
   /** whose identity the message is stamped with: the session's login, or the login of a verified stamp */
@@ -36,7 +39,10 @@ export interface Inspection {
  * removed too, except in verify mode on mail from an unauthenticated session
  * (an upstream hop, in verify_peers when that is set) when there is exactly
  * one and it verifies. A-R fields that
- * claim our authserv-id are removed; other servers' are kept.
+ * claim our authserv-id are removed; other servers' are kept. A field whose
+ * name is malformed (lib/message/fields: not ftext, no colon) is removed too,
+ * since a reader that trims or folds it differently could take it for one of
+ * ours (or for From).
  */
 export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx: MessageContext): Inspection {
   const ours = ourFields(fields, {
@@ -64,11 +70,29 @@ export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx:
   const remove = ours.filter((f) => f.index !== keep)
   const counts = new Map<string, number>()
   for (const f of remove) counts.set(f.name, (counts.get(f.name) ?? 0) + 1)
+  // disjoint from ours: a malformed field has no name there
+  const malformed = fields.flatMap((f, index) => (isMalformedField(f) ? [index] : []))
 
   let identity: Inspection['identity']
   if (ctx.login) identity = { login: ctx.login, source: 'session' }
   else if (verdict?.valid) identity = { login: verdict.login, source: 'stamp' }
-  return { remove: remove.map((f) => f.index), removed: [...counts], verdict, identity }
+  return {
+    remove: [...remove.map((f) => f.index), ...malformed].sort((a, b) => a - b),
+    removed: [...counts],
+    malformed: malformed.map((i) => fieldNameForLog(fields[i]!)),
+    verdict,
+    identity,
+  }
+}
+
+/** The log line for the fields removed for a malformed name (five named at most); undefined when none. */
+export function malformedFieldsNote(found: Inspection): string | undefined {
+  const n = found.malformed.length
+  if (!n) return undefined
+  // fieldNameForLog leaves only printable ASCII: safe for a log line as it is
+  const names = found.malformed.slice(0, 5).map((name) => JSON.stringify(name))
+  const more = n > 5 ? ', ...' : ''
+  return `removed ${n} field(s) with a malformed name (not RFC 5322 ftext): ${names.join(', ')}${more}`
 }
 
 export interface NewHeader {
@@ -116,7 +140,8 @@ export class StampResults {
     const out: Record<string, unknown> = {}
     if (found.remove.length) {
       out.removed = found.remove.length
-      out.removed_fields = found.removed.map(([name, n]) => `${name}=${n}`)
+      if (found.removed.length) out.removed_fields = found.removed.map(([name, n]) => `${name}=${n}`)
+      if (found.malformed.length) out.malformed_names = found.malformed.length
     }
     for (const [k, v] of Object.entries(this.lists)) if (v.length) out[k] = [...v]
     return out

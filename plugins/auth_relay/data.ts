@@ -2,7 +2,8 @@
 // address must be the login's (its addresses, sub-addresses, send-as groups),
 // and several From addresses need a Sender. header_alignment=refuse answers
 // 550 5.7.1; add_sender replaces any Sender with the login's own address
-// instead, as Exim's submission mode does.
+// instead, as Exim's submission mode does. A field with a malformed name is
+// refused in both modes (a Sender cannot make it readable).
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
@@ -19,6 +20,7 @@ type Problem = Exclude<Alignment, { ok: true }>['problem']
 
 const PROBLEM_REPLY: Record<Problem, Reply> = {
   unparseable: REPLIES.HEADER_UNPARSEABLE,
+  malformed_field_name: REPLIES.HEADER_MALFORMED_FIELD_NAME,
   from_not_owned: REPLIES.HEADER_FROM_NOT_OWNED,
   sender_not_owned: REPLIES.HEADER_SENDER_NOT_OWNED,
   sender_required: REPLIES.HEADER_SENDER_REQUIRED,
@@ -61,7 +63,7 @@ async function judge(plugin: AuthRelay, connection: Connection, login: string, t
     return null
   }
   const primary = entry.kind === 'found' ? entry.primary : undefined
-  if (plugin.cfg.header_alignment === 'add_sender' && primary) {
+  if (plugin.cfg.header_alignment === 'add_sender' && primary && verdict.problem !== 'malformed_field_name') {
     const indexes = txn.header.header_list.flatMap((field, i) => (fieldName(field) === 'sender' ? [i] : []))
     removeFields(txn.header, indexes)
     txn.add_header('Sender', primary)

@@ -19,7 +19,7 @@ import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
 import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
 import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
-import { headersToAdd, inspectMessage, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
+import { headersToAdd, inspectMessage, malformedFieldsNote, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
 
 interface AuthStamp extends Plugin {
   cfg: StampConfig
@@ -93,6 +93,7 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       peerIp: connection.remote.ip,
     })
     removeFields(txn.header, found.remove)
+    if (found.malformed.length) connection.lognotice(this, malformedFieldsNote(found)!)
   } catch (err) {
     // Fail closed: a message whose forged stamp headers could not be removed is not accepted.
     connection.logerror(this, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
