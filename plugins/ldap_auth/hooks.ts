@@ -110,8 +110,10 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
       })
       return
     }
-    case 'reply':
-      return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, `AUTH refused: ${step.reason}`)
+    case 'reply': {
+      const log = `AUTH refused: ${step.reason}${step.detail ? ` (${step.detail})` : ''}`
+      return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, log)
+    }
     case 'verify':
       verifyAttempt(this, next, connection, step.credentials)
   }
