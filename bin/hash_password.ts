@@ -3,7 +3,8 @@
 // password is read from standard input (first line) when it is piped, or asked
 // for twice without echo on a terminal; never from the command line, where
 // other users could see it in the process list.
-import { normaliseLogin } from '../lib/auth/login'
+import { TextDecoder } from 'node:util'
+import { hasControlCharacters, normaliseLogin } from '../lib/auth/login'
 import { clampRounds, ROUNDS_DEFAULT, sha512crypt } from '../lib/credentials/sha512crypt'
 
 // haraka-config's ini reader accepts only these characters in a key.
@@ -34,10 +35,21 @@ function parseArgs(argv: string[]): { login: string; rounds: number | undefined 
   return { login: norm.login, rounds }
 }
 
+/** Strict UTF-8, as ldap_auth decodes AUTH: bytes that are not UTF-8 are an error, never U+FFFD. */
+function utf8(): TextDecoder {
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+}
+
 async function readPiped(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
+  let text: string
+  try {
+    text = utf8().decode(Buffer.concat(chunks))
+  } catch {
+    throw new Error('the password is not valid UTF-8')
+  }
+  return text.split(/\r?\n/)[0] ?? ''
 }
 
 function askHidden(prompt: string): Promise<string> {
@@ -47,8 +59,15 @@ function askHidden(prompt: string): Promise<string> {
     stdin.setRawMode(true)
     stdin.resume()
     let text = ''
+    const decoder = utf8()
     const onData = (buf: Buffer) => {
-      for (const ch of buf.toString('utf8')) {
+      let chars: string
+      try {
+        chars = decoder.decode(buf, { stream: true }) // a character may span two chunks
+      } catch {
+        return finish(new Error('the password is not valid UTF-8'))
+      }
+      for (const ch of chars) {
         if (ch === '\r' || ch === '\n') return finish()
         if (ch === '\u0003') return finish(new Error('cancelled'))
         if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('')
@@ -77,6 +96,10 @@ async function main(): Promise<void> {
     password = await readPiped()
   }
   if (!password) usage('empty password')
+  // ldap_auth refuses these in AUTH (501 5.5.2), so a hash of such a password could never be used.
+  if (hasControlCharacters(password)) {
+    usage('the password holds a control character (TAB, ESC, ...), which SMTP AUTH refuses')
+  }
   process.stdout.write(`${login}=${sha512crypt(password, { rounds: rounds ?? ROUNDS_DEFAULT })}\n`)
 }
 

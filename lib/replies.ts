@@ -17,6 +17,12 @@ export const REPLIES = {
   AUTH_CANCELLED: { code: 501, enh: '5.7.0', text: 'Authentication cancelled' },
   AUTH_BAD_BASE64: { code: 501, enh: '5.5.2', text: 'Cannot decode base64 response' },
   AUTH_BAD_PLAIN: { code: 501, enh: '5.5.2', text: 'Malformed PLAIN response' },
+  AUTH_BAD_UTF8: { code: 501, enh: '5.5.2', text: 'Credentials must be valid UTF-8' },
+  AUTH_CONTROL_CHARACTERS: {
+    code: 501,
+    enh: '5.5.2',
+    text: 'Control characters are not allowed in credentials',
+  },
   AUTH_SYNTAX: { code: 501, enh: '5.5.4', text: 'Syntax: AUTH mechanism [initial-response]' },
   AUTH_UNKNOWN_MECHANISM: { code: 504, enh: '5.5.4', text: 'Unrecognized authentication mechanism' },
   AUTH_ALREADY: { code: 503, enh: '5.5.1', text: 'Already authenticated' },

@@ -91,4 +91,21 @@ describe('credential cache', () => {
     c.storePositive('a', 'b')
     assert.deepEqual(c.lookup('a', 'b'), { kind: 'miss' })
   })
+
+  test('retired (its configuration was replaced): empty, and stores and finds nothing more', () => {
+    const { c } = cache({ staleMs: 3_600_000 })
+    c.storePositive('alice', 'right')
+    c.storeNegative('bob', 'guess', 'authn/invalid_credentials')
+    c.retire()
+    assert.deepEqual(c.size, { positive: 0, negative: 0 })
+    assert.equal(c.enabled, false)
+    // What an AUTH still running on the replaced directory does when its verdict comes:
+    c.storePositive('carol', 'late')
+    c.storeNegative('dave', 'late', 'authn/invalid_credentials')
+    assert.deepEqual(c.size, { positive: 0, negative: 0 })
+    assert.deepEqual(c.lookup('carol', 'late'), { kind: 'miss' })
+    assert.deepEqual(c.lookup('dave', 'late'), { kind: 'miss' })
+    assert.equal(c.lookupStale('carol', 'late'), false)
+    assert.equal(c.lookupStale('alice', 'right'), false)
+  })
 })

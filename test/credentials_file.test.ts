@@ -98,4 +98,20 @@ describe('npm run hash-password', () => {
     const k = spawnSync(process.execPath, [cli, '--login', "o'brien"], { input: 'x\n', encoding: 'utf8' })
     assert.equal(k.status, 2)
   })
+
+  test('refuses a password AUTH refuses: control characters (TAB, ESC, NUL, CR) and invalid UTF-8', () => {
+    const hash = (input: string | Buffer) =>
+      spawnSync(process.execPath, [cli, '--login', 'svc', '--rounds', '1000'], { input, encoding: 'utf8' })
+    for (const input of ['pass\tword\n', 'pass\x1b[Aword\n', 'pass\0word\n', 'pass\rword\n', 'pass\x7f\n']) {
+      const r = hash(input)
+      assert.equal(r.status, 2, JSON.stringify(input))
+      assert.match(r.stderr, /control character/)
+      assert.equal(r.stdout, '')
+    }
+    const bad = hash(Buffer.from([0x78, 0xff, 0x0a]))
+    assert.equal(bad.status, 2)
+    assert.match(bad.stderr, /not valid UTF-8/)
+    const ok = hash('p\u00e4ss w\u00f6rd\n')
+    assert.equal(ok.status, 0, ok.stderr)
+  })
 })

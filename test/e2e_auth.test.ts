@@ -270,3 +270,75 @@ describe('over-long lines', () => {
     assert.equal((await ok.authPlain(ALICE.login, ALICE.password)).code, 235, 'still serving')
   })
 })
+
+describe('credentials are UTF-8 without control characters: 501 5.5.2, nothing reaches the directory', () => {
+  // one line per bind request (a successful bind logs a second "mech=SIMPLE" line)
+  const ALICE_BIND = /BIND dn="uid=alice,ou=people,dc=example,dc=com" method=128/g
+  const alicesBinds = () => (stack.slapd.logTail(1_000_000).match(ALICE_BIND) ?? []).length
+  const chunk = (p: string | number[]) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))
+  const raw = (...parts: (string | number[])[]) => Buffer.concat(parts.map(chunk)).toString('base64')
+
+  test('a LOGIN password with NUL (or another C0 control) never reaches slapd: 501 5.5.2', async () => {
+    const before = alicesBinds()
+    // "\0" alone is what a C-string directory would read as an empty password (an anonymous bind).
+    const pw = ALICE.password
+    for (const password of ['\0', `${pw}\0`, `\0${pw}`, `${pw}\x01`, `${pw}\x7f`]) {
+      const c = await stack.submission()
+      const r = await c.authLogin(ALICE.login, password)
+      const shown = `password ${JSON.stringify(password)}: ${r.lines.join(' | ')}`
+      assert.deepEqual([r.code, r.enhanced], [501, '5.5.2'], shown)
+      c.close()
+    }
+    await waitForLog(stack.haraka, /AUTH refused: control_characters \(in the password\)/)
+    assert.equal(alicesBinds(), before, 'no BIND as alice in the slapd log')
+    const ok = await stack.submission()
+    const r = await ok.authLogin(ALICE.login, ALICE.password)
+    assert.equal(r.code, 235, 'the password without the control still works')
+    assert.equal(alicesBinds(), before + 1)
+  })
+
+  test('control characters in a login or authzid: 501 5.5.2, LOGIN before the password prompt', async () => {
+    const c1 = await stack.submission()
+    assert.equal((await c1.send('AUTH LOGIN')).code, 334)
+    const r1 = await c1.send(raw(`${ALICE.login}\t`))
+    assert.deepEqual([r1.code, r1.enhanced], [501, '5.5.2'], 'a trailing TAB is no longer trimmed away')
+    c1.close()
+    const c2 = await stack.submission()
+    const r2 = await c2.send(`AUTH PLAIN ${raw(`${ALICE.login}\x1b\0${ALICE.login}\0${ALICE.password}`)}`)
+    assert.deepEqual([r2.code, r2.enhanced], [501, '5.5.2'])
+    c2.close()
+    await waitForLog(stack.haraka, /AUTH refused: control_characters \(in the authorization identity\)/)
+  })
+
+  test('invalid UTF-8 is refused, not replaced: 78 FF and 78 FE never both become "x\\uFFFD"', async () => {
+    const before = alicesBinds()
+    const c1 = await stack.submission()
+    const r1 = await c1.send(`AUTH PLAIN ${raw(`\0${ALICE.login}\0`, [0x78, 0xff])}`)
+    assert.deepEqual([r1.code, r1.enhanced], [501, '5.5.2'], r1.lines.join(' | '))
+    c1.close()
+    const c2 = await stack.submission()
+    assert.equal((await c2.send('AUTH LOGIN')).code, 334)
+    assert.equal((await c2.send(raw(ALICE.login))).code, 334)
+    const r2 = await c2.send(raw([0x78, 0xfe]))
+    assert.deepEqual([r2.code, r2.enhanced], [501, '5.5.2'], r2.lines.join(' | '))
+    c2.close()
+    // an overlong "/" (C0 AF) in the username
+    const c3 = await stack.submission()
+    assert.equal((await c3.send('AUTH LOGIN')).code, 334)
+    const r3 = await c3.send(raw('alice', [0xc0, 0xaf]))
+    assert.deepEqual([r3.code, r3.enhanced], [501, '5.5.2'])
+    c3.close()
+    await waitForLog(stack.haraka, /AUTH refused: bad_utf8 \(in the username\)/)
+    assert.match(stack.haraka.logs(), /AUTH refused: bad_utf8 \(in the PLAIN response\)/)
+    assert.equal(alicesBinds(), before, 'no BIND as alice in the slapd log')
+  })
+
+  test('each counts as a failed attempt: the third in a session is 421 4.7.0, and it closes', async () => {
+    const c = await stack.submission()
+    assert.equal((await c.authLogin(ALICE.login, '\0')).code, 501)
+    assert.equal((await c.send(`AUTH PLAIN ${raw(`\0${ALICE.login}\0`, [0x78, 0xff])}`)).code, 501)
+    const r = await c.authPlain(ALICE.login, `${ALICE.password}\x02`)
+    assert.deepEqual([r.code, r.enhanced], [421, '4.7.0'])
+    await assertClosed(c)
+  })
+})

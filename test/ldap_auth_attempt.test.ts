@@ -1,7 +1,7 @@
 // plugins/ldap_auth/attempt on haraka-test-fixtures connections with a fake
 // directory: the AUTH deadline inside Haraka's plugin timeout, late verdicts
-// dropped, failure delays cut to the time left. (On real Haraka and slapd:
-// test/e2e_auth_deadline.test.ts.)
+// dropped, failure delays cut to the time left; a directory reload during an
+// attempt. (On real Haraka and slapd: test/e2e_auth_deadline.test.ts.)
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -15,6 +15,7 @@ import { parseDirectoryConfig } from '../lib/ldap/config'
 import type { AuthDirectory } from '../lib/ldap/directory'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../plugins/ldap_auth/attempt'
+import { load_ldap_auth_ini, load_ldap_directory_ini } from '../plugins/ldap_auth/hooks'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
@@ -78,6 +79,12 @@ function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
   } as unknown as AttemptPlugin
   plugin.directory.update(dirCfg.cfg)
 
+  const { c, replies, nexts, run } = session(plugin, log)
+  return { plugin, fake, c, replies, nexts, logs, run }
+}
+
+/** A fixtures connection recording replies and next() calls; run() is one PLAIN attempt for alice. */
+function session(plugin: AttemptPlugin, log: (msg: string) => void) {
   const c = fixtures.connection.createConnection() as Connection & Record<string, any>
   const replies: { code: number; msg: string; at: number }[] = []
   const nexts: { code: number | undefined; at: number }[] = []
@@ -88,7 +95,7 @@ function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
   }
   for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = (_p: unknown, msg: string) => log(msg)
   const run = (password: string) => verifyAttempt(plugin, (code?: number) => void nexts.push({ code, at: Date.now() - t0 }), c, { mech: 'PLAIN', authcid: 'alice@example.com', authzid: '', password } as Credentials)
-  return { plugin, fake, c, replies, nexts, logs, run }
+  return { c, replies, nexts, run }
 }
 
 describe('the AUTH deadline', () => {
@@ -143,5 +150,90 @@ describe('the AUTH deadline', () => {
     await sleep(1300)
     assert.deepEqual(none.replies.map((r) => r.code), [454])
     none.fake.release()
+  })
+})
+
+describe('a reload of ldap_directory.ini during an AUTH', () => {
+  /** The plugin as register() builds it (the real load_*_ini), on config files held in memory. */
+  function reloadable() {
+    const files: Record<string, Record<string, any>> = {
+      'ldap_auth.ini': { main: { failure_delay: 0, cache_ttl: 300, negative_cache_ttl: 300 } },
+      'ldap_directory.ini': {
+        main: { base_dn: 'ou=old,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
+      },
+    }
+    // The replaced directory knows alice's old password and answers when released; the new one does not.
+    const old = gatedDirectory('old-secret')
+    const replacement = gatedDirectory('new-secret')
+    replacement.state.hang = false
+    const logs: string[] = []
+    const log = (msg: string) => void logs.push(msg)
+    const plugin = {
+      name: 'ldap_auth',
+      timeout: 30,
+      config: { get: (file: string) => files[file] ?? {} },
+      directory: new DirectoryHandle((cfg) => (cfg.base_dn.startsWith('ou=old') ? old.dir : replacement.dir)),
+      localUsers: undefined,
+      logdebug: log,
+      loginfo: log,
+      lognotice: log,
+      logwarn: log,
+      logerror: log,
+    } as unknown as AttemptPlugin
+    load_ldap_auth_ini.call(plugin as never)
+    load_ldap_directory_ini.call(plugin as never)
+    const reload = () => {
+      files['ldap_directory.ini']!.main.base_dn = 'ou=new,dc=example,dc=com'
+      load_ldap_directory_ini.call(plugin as never)
+    }
+    return { plugin, old, replacement, logs, log, reload }
+  }
+
+  test('an attempt on the replaced directory still answers, but its verdict is not cached', async () => {
+    const r = reloadable()
+    const first = session(r.plugin, r.log)
+    first.run('old-secret') // waits in the old directory's search
+    await sleep(20)
+    r.reload()
+    assert.equal(r.plugin.cache.size.positive, 0)
+    r.old.release() // the search answers, then the bind
+    await sleep(20)
+    r.old.release()
+    await sleep(50)
+    // It began against the old directory and ends there: its own answer stands.
+    assert.deepEqual(first.replies.map((x) => x.code), [235])
+    assert.equal(r.plugin.cache.size.positive, 0, 'the late verdict is not stored')
+
+    // The same password again: the new directory decides, not a cache entry the old one left.
+    const second = session(r.plugin, r.log)
+    second.run('old-secret')
+    await sleep(50)
+    assert.deepEqual(second.replies.map((x) => x.code), [535])
+    assert.deepEqual(second.c.results.get('ldap_auth')?.fail, ['authn(invalid_credentials)'])
+    assert.equal(r.replacement.state.calls, 2, 'search and bind on the new directory')
+    const third = session(r.plugin, r.log)
+    third.run('new-secret')
+    await sleep(50)
+    assert.deepEqual(third.replies.map((x) => x.code), [235])
+    assert.equal(r.plugin.cache.size.positive, 1, 'the cache works on the new directory')
+  })
+
+  test('nor is a refusal from the replaced directory: the new one is asked', async () => {
+    const r = reloadable()
+    const first = session(r.plugin, r.log)
+    first.run('new-secret') // wrong for the old directory
+    await sleep(20)
+    r.reload()
+    r.old.release()
+    await sleep(20)
+    r.old.release()
+    await sleep(50)
+    assert.deepEqual(first.replies.map((x) => x.code), [535])
+    assert.equal(r.plugin.cache.size.negative, 0, 'the late refusal is not stored')
+    const second = session(r.plugin, r.log)
+    second.run('new-secret')
+    await sleep(50)
+    assert.deepEqual(second.replies.map((x) => x.code), [235])
+    assert.deepEqual(second.c.results.get('ldap_auth')?.pass, ['authn(bind_ok)'])
   })
 })

@@ -10,6 +10,9 @@
 //  - negative: login + password pairs the directory refused, for `negativeTtlMs`,
 //    so a client retrying a wrong password does not reach the directory again.
 // Both are bounded to `maxEntries` (least recently stored evicted first).
+// A cache vouches for one configuration: a reload replaces it with a new one and
+// retires the old (below), since an AUTH still running against the old directory
+// holds the old object and would otherwise store its verdict after the reload.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export interface CacheOptions {
@@ -37,13 +40,24 @@ export class CredentialCache {
   private readonly positive = new Map<string, Positive>()
   private readonly negative = new Map<string, Negative>()
   private readonly now: () => number
+  private retired = false
 
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now
   }
 
   get enabled(): boolean {
-    return this.opts.ttlMs > 0 || this.opts.negativeTtlMs > 0 || this.opts.staleMs > 0
+    return !this.retired && (this.opts.ttlMs > 0 || this.opts.negativeTtlMs > 0 || this.opts.staleMs > 0)
+  }
+
+  /**
+   * The configuration this cache vouched for was replaced: empty it for good. An
+   * attempt still holding it stores nothing more and finds nothing (a retired
+   * cache always misses), so no verdict from a replaced directory outlives the reload.
+   */
+  retire(): void {
+    this.retired = true
+    this.clear()
   }
 
   get size(): { positive: number; negative: number } {
@@ -64,6 +78,7 @@ export class CredentialCache {
 
   /** 'hit': this password authenticated within ttl; 'negative': refused within negative ttl. */
   lookup(login: string, password: string): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
+    if (this.retired) return { kind: 'miss' }
     const now = this.now()
     const entry = this.positive.get(login)
     if (entry && this.opts.ttlMs > 0 && now - entry.at < this.opts.ttlMs && this.matches(entry, login, password)) {
@@ -80,12 +95,12 @@ export class CredentialCache {
 
   /** While the directory is down: did this password authenticate within staleMs? */
   lookupStale(login: string, password: string): boolean {
-    const entry = this.positive.get(login)
+    const entry = this.retired ? undefined : this.positive.get(login)
     return Boolean(entry && this.opts.staleMs > 0 && this.now() - entry.at < this.opts.staleMs && this.matches(entry, login, password))
   }
 
   storePositive(login: string, password: string): void {
-    if (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0) return
+    if (this.retired || (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0)) return
     const salt = randomBytes(16)
     this.positive.delete(login)
     this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now() })
@@ -103,7 +118,7 @@ export class CredentialCache {
   storeNegative(login: string, password: string, reason: string): void {
     // The cached password is no longer accepted (changed, or the account was refused): drop it.
     this.forget(login, password)
-    if (this.opts.negativeTtlMs <= 0) return
+    if (this.retired || this.opts.negativeTtlMs <= 0) return
     const key = this.negativeKey(login, password)
     this.negative.delete(key)
     this.negative.set(key, { at: this.now(), reason })

@@ -46,8 +46,7 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
   this.cfg = loadValidated(this, 'ldap_auth.ini', booleanKeys('main', AUTH_SPEC), parseAuthConfig, () => this.load_ldap_auth_ini(), this.cfg)
   if (this.cfg === previous) return
   const c = this.cfg
-  // In memory, per process; a new configuration starts with an empty cache.
-  this.cache = new CredentialCache({ ttlMs: c.cache_ttl * 1000, negativeTtlMs: c.negative_cache_ttl * 1000, staleMs: c.cache_when_directory_down ? c.cache_stale_ttl * 1000 : 0, maxEntries: c.cache_size })
+  renewCache(this)
   for (const w of authWarnings(c)) this.logwarn(`ldap_auth.ini: ${w}`)
   warnAboutBudget(this)
 }
@@ -55,13 +54,29 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
 export function load_ldap_directory_ini(this: LdapAuth): void {
   const previous = this.dirCfg
   this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
-  if (previous && this.dirCfg !== previous) this.cache?.clear()
+  if (previous && this.dirCfg !== previous) renewCache(this)
   if (this.dirCfg !== previous) warnAboutBudget(this)
 }
 
 export function load_auth_enc_file_ini(this: LdapAuth): void {
   this.localUsers = loadValidated(this, 'auth_enc_file.ini', [], parseLocalUsers, () => this.load_auth_enc_file_ini(), this.localUsers)
   if (this.cfg.local_users !== 'off') this.loginfo(`auth_enc_file.ini: ${this.localUsers.size} local user(s), local_users=${this.cfg.local_users}`)
+}
+
+/**
+ * In memory, per process: a new configuration starts with a new, empty cache. The
+ * old one is retired, not merely cleared, because an AUTH still running on the old
+ * directory holds it and would store its verdict there after the reload.
+ */
+function renewCache(plugin: LdapAuth): void {
+  const c = plugin.cfg
+  plugin.cache?.retire()
+  plugin.cache = new CredentialCache({
+    ttlMs: c.cache_ttl * 1000,
+    negativeTtlMs: c.negative_cache_ttl * 1000,
+    staleMs: c.cache_when_directory_down ? c.cache_stale_ttl * 1000 : 0,
+    maxEntries: c.cache_size,
+  })
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */
@@ -110,8 +125,10 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
       })
       return
     }
-    case 'reply':
-      return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, `AUTH refused: ${step.reason}`)
+    case 'reply': {
+      const log = `AUTH refused: ${step.reason}${step.detail ? ` (${step.detail})` : ''}`
+      return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, log)
+    }
     case 'verify':
       verifyAttempt(this, next, connection, step.credentials)
   }
