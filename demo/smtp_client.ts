@@ -223,6 +223,21 @@ export class SmtpClient {
     return this.reply()
   }
 
+  /**
+   * DATA, then `content` byte for byte (no line-ending conversion, no dot-stuffing: malformed
+   * input such as a bare CR), then `.` CRLF; returns the final reply. `content` should end in CRLF.
+   */
+  async dataRaw(content: string | Buffer): Promise<Reply> {
+    const go = await this.send('DATA')
+    if (go.code !== 354) return go
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
+    const shown = JSON.stringify(bytes.toString('latin1').slice(0, 200))
+    this.transcript.push(`C: <${bytes.length} bytes as written> ${shown}`)
+    this.transcript.push('C: .')
+    this.socket.write(Buffer.concat([bytes, Buffer.from('.\r\n')]))
+    return this.reply()
+  }
+
   /** QUIT, then close the socket whatever the server said. */
   async quit(): Promise<Reply> {
     try {

@@ -61,6 +61,8 @@ export const REPLIES = {
 
   // Stamp (auth_stamp): forged stamp headers could not be removed, so the message is not accepted
   STAMP_FAILED: { code: 451, enh: '4.3.0', text: 'Could not process the message headers, try again later' },
+  // Message data (auth_stamp, every message, bare_cr=refuse): a CR not followed by LF (RFC 5321 §2.3.8)
+  BARE_CR_REFUSED: { code: 550, enh: '5.6.0', text: 'Message refused: bare CR in the data; lines must end in CRLF' },
 } as const satisfies Record<string, Reply>
 
 export type ReplyName = keyof typeof REPLIES

@@ -143,3 +143,20 @@ describe('warnings and the load line', () => {
     assert.ok(!line.includes(SECRET))
   })
 })
+
+describe('bare_cr', () => {
+  test('refuse by default; remove and allow are accepted, anything else is an error', () => {
+    assert.equal(ok({}).bare_cr, 'refuse')
+    assert.equal(ok({ bare_cr: 'remove' }).bare_cr, 'remove')
+    assert.equal(ok({ bare_cr: 'allow' }).bare_cr, 'allow')
+    assert.match(errors({ bare_cr: 'normalize' }), /\[main\] bare_cr: .*normalize/)
+  })
+
+  test('allow warns at load; remove and allow are named in the load line', () => {
+    assert.match(stampWarnings(ok({ bare_cr: 'allow' })).join('\n'), /bare_cr=allow: a message with a bare CR is delivered as sent/)
+    assert.deepEqual(stampWarnings(ok({ bare_cr: 'remove' })), [])
+    assert.match(describeStamp(ok({ bare_cr: 'remove' })), /; bare CR removed$/)
+    assert.match(describeStamp(ok({ bare_cr: 'allow' })), /; bare CR allowed$/)
+    assert.doesNotMatch(describeStamp(ok({})), /bare CR/)
+  })
+})

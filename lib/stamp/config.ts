@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { BARE_CR_MODES, type BareCrMode } from '../message/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../relay/networks'
 import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
 
@@ -25,6 +26,7 @@ export const STAMP_SPEC = {
   previous_key: { type: 'secret', default: '' },
   previous_key_file: { type: 'string', default: '' },
   max_age: { type: 'int', default: 604800, min: 0, max: 31536000 },
+  bare_cr: { type: 'enum', default: 'refuse', values: BARE_CR_MODES },
 } satisfies SectionSpec
 
 export const STAMP_DEFAULTS = Object.freeze(defaultsOf(STAMP_SPEC))
@@ -65,6 +67,8 @@ export interface KeyFileInfo {
 }
 
 export interface StampConfig extends SectionValues<typeof STAMP_SPEC> {
+  /** what a bare CR in the message data gets (the schema allows only these) */
+  readonly bare_cr: BareCrMode
   /** lower-case names stripped as identity headers: identity_header and the default name */
   readonly identityNames: ReadonlySet<string>
   /** lower-case names stripped as stamp headers: stamp_header and the default name */
@@ -147,6 +151,7 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
 
   return {
     ...main,
+    bare_cr: main.bare_cr as BareCrMode,
     identityNames: new Set([identity, STAMP_DEFAULTS.identity_header.toLowerCase()]),
     stampNames: new Set([stamp, STAMP_DEFAULTS.stamp_header.toLowerCase()]),
     signingKey,
@@ -168,6 +173,11 @@ export function stampWarnings(cfg: StampConfig): string[] {
       'verify=true with verify_peers empty: a stamp from any unauthenticated peer is checked (a recipient could hand a stamp back within max_age); list the hops that relay to this one',
     )
   }
+  if (cfg.bare_cr === 'allow') {
+    warnings.push(
+      'bare_cr=allow: a message with a bare CR is delivered as sent; a server further on that ends lines at CR can read another message in it (SMTP smuggling)',
+    )
+  }
   for (const f of cfg.keyFiles) {
     if (f.mode & 0o077) warnings.push(`${f.option}: ${f.path} is readable by group or others (mode ${f.mode.toString(8)}); chmod 600 it`)
   }
@@ -186,5 +196,6 @@ export function describeStamp(cfg: StampConfig): string {
     const peers = cfg.verify_peers.length ? ` from ${cfg.verify_peers.join(',')}` : ''
     parts.push(`verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s${peers}`)
   }
+  if (cfg.bare_cr !== 'refuse') parts.push(`bare CR ${cfg.bare_cr === 'remove' ? 'removed' : 'allowed'}`)
   return parts.join('; ')
 }

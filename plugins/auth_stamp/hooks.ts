@@ -20,8 +20,10 @@ import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampC
 import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
 import { headersToAdd, inspectMessage, malformedFieldsNote, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
+import { BARE_CR_PRIORITY } from './bare_cr'
+export { watch_bare_cr, bare_cr_gate } from './bare_cr'
 
-interface AuthStamp extends Plugin {
+export interface AuthStamp extends Plugin {
   cfg: StampConfig
   dirCfg: DirectoryConfig | undefined
   directory: DirectoryHandle
@@ -33,6 +35,8 @@ export function register(this: AuthStamp): void {
   this.directory = new DirectoryHandle()
   this.load_auth_stamp_ini('startup')
   this.register_hook('mail', 'name_in_received')
+  this.register_hook('data', 'watch_bare_cr', BARE_CR_PRIORITY)
+  this.register_hook('data_post', 'bare_cr_gate', BARE_CR_PRIORITY)
   this.register_hook('data_post', 'stamp_message')
 }
 

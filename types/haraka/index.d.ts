@@ -43,6 +43,8 @@ export interface Transaction {
   add_header(key: string, value: string): void
   add_leading_header(key: string, value: string): void
   remove_header(key: string): void
+  /** Haraka's store for one DATA line (wire form, CRLF-terminated); connection.accumulate_data calls it */
+  add_data(line: Buffer | string): void
   message_stream: NodeJS.ReadableStream & {
     pipe(dest: NodeJS.WritableStream, opts?: Record<string, unknown>): NodeJS.WritableStream
   }
