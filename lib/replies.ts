@@ -42,6 +42,8 @@ export const REPLIES = {
   HEADER_SENDER_NOT_OWNED: { code: 550, enh: '5.7.1', text: 'Sender header address not owned by the authenticated user' },
   HEADER_SENDER_REQUIRED: { code: 550, enh: '5.7.1', text: 'Several From addresses need a Sender header (RFC 5322 3.6.2)' },
   HEADER_UNPARSEABLE: { code: 550, enh: '5.7.1', text: 'From or Sender header cannot be parsed' },
+  HEADER_TOO_LARGE: { code: 550, enh: '5.7.1', text: 'From or Sender header too large' },
+  HEADER_TOO_MANY_ADDRESSES: { code: 550, enh: '5.7.1', text: 'Too many From or Sender addresses' },
   // a bug in a MAIL/RCPT/DATA check (lib/haraka/next_once): fails closed, temporarily
   RELAY_INTERNAL_ERROR: { code: 451, enh: '4.3.0', text: 'Local error in processing, try again later' },
 

@@ -27,11 +27,19 @@ const ENTRIES: Record<string, DirectoryEntry> = {
 }
 const GROUPS: Record<string, string[]> = { 'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'] }
 
-function fakeDirectory(state: { down: boolean; searches: number }): AuthDirectory {
+interface FakeState {
+  down: boolean
+  searches: number
+  /** while set, every search waits for it (a slow directory) */
+  hold?: Promise<void>
+}
+
+function fakeDirectory(state: FakeState): AuthDirectory {
   const unavailable = () => new DirectoryUnavailableError('search failed: connect ECONNREFUSED')
   return {
     async findUser(parts) {
       state.searches++
+      if (state.hold) await state.hold
       if (state.down) throw unavailable()
       const entry = ENTRIES[parts.u.toLowerCase()]
       return entry ? { kind: 'found', entry } : { kind: 'none' }
@@ -55,7 +63,7 @@ function makePlugin(main: Record<string, string> = {}, extra: Record<string, Rec
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join())
   const dir = parseDirectoryConfig({ main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' } })
   assert.ok(dir.ok)
-  const state = { down: false, searches: 0 }
+  const state: FakeState = { down: false, searches: 0 }
   const logs: string[] = []
   const log = (msg: string) => void logs.push(msg)
   const plugin = {
@@ -294,5 +302,66 @@ describe('header_gate', () => {
     const o = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: bob@example.com\n'])
     assert.equal((await call(hooks.header_gate, off, o)).code, undefined)
     assert.equal(o.results.get('auth_relay'), undefined)
+  })
+})
+
+// Issue 10 item 2: the From/Sender fields are bounded before the (super-linear)
+// address parser sees them.
+describe('header_gate bounds', () => {
+  const withHeaders = (c: any, fields: string[]) => {
+    c.transaction.header.parse(fields)
+    return c
+  }
+  /** A From: of `n` distinct sub-addresses of alice, folded one per line. */
+  const subaddressFrom = (n: number, first = 1) =>
+    `From: ${Array.from({ length: n }, (_, i) => `alice+${first + i}@example.com`).join(',\r\n ')}\n`
+  /** A long display name of short words (the parser's slow case) before alice's own address, folded. */
+  const longDisplayName = (bytes: number) => `From: ${'a '.repeat(bytes / 2).replace(/(.{900})/g, '$1\r\n ')}<alice@example.com>\n`
+  /** The connection's log lines (hooks log through connection.logX). */
+  const logsOf = (c: any) => {
+    const lines: string[] = []
+    for (const level of ['loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = (_plugin: unknown, msg: string) => void lines.push(msg)
+    return lines
+  }
+
+  test('a From: over identity_header_max_bytes (default 8192) is refused unparsed: 550 5.7.1, fail header(too_large)', async () => {
+    const { plugin, state } = makePlugin()
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(20_000)])
+    const logs = logsOf(c)
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.match(String(r.msg.reply), /^5\.7\.1 From or Sender header too large$/)
+    assert.deepEqual(results(c).fail, ['header(too_large)'])
+    assert.equal(state.searches, 0)
+    assert.ok(logs.some((l) => /message refused for "alice@example\.com": too large: From\/Sender fields are \d+ bytes \(1 field\(s\)\), over the limit of 8192/.test(l)), logs.join('\n'))
+  })
+  test('several From/Sender fields count together; a display name under the limit is judged as before', async () => {
+    const { plugin } = makePlugin()
+    const many = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(5000), longDisplayName(5000)])
+    const r = await call(hooks.header_gate, plugin, many)
+    assert.equal(r.code, constants.deny)
+    assert.deepEqual(results(many).fail, ['header(too_large)'])
+    const ok = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(7000)])
+    assert.equal((await call(hooks.header_gate, plugin, ok)).code, undefined)
+    assert.deepEqual(results(ok).pass, ['header(aligned)'])
+  })
+  test('more From/Sender addresses than identity_header_max_addresses: 550 5.7.1 header(too_many_addresses), no search', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+', identity_header_max_addresses: '10' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(10), 'Sender: alice@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.match(String(r.msg.reply), /^5\.7\.1 Too many From or Sender addresses$/)
+    assert.deepEqual(results(c).fail, ['header(too_many_addresses)'])
+    assert.equal(state.searches, 0)
+  })
+  test('enforce_sender=false: over a bound is recorded and logged, the message passes unparsed and unsearched', async () => {
+    const { plugin, state } = makePlugin({ enforce_sender: 'false' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(20_000)])
+    const logs = logsOf(c)
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.deepEqual(results(c).fail, ['header(too_large)'])
+    assert.equal(state.searches, 0)
+    assert.ok(logs.some((l) => l.startsWith('message would be refused (enforce_sender=false)')))
   })
 })

@@ -2,7 +2,8 @@
 // address must be the login's (its addresses, sub-addresses, send-as groups),
 // and several From addresses need a Sender. header_alignment=refuse answers
 // 550 5.7.1; add_sender replaces any Sender with the login's own address
-// instead, as Exim's submission mode does.
+// instead, as Exim's submission mode does. The fields are bounded first
+// (identity_header_max_bytes/_addresses: 550 5.7.1 unparsed).
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
@@ -11,17 +12,27 @@ import { endChain, nextOnce } from '../../lib/haraka/next_once'
 import { removeFields } from '../../lib/haraka/header_edit'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { fieldName } from '../../lib/message/fields'
-import { addressesToCheck, judgeAlignment, readIdentityHeaders, type Alignment } from '../../lib/relay/headers'
+import {
+  addressCountProblem,
+  addressesToCheck,
+  identitySizeProblem,
+  judgeAlignment,
+  readIdentityHeaders,
+  type Alignment,
+  type BoundsProblem,
+} from '../../lib/relay/headers'
 import { REPLIES, type Reply } from '../../lib/replies'
 import { authUser, loginOwnership, type AuthRelay } from './state'
 
-type Problem = Exclude<Alignment, { ok: true }>['problem']
+type Problem = Exclude<Alignment, { ok: true }>['problem'] | BoundsProblem['problem']
 
 const PROBLEM_REPLY: Record<Problem, Reply> = {
   unparseable: REPLIES.HEADER_UNPARSEABLE,
   from_not_owned: REPLIES.HEADER_FROM_NOT_OWNED,
   sender_not_owned: REPLIES.HEADER_SENDER_NOT_OWNED,
   sender_required: REPLIES.HEADER_SENDER_REQUIRED,
+  too_large: REPLIES.HEADER_TOO_LARGE,
+  too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
 }
 
 export function header_gate(this: AuthRelay, next: Next, connection: Connection): void {
@@ -42,7 +53,14 @@ export function header_gate(this: AuthRelay, next: Next, connection: Connection)
 }
 
 async function judge(plugin: AuthRelay, connection: Connection, login: string, txn: Transaction): Promise<Reply | null> {
-  const headers = readIdentityHeaders(txn.header.header_list)
+  const fields = txn.header.header_list
+  const { identity_header_max_bytes: maxBytes, identity_header_max_addresses: maxAddresses } = plugin.cfg
+  const bounds = { maxBytes, maxAddresses }
+  const tooLarge = identitySizeProblem(fields, bounds)
+  if (tooLarge) return overBound(plugin, connection, login, tooLarge)
+  const headers = readIdentityHeaders(fields)
+  const tooMany = addressCountProblem(headers, bounds)
+  if (tooMany) return overBound(plugin, connection, login, tooMany)
   const ownership = loginOwnership(plugin, connection, login)
   const entry = await ownership.owned()
   const owned = new Set<string>()
@@ -71,4 +89,20 @@ async function judge(plugin: AuthRelay, connection: Connection, login: string, t
   }
   connection.lognotice(plugin, `message refused for ${safeForLog(login)}: ${why}`)
   return PROBLEM_REPLY[verdict.problem]
+}
+
+/**
+ * Over a bound: refused without parsing further or asking the directory
+ * (enforce_sender=false: recorded, logged, let through).
+ */
+function overBound(plugin: AuthRelay, connection: Connection, login: string, over: BoundsProblem): Reply | null {
+  connection.results.add(plugin, { fail: `header(${over.problem})` })
+  const why = `${over.problem.replace(/_/g, ' ')}: ${over.detail}`
+  const who = safeForLog(login)
+  if (!plugin.cfg.enforce_sender) {
+    connection.lognotice(plugin, `message would be refused (enforce_sender=false) for ${who}: ${why}`)
+    return null
+  }
+  connection.lognotice(plugin, `message refused for ${who}: ${why}`)
+  return PROBLEM_REPLY[over.problem]
 }
