@@ -2,18 +2,32 @@
 // for the (super-linear) address parser, or with too many addresses to check
 // against the directory, is refused with 550 5.7.1 at once, and the one Haraka
 // process keeps answering other clients meanwhile (it used to freeze: a 240 KB
-// display name held every session for about 13 s).
+// display name held every session for about 13 s). And a directory that hangs
+// during the sub-address checks gets our 451 4.4.3 within the plugin timeout,
+// after which no directory search starts.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SmtpClient, type Reply } from '../demo/smtp_client'
 import { ALICE, message, startStack, waitForLog, type Stack } from './harness/stack'
 
+const PLUGIN_TIMEOUT_S = 3
+/** the plugin timeout less a quarter (at most 2 s), as for ldap_auth's AUTH deadline */
+const DEADLINE_MS = 2250
+
 let stack: Stack
 before(async () => {
-  stack = await startStack({ ini: { 'auth_relay.ini': { main: { subaddress_separator: '+' } } } })
+  stack = await startStack({
+    files: { 'auth_relay.timeout': `${PLUGIN_TIMEOUT_S}\n` },
+    ini: {
+      'auth_relay.ini': { main: { subaddress_separator: '+' } },
+      // directory operations may take longer than the plugin timeout
+      'ldap_directory.ini': { main: { timeout: '10000' } },
+    },
+  })
 })
 after(async () => {
+  stack?.slapd.signal('SIGCONT')
   await stack?.stop()
 })
 
@@ -106,6 +120,32 @@ describe('From/Sender bounds (identity_header_max_bytes, identity_header_max_add
     const c = await aliceInTransaction()
     const r = await c.data(message({ from: `${displayName(7 * 1024)}<${ALICE.login}>`, to: 'friend@remote.example' }))
     assert.equal(r.code, 250, r.lines.join(' | '))
+    await c.quit()
+  })
+
+  test('a directory that hangs during the sub-address checks: 451 4.4.3 before the plugin timeout, then no further search', async () => {
+    // MAIL FROM read alice's entry: the end-of-DATA checks only search for the sub-addresses
+    const c = await aliceInTransaction()
+    const from = Array.from({ length: 20 }, (_, i) => `alice+slow${i}@example.com`).join(', ')
+    assert.equal((await c.send('DATA')).code, 354)
+    stack.slapd.signal('SIGSTOP')
+    let r: Reply
+    let ms: number
+    try {
+      const t = Date.now()
+      c.writeRaw(`${message({ from, to: 'friend@remote.example', headers: [`Sender: ${ALICE.login}`] }).replace(/\r?\n/g, '\r\n')}\r\n.\r\n`)
+      r = await c.reply()
+      ms = Date.now() - t
+    } finally {
+      stack.slapd.signal('SIGCONT')
+    }
+    expectReply(r, 451, '4.4.3', /^Directory unavailable, try again later$/)
+    assert.ok(ms >= DEADLINE_MS - 200 && ms < PLUGIN_TIMEOUT_S * 1000, `451 after ${ms} ms`)
+    await waitForLog(stack.haraka, /header check for "alice@example\.com": no verdict within 2250 ms \(plugin timeout 3 s\): 451/)
+    // slapd answers the search in flight; the next one is never started
+    await waitForLog(stack.haraka, /header check for "alice@example\.com" stopped: the hook has answered/)
+    assert.doesNotMatch(stack.haraka.logs(), /timed out on hook|ran callback multiple times/)
+    assert.equal((await c.send('RSET')).code, 250)
     await c.quit()
   })
 })

@@ -305,8 +305,9 @@ describe('header_gate', () => {
   })
 })
 
-// Issue 10 item 2: the From/Sender fields are bounded before the (super-linear)
-// address parser sees them.
+// Issue 10 items 2 and 5: the From/Sender fields are bounded before the
+// (super-linear) address parser sees them, and the sub-address checks cost at
+// most a bounded number of directory searches, none after the hook answered.
 describe('header_gate bounds', () => {
   const withHeaders = (c: any, fields: string[]) => {
     c.transaction.header.parse(fields)
@@ -322,6 +323,9 @@ describe('header_gate bounds', () => {
     const lines: string[] = []
     for (const level of ['loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = (_plugin: unknown, msg: string) => void lines.push(msg)
     return lines
+  }
+  const flush = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
   }
 
   test('a From: over identity_header_max_bytes (default 8192) is refused unparsed: 550 5.7.1, fail header(too_large)', async () => {
@@ -363,5 +367,79 @@ describe('header_gate bounds', () => {
     assert.deepEqual(results(c).fail, ['header(too_large)'])
     assert.equal(state.searches, 0)
     assert.ok(logs.some((l) => l.startsWith('message would be refused (enforce_sender=false)')))
+  })
+  test('3000 distinct sub-addresses in From: (was about 6000 searches) cost no search at all', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(3000)])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.ok(state.searches <= 1, `${state.searches} searches`)
+  })
+  test('at the limits, 100 sub-addresses cost at most 1 + 2 x 100 searches', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(99), 'Sender: alice@example.com\n'])
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.deepEqual(results(c).pass, ['header(aligned)'])
+    assert.ok(state.searches <= 1 + 2 * 100, `${state.searches} searches`)
+  })
+  test('the checks stop at the first address the login does not own', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const from = `From: alice+1@example.com, bob@example.com, ${Array.from({ length: 50 }, (_, i) => `alice+${i + 2}@example.com`).join(', ')}\n`
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [from, 'Sender: alice@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.deepEqual(results(c).fail, ['header(from_not_owned)'])
+    // the login's entry, then alice+1@ (as a login and as a recipient); bob@ needs no search
+    assert.equal(state.searches, 3)
+  })
+  test('after the hook answered at its deadline (inside the plugin timeout), no further search runs', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    ;(plugin as { timeout: number }).timeout = 4
+    let release!: () => void
+    state.hold = new Promise((resolve) => (release = resolve))
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(50)])
+    const logs = logsOf(c)
+    const got: { answer?: Call } = {}
+    void call(hooks.header_gate, plugin, c).then((r) => (got.answer = r))
+    await flush()
+    assert.equal(state.searches, 1)
+    // plugin timeout 4 s less the margin (1 s): the hook answers at 3 s, before Haraka's "plugin timeout"
+    t.mock.timers.tick(2999)
+    await flush()
+    assert.equal(got.answer, undefined)
+    t.mock.timers.tick(1)
+    await flush()
+    const answer = got.answer as Call | undefined
+    assert.ok(answer, 'no answer at the deadline')
+    assert.equal(answer.code, constants.denysoft)
+    assert.equal(answer.msg.code, 451)
+    assert.match(String(answer.msg.reply), /^4\.4\.3 /)
+    assert.deepEqual(results(c).err, ['header(timeout)'])
+    state.hold = undefined
+    release()
+    await flush()
+    assert.equal(state.searches, 1)
+    assert.deepEqual(results(c).pass ?? [], [])
+    assert.ok(logs.some((l) => /no verdict within 3000 ms \(plugin timeout 4 s\): 451/.test(l)), logs.join('\n'))
+    assert.ok(logs.some((l) => /header check for "alice@example\.com" stopped/.test(l)), logs.join('\n'))
+  })
+  test('a client that disconnects stops the checks', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    let release!: () => void
+    state.hold = new Promise((resolve) => (release = resolve))
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(50)])
+    const logs = logsOf(c)
+    void call(hooks.header_gate, plugin, c)
+    await flush()
+    assert.equal(state.searches, 1)
+    c.state = constants.connection.state.DISCONNECTING
+    state.hold = undefined
+    release()
+    await flush()
+    assert.equal(state.searches, 1)
+    assert.deepEqual(results(c).pass ?? [], [])
+    assert.ok(logs.some((l) => /header check for "alice@example\.com" stopped: the client disconnected/.test(l)), logs.join('\n'))
   })
 })

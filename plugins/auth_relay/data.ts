@@ -3,9 +3,12 @@
 // and several From addresses need a Sender. header_alignment=refuse answers
 // 550 5.7.1; add_sender replaces any Sender with the login's own address
 // instead, as Exim's submission mode does. The fields are bounded first
-// (identity_header_max_bytes/_addresses: 550 5.7.1 unparsed).
+// (identity_header_max_bytes/_addresses: 550 5.7.1 unparsed), the checks stop at
+// the first address not owned, and no directory work starts once the hook has
+// answered (its deadline inside Haraka's plugin timeout, 451) or the client left.
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
+import { pluginMarginMs } from '../../lib/auth/budget'
 import { safeForLog } from '../../lib/auth/login'
 import { toDsn } from '../../lib/haraka/dsn'
 import { endChain, nextOnce } from '../../lib/haraka/next_once'
@@ -22,7 +25,7 @@ import {
   type BoundsProblem,
 } from '../../lib/relay/headers'
 import { REPLIES, type Reply } from '../../lib/replies'
-import { authUser, loginOwnership, type AuthRelay } from './state'
+import { authUser, CheckStopped, loginOwnership, type AuthRelay, type StopReason } from './state'
 
 type Problem = Exclude<Alignment, { ok: true }>['problem'] | BoundsProblem['problem']
 
@@ -35,24 +38,60 @@ const PROBLEM_REPLY: Record<Problem, Reply> = {
   too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
 }
 
+/**
+ * Our deadline: Haraka's plugin timeout less the margin lib/auth/budget keeps for
+ * AUTH; 0 when Haraka times nothing out.
+ */
+function deadlineMs(pluginTimeoutS: number | undefined): number {
+  const pluginMs = (Number(pluginTimeoutS) || 0) * 1000
+  return pluginMs > 0 ? Math.max(1, Math.floor(pluginMs - pluginMarginMs(pluginMs))) : 0
+}
+
 export function header_gate(this: AuthRelay, next: Next, connection: Connection): void {
   const txn = connection.transaction
   const login = authUser(connection)
   if (!txn || !login || this.cfg.header_alignment === 'off') return next()
   const done = nextOnce(next)
-  const chain = judge(this, connection, login, txn).then(
+  const ms = deadlineMs(this.timeout)
+  const timer = ms
+    ? setTimeout(() => {
+        if (done.called) return
+        connection.results.add(this, { err: 'header(timeout)' })
+        const why = `no verdict within ${ms} ms (plugin timeout ${this.timeout} s)`
+        connection.logerror(this, `header check for ${safeForLog(login)}: ${why}: 451`)
+        done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+      }, ms)
+    : undefined
+  const stop: StopReason = () => {
+    if (done.called) return 'the hook has answered'
+    if (connection.state >= constants.connection.state.DISCONNECTING) return 'the client disconnected'
+    return undefined
+  }
+  const chain = judge(this, connection, login, txn, stop).then(
     (reply) => (reply ? done(constants.deny, toDsn(reply)) : done()),
     (err: unknown) => {
+      if (err instanceof CheckStopped || done.called) {
+        // the hook has answered (or the client left): nothing more to record
+        const why = err instanceof CheckStopped ? err.message : `after the hook had answered: ${(err as Error).message}`
+        connection.lognotice(this, `header check for ${safeForLog(login)} stopped: ${why}`)
+        return done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+      }
       const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
       connection.results.add(this, { err: 'header(directory_unavailable)' })
       connection.logerror(this, `header check for ${safeForLog(login)} failed: ${why}`)
       done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
     },
-  )
+  ).finally(() => clearTimeout(timer))
   endChain(chain, done, (m) => connection.logerror(this, `header check: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
 }
 
-async function judge(plugin: AuthRelay, connection: Connection, login: string, txn: Transaction): Promise<Reply | null> {
+async function judge(
+  plugin: AuthRelay,
+  connection: Connection,
+  login: string,
+  txn: Transaction,
+  stop: StopReason,
+): Promise<Reply | null> {
   const fields = txn.header.header_list
   const { identity_header_max_bytes: maxBytes, identity_header_max_addresses: maxAddresses } = plugin.cfg
   const bounds = { maxBytes, maxAddresses }
@@ -61,12 +100,18 @@ async function judge(plugin: AuthRelay, connection: Connection, login: string, t
   const headers = readIdentityHeaders(fields)
   const tooMany = addressCountProblem(headers, bounds)
   if (tooMany) return overBound(plugin, connection, login, tooMany)
-  const ownership = loginOwnership(plugin, connection, login)
+  const ownership = loginOwnership(plugin, connection, login, stop)
   const entry = await ownership.owned()
   const owned = new Set<string>()
   if (entry.kind === 'found') {
-    for (const address of addressesToCheck(headers)) if ((await ownership.owns(address)).owned) owned.add(address)
+    // The first address not owned decides the verdict; the ones after it would only cost searches.
+    for (const address of addressesToCheck(headers)) {
+      if (!(await ownership.owns(address)).owned) break
+      owned.add(address)
+    }
   }
+  const stopped = stop()
+  if (stopped) throw new CheckStopped(stopped)
   const verdict = judgeAlignment(headers, (a) => owned.has(a))
   if (verdict.ok) {
     connection.results.add(plugin, { pass: 'header(aligned)' })
