@@ -38,10 +38,7 @@ const PROBLEM_REPLY: Record<Problem, Reply> = {
   too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
 }
 
-/**
- * Our deadline: Haraka's plugin timeout less the margin lib/auth/budget keeps for
- * AUTH; 0 when Haraka times nothing out.
- */
+/** Haraka's plugin timeout less lib/auth/budget's margin (as for AUTH); 0 when Haraka times nothing out. */
 function deadlineMs(pluginTimeoutS: number | undefined): number {
   const pluginMs = (Number(pluginTimeoutS) || 0) * 1000
   return pluginMs > 0 ? Math.max(1, Math.floor(pluginMs - pluginMarginMs(pluginMs))) : 0
@@ -136,10 +133,7 @@ async function judge(
   return PROBLEM_REPLY[verdict.problem]
 }
 
-/**
- * Over a bound: refused without parsing further or asking the directory
- * (enforce_sender=false: recorded, logged, let through).
- */
+/** Over a bound: refused unparsed, no lookup (enforce_sender=false: recorded, logged, let through). */
 function overBound(plugin: AuthRelay, connection: Connection, login: string, over: BoundsProblem): Reply | null {
   connection.results.add(plugin, { fail: `header(${over.problem})` })
   const why = `${over.problem.replace(/_/g, ' ')}: ${over.detail}`
