@@ -53,6 +53,8 @@ export const REPLIES = {
     enh: '5.7.1',
     text: 'Malformed header field name (RFC 5322 2.2: printable ASCII only, then a colon)',
   },
+  HEADER_TOO_LARGE: { code: 550, enh: '5.7.1', text: 'From or Sender header too large' },
+  HEADER_TOO_MANY_ADDRESSES: { code: 550, enh: '5.7.1', text: 'Too many From or Sender addresses' },
   // a bug in a MAIL/RCPT/DATA check (lib/haraka/next_once): fails closed, temporarily
   RELAY_INTERNAL_ERROR: { code: 451, enh: '4.3.0', text: 'Local error in processing, try again later' },
 

@@ -1,7 +1,7 @@
 // Header alignment: reading From/Sender the way a mail reader does, and the verdict.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addressesToCheck, judgeAlignment, readIdentityHeaders } from '../lib/relay/headers'
+import { addressCountProblem, addressesToCheck, identitySizeProblem, judgeAlignment, readIdentityHeaders } from '../lib/relay/headers'
 
 const mine = new Set(['alice@example.com', 'a.liddell@example.com'])
 const owns = (a: string) => mine.has(a.toLowerCase())
@@ -76,5 +76,25 @@ describe('malformed field names (issue 10 item 1)', () => {
   test('well-formed names with the obsolete white space before the colon are still read', () => {
     assert.deepEqual(verdict(['From \t: alice@example.com\n', 'X-Odd-!#$%&*+/=?^_`{|}~: x\n']), { ok: true })
     assert.deepEqual(verdict(['From\t: bob@example.com\n']), { ok: false, problem: 'from_not_owned', detail: 'From: bob@example.com' })
+  })
+})
+
+describe('identity field bounds (checked before parsing, and before any lookup)', () => {
+  const bounds = { maxBytes: 100, maxAddresses: 3 }
+  test('From and Sender fields count together, as received (name and folds included); other fields do not', () => {
+    const from = `From: ${'a'.repeat(40)}\r\n <alice@example.com>\n`
+    assert.equal(identitySizeProblem([from, 'Subject: '.padEnd(500, 'x') + '\n'], bounds), null)
+    const two = identitySizeProblem([from, 'sender : alice@example.com\n', 'FROM: alice@example.com\n'], bounds)
+    assert.deepEqual(two, { problem: 'too_large', detail: 'From/Sender fields are 120 bytes (3 field(s)), over the limit of 100' })
+    // bytes, not UTF-16 units
+    assert.equal(identitySizeProblem([`From: ${'é'.repeat(47)}\n`], bounds)?.problem, 'too_large')
+    assert.equal(identitySizeProblem([`From: ${'e'.repeat(47)}\n`], bounds), null)
+  })
+  test('every From and Sender mailbox counts, copies included; an unparseable header is left to the verdict', () => {
+    const three = readIdentityHeaders(['From: a@example.com, a@example.com\n', 'Sender: a@example.com\n'])
+    assert.equal(addressCountProblem(three, bounds), null)
+    const four = readIdentityHeaders(['From: a@example.com, a@example.com\n', 'From: b@example.com\n', 'Sender: a@example.com\n'])
+    assert.deepEqual(addressCountProblem(four, bounds), { problem: 'too_many_addresses', detail: '4 From/Sender addresses, over the limit of 3' })
+    assert.equal(addressCountProblem(readIdentityHeaders(['From: <<<\n']), bounds), null)
   })
 })

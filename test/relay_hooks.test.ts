@@ -27,11 +27,19 @@ const ENTRIES: Record<string, DirectoryEntry> = {
 }
 const GROUPS: Record<string, string[]> = { 'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'] }
 
-function fakeDirectory(state: { down: boolean; searches: number }): AuthDirectory {
+interface FakeState {
+  down: boolean
+  searches: number
+  /** while set, every search waits for it (a slow directory) */
+  hold?: Promise<void>
+}
+
+function fakeDirectory(state: FakeState): AuthDirectory {
   const unavailable = () => new DirectoryUnavailableError('search failed: connect ECONNREFUSED')
   return {
     async findUser(parts) {
       state.searches++
+      if (state.hold) await state.hold
       if (state.down) throw unavailable()
       const entry = ENTRIES[parts.u.toLowerCase()]
       return entry ? { kind: 'found', entry } : { kind: 'none' }
@@ -55,7 +63,7 @@ function makePlugin(main: Record<string, string> = {}, extra: Record<string, Rec
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join())
   const dir = parseDirectoryConfig({ main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' } })
   assert.ok(dir.ok)
-  const state = { down: false, searches: 0 }
+  const state: FakeState = { down: false, searches: 0 }
   const logs: string[] = []
   const log = (msg: string) => void logs.push(msg)
   const plugin = {
@@ -298,6 +306,16 @@ describe('header_gate', () => {
       assert.deepEqual(c.transaction.header.get_all('sender'), [])
     }
   })
+  test('a malformed field name is refused before any directory lookup: 550 even while the directory is down', async () => {
+    const { plugin, state } = makePlugin()
+    state.down = true
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: alice@example.com\n', 'From\x00: bob@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.equal(state.searches, 0)
+    assert.deepEqual(results(c).fail, ['header(malformed_field_name)'])
+  })
   test('unauthenticated or header_alignment=off: not checked', async () => {
     const { plugin } = makePlugin()
     const c = withHeaders(makeConnection(), ['From: bob@example.com\n'])
@@ -307,5 +325,144 @@ describe('header_gate', () => {
     const o = withHeaders(makeConnection({ login: 'alice@example.com' }), ['From: bob@example.com\n'])
     assert.equal((await call(hooks.header_gate, off, o)).code, undefined)
     assert.equal(o.results.get('auth_relay'), undefined)
+  })
+})
+
+// Issue 10 items 2 and 5: the From/Sender fields are bounded before the
+// (super-linear) address parser sees them, and the sub-address checks cost at
+// most a bounded number of directory searches, none after the hook answered.
+describe('header_gate bounds', () => {
+  const withHeaders = (c: any, fields: string[]) => {
+    c.transaction.header.parse(fields)
+    return c
+  }
+  /** A From: of `n` distinct sub-addresses of alice, folded one per line. */
+  const subaddressFrom = (n: number, first = 1) =>
+    `From: ${Array.from({ length: n }, (_, i) => `alice+${first + i}@example.com`).join(',\r\n ')}\n`
+  /** A long display name of short words (the parser's slow case) before alice's own address, folded. */
+  const longDisplayName = (bytes: number) => `From: ${'a '.repeat(bytes / 2).replace(/(.{900})/g, '$1\r\n ')}<alice@example.com>\n`
+  /** The connection's log lines (hooks log through connection.logX). */
+  const logsOf = (c: any) => {
+    const lines: string[] = []
+    for (const level of ['loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = (_plugin: unknown, msg: string) => void lines.push(msg)
+    return lines
+  }
+  const flush = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+  }
+
+  test('a From: over identity_header_max_bytes (default 8192) is refused unparsed: 550 5.7.1, fail header(too_large)', async () => {
+    const { plugin, state } = makePlugin()
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(20_000)])
+    const logs = logsOf(c)
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.match(String(r.msg.reply), /^5\.7\.1 From or Sender header too large$/)
+    assert.deepEqual(results(c).fail, ['header(too_large)'])
+    assert.equal(state.searches, 0)
+    assert.ok(logs.some((l) => /message refused for "alice@example\.com": too large: From\/Sender fields are \d+ bytes \(1 field\(s\)\), over the limit of 8192/.test(l)), logs.join('\n'))
+  })
+  test('several From/Sender fields count together; a display name under the limit is judged as before', async () => {
+    const { plugin } = makePlugin()
+    const many = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(5000), longDisplayName(5000)])
+    const r = await call(hooks.header_gate, plugin, many)
+    assert.equal(r.code, constants.deny)
+    assert.deepEqual(results(many).fail, ['header(too_large)'])
+    const ok = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(7000)])
+    assert.equal((await call(hooks.header_gate, plugin, ok)).code, undefined)
+    assert.deepEqual(results(ok).pass, ['header(aligned)'])
+  })
+  test('more From/Sender addresses than identity_header_max_addresses: 550 5.7.1 header(too_many_addresses), no search', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+', identity_header_max_addresses: '10' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(10), 'Sender: alice@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.match(String(r.msg.reply), /^5\.7\.1 Too many From or Sender addresses$/)
+    assert.deepEqual(results(c).fail, ['header(too_many_addresses)'])
+    assert.equal(state.searches, 0)
+  })
+  test('enforce_sender=false: over a bound is recorded and logged, the message passes unparsed and unsearched', async () => {
+    const { plugin, state } = makePlugin({ enforce_sender: 'false' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [longDisplayName(20_000)])
+    const logs = logsOf(c)
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.deepEqual(results(c).fail, ['header(too_large)'])
+    assert.equal(state.searches, 0)
+    assert.ok(logs.some((l) => l.startsWith('message would be refused (enforce_sender=false)')))
+  })
+  test('3000 distinct sub-addresses in From: (was about 6000 searches) cost no search at all', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(3000)])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.equal(r.msg.code, 550)
+    assert.ok(state.searches <= 1, `${state.searches} searches`)
+  })
+  test('at the limits, 100 sub-addresses cost at most 1 + 2 x 100 searches', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(99), 'Sender: alice@example.com\n'])
+    assert.equal((await call(hooks.header_gate, plugin, c)).code, undefined)
+    assert.deepEqual(results(c).pass, ['header(aligned)'])
+    assert.ok(state.searches <= 1 + 2 * 100, `${state.searches} searches`)
+  })
+  test('the checks stop at the first address the login does not own', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    const from = `From: alice+1@example.com, bob@example.com, ${Array.from({ length: 50 }, (_, i) => `alice+${i + 2}@example.com`).join(', ')}\n`
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [from, 'Sender: alice@example.com\n'])
+    const r = await call(hooks.header_gate, plugin, c)
+    assert.equal(r.code, constants.deny)
+    assert.deepEqual(results(c).fail, ['header(from_not_owned)'])
+    // the login's entry, then alice+1@ (as a login and as a recipient); bob@ needs no search
+    assert.equal(state.searches, 3)
+  })
+  test('after the hook answered at its deadline (inside the plugin timeout), no further search runs', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    ;(plugin as { timeout: number }).timeout = 4
+    let release!: () => void
+    state.hold = new Promise((resolve) => (release = resolve))
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(50)])
+    const logs = logsOf(c)
+    const got: { answer?: Call } = {}
+    void call(hooks.header_gate, plugin, c).then((r) => (got.answer = r))
+    await flush()
+    assert.equal(state.searches, 1)
+    // plugin timeout 4 s less the margin (1 s): the hook answers at 3 s, before Haraka's "plugin timeout"
+    t.mock.timers.tick(2999)
+    await flush()
+    assert.equal(got.answer, undefined)
+    t.mock.timers.tick(1)
+    await flush()
+    const answer = got.answer as Call | undefined
+    assert.ok(answer, 'no answer at the deadline')
+    assert.equal(answer.code, constants.denysoft)
+    assert.equal(answer.msg.code, 451)
+    assert.match(String(answer.msg.reply), /^4\.4\.3 /)
+    assert.deepEqual(results(c).err, ['header(timeout)'])
+    state.hold = undefined
+    release()
+    await flush()
+    assert.equal(state.searches, 1)
+    assert.deepEqual(results(c).pass ?? [], [])
+    assert.ok(logs.some((l) => /no verdict within 3000 ms \(plugin timeout 4 s\): 451/.test(l)), logs.join('\n'))
+    assert.ok(logs.some((l) => /header check for "alice@example\.com" stopped/.test(l)), logs.join('\n'))
+  })
+  test('a client that disconnects stops the checks', async () => {
+    const { plugin, state } = makePlugin({ subaddress_separator: '+' })
+    let release!: () => void
+    state.hold = new Promise((resolve) => (release = resolve))
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [subaddressFrom(50)])
+    const logs = logsOf(c)
+    void call(hooks.header_gate, plugin, c)
+    await flush()
+    assert.equal(state.searches, 1)
+    c.state = constants.connection.state.DISCONNECTING
+    state.hold = undefined
+    release()
+    await flush()
+    assert.equal(state.searches, 1)
+    assert.deepEqual(results(c).pass ?? [], [])
+    assert.ok(logs.some((l) => /header check for "alice@example\.com" stopped: the client disconnected/.test(l)), logs.join('\n'))
   })
 })

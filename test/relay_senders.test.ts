@@ -178,4 +178,16 @@ describe('per-session cache', () => {
     await assert.rejects(cachedClaim(cache, 'x@example.com', async () => Promise.reject(new Error('down'))))
     assert.equal(await cachedClaim(cache, 'x@example.com', async () => false), false)
   })
+  test('a session keeps at most 1000 claim answers: the oldest are dropped, the newest kept', async () => {
+    const cache = senderCache({}, 'k')
+    for (let i = 0; i < 5000; i++) await cachedClaim(cache, `alice+${i}@example.com`, async () => false)
+    assert.equal(cache.claims.size, 1000)
+    let checks = 0
+    const check = async () => (checks++, false)
+    await cachedClaim(cache, 'alice+4999@example.com', check)
+    assert.equal(checks, 0)
+    await cachedClaim(cache, 'alice+0@example.com', check)
+    assert.equal(checks, 1)
+    assert.equal(cache.claims.size, 1000)
+  })
 })

@@ -16,4 +16,6 @@ declare module 'haraka-constants' {
   export const disconnect: number
   export const ok: number
   export const next_hook: number
+  /** Connection states; DISCONNECTING and later: the client is gone */
+  export const connection: { state: { DISCONNECTING: number; DISCONNECTED: number } & Record<string, number> }
 }

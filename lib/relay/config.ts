@@ -21,6 +21,8 @@ export const RELAY_SPEC = {
   enforce_sender: { type: 'bool', default: true },
   allow_null_sender: { type: 'bool', default: false },
   header_alignment: { type: 'enum', default: 'refuse', values: ['refuse', 'add_sender', 'off'] },
+  identity_header_max_bytes: { type: 'int', default: 8192, min: 1024, max: 32768 },
+  identity_header_max_addresses: { type: 'int', default: 100, min: 1, max: 1000 },
   mail_auth_peers: { type: 'list', default: [], hint: CIDR_HINT },
   inbound_local_sender: { type: 'enum', default: 'accept', values: ['accept', 'observe', 'refuse'] },
   pop_before_smtp_redis: { type: 'bool', default: false },

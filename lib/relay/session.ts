@@ -2,7 +2,10 @@
 // from the directory once per connection (at the first MAIL FROM), and each
 // [send_as] group, and whether a sub-address is another entry's address, is
 // checked at most once per connection. Failures are not cached, so a
-// directory outage is retried at the next command.
+// directory outage is retried at the next command. A session keeps at most
+// SESSION_ANSWERS_MAX answers of each kind (the oldest go first): one message
+// checks at most identity_header_max_addresses addresses, but a session may send
+// many messages.
 import type { Owned } from './senders'
 
 export interface SenderCache {
@@ -15,6 +18,8 @@ export interface SenderCache {
 }
 
 const NOTE = 'auth_relay_senders'
+
+export const SESSION_ANSWERS_MAX = 1000
 
 export function senderCache(notes: Record<string, any>, key: string): SenderCache {
   const current = notes[NOTE] as SenderCache | undefined
@@ -33,6 +38,7 @@ async function cachedAnswer(answers: Map<string, boolean>, key: string, check: (
   const known = answers.get(key)
   if (known !== undefined) return known
   const answer = await check()
+  if (!answers.has(key) && answers.size >= SESSION_ANSWERS_MAX) answers.delete(answers.keys().next().value!)
   answers.set(key, answer)
   return answer
 }

@@ -4,7 +4,7 @@ import type { Connection, Plugin } from 'haraka'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import type { RelayConfig } from '../../lib/relay/config'
-import type { Lookup } from '../../lib/ldap/directory'
+import type { AuthDirectory, Lookup } from '../../lib/ldap/directory'
 import { findLoginEntry } from '../../lib/ldap/login_entry'
 import { loginParts } from '../../lib/ldap/template'
 import { checkGrant, type GrantFile } from '../../lib/relay/grants'
@@ -33,20 +33,49 @@ export interface LoginOwnership {
   owns(address: string): Promise<Ownership>
 }
 
+/** Thrown instead of starting a directory operation once the hook no longer needs the answer. */
+export class CheckStopped extends Error {
+  constructor(why: string) {
+    super(why)
+    this.name = 'CheckStopped'
+  }
+}
+
+/** Why to start no more directory work (the hook answered, the client left), or undefined to go on. */
+export type StopReason = () => string | undefined
+
+type Use = <R>(handle: DirectoryHandle, fn: (d: AuthDirectory) => Promise<R>) => Promise<R>
+
 /** Who else may have `address`: the entry it names as a login, and the entry the recipient filter finds for it. */
-function claimLookups(plugin: AuthRelay, address: string): Array<() => Promise<Lookup>> {
+function claimLookups(plugin: AuthRelay, use: Use, address: string): Array<() => Promise<Lookup>> {
   const ONLY_DN = ['1.1']
-  const lookups = [() => plugin.directory.use((d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN))]
-  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) lookups.push(() => plugin.recipients.use((d) => d.findUser(loginParts(address), ONLY_DN)))
+  const lookups = [() => use(plugin.directory, (d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN))]
+  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) {
+    lookups.push(() => use(plugin.recipients, (d) => d.findUser(loginParts(address), ONLY_DN)))
+  }
   return lookups
 }
 
-/** The login's addresses and send-as rights, read once per connection. */
-export function loginOwnership(plugin: AuthRelay, connection: Connection, login: string): LoginOwnership {
+/**
+ * The login's addresses and send-as rights, read once per connection. With
+ * `stop`, every directory operation first asks it, and throws CheckStopped
+ * instead of starting when it gives a reason.
+ */
+export function loginOwnership(
+  plugin: AuthRelay,
+  connection: Connection,
+  login: string,
+  stop?: StopReason,
+): LoginOwnership {
   const { cfg, dirCfg } = plugin
   const key = [login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn, cfg.recipient_filter, cfg.recipient_base_dn]
   const cache = senderCache(connection.notes, JSON.stringify(key))
-  const owned = () => cachedOwned(cache, () => plugin.directory.use((d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)))
+  const use: Use = (handle, fn) => {
+    const why = stop?.()
+    return why ? Promise.reject(new CheckStopped(why)) : handle.use(fn)
+  }
+  const owned = () =>
+    cachedOwned(cache, () => use(plugin.directory, (d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)))
   return {
     owned,
     async owns(address) {
@@ -55,8 +84,10 @@ export function loginOwnership(plugin: AuthRelay, connection: Connection, login:
       return ownsAddress(entry.addresses, address, {
         subaddressSeparator: cfg.subaddress_separator,
         sendAs: cfg.sendAs,
-        isMember: (group) => cachedMembership(cache, group, () => plugin.directory.use((d) => d.isMember(group, entry.dn))),
-        claimedByAnotherEntry: (canonical) => cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(plugin, canonical))),
+        isMember: (group) =>
+          cachedMembership(cache, group, () => use(plugin.directory, (d) => d.isMember(group, entry.dn))),
+        claimedByAnotherEntry: (canonical) =>
+          cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(plugin, use, canonical))),
       })
     },
   }

@@ -60,6 +60,8 @@ export interface Connection {
   results: Results
   transaction: Transaction | null
   relaying: boolean
+  /** haraka-constants connection.state; DISCONNECTING and later: the client is gone */
+  state: number
   capabilities: string[]
   authheader?: string
   /** the last reply Haraka wrote, CRLF-terminated lines (set by respond() before its callback runs) */
