@@ -8,13 +8,16 @@ import { parseArgs } from 'node:util'
 import { parseIniText } from '../lib/config/schema'
 import { parseStampConfig } from '../lib/stamp/config'
 import { headerFieldsOf } from '../lib/message/fields'
+import { bodyHash, bodyOfRaw } from '../lib/stamp/body'
 import { verifyMessage } from '../lib/stamp/sign'
 
 const USAGE = `Usage: npm run verify-stamp -- [options] <message.eml>
 
 Checks the signed stamp (stamp_header, default X-Auth-Stamp) of a saved message
 with the keys of auth_stamp.ini (key_id and previous_key_id): the signature over
-login, envelope sender, Message-ID, Date and time, the key id and the age.
+login, envelope sender, time, the signed header fields (From, Sender, Reply-To,
+To, Cc, Subject, Date, Message-ID, In-Reply-To, References, MIME-Version,
+Content-Type, Content-Transfer-Encoding) and the body hash, the key id and the age.
 Prints "valid: ..." and exits 0, or "invalid: <reason>" and exits 1.
 Usage and configuration errors exit 2.
 
@@ -74,14 +77,16 @@ function main(argv: string[]): number {
   if (cfg.verifyKeys.length === 0) usage(`${configFile} has no key (key_id with key or key_file): nothing to verify with`)
 
   const emlFile = path.resolve(cwd, args.positionals[0]!)
-  let eml: string
+  let eml: Buffer
   try {
-    eml = readFileSync(emlFile, 'utf8')
+    eml = readFileSync(emlFile)
   } catch (err) {
     usage(`cannot read ${emlFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const now = Math.floor(Date.now() / 1000)
-  const { verdict } = verifyMessage(headerFieldsOf(eml), new Set([cfg.stamp_header.toLowerCase()]), {
+  // The header as text (Haraka keeps it as UTF-8 text too); the body hashed as the bytes it is.
+  const message = { fields: headerFieldsOf(eml.toString('utf8')), bodyHash: bodyHash(bodyOfRaw(eml)) }
+  const { verdict } = verifyMessage(message, new Set([cfg.stamp_header.toLowerCase()]), {
     keys: cfg.verifyKeys,
     now,
     maxAge: maxAgeText === undefined ? cfg.max_age : Number(maxAgeText),

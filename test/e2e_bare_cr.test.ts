@@ -138,7 +138,13 @@ describe('bare_cr=remove (reloaded)', () => {
     assert.deepEqual(relayed.headers('X-Authenticated-User'), [ALICE.login])
     assert.deepEqual(relayed.headers('Subject'), [outSubject])
     assert.equal(bodyOf(relayed.eml), 'old mailer\r\n')
-    assert.equal(stampResults(stack.haraka.logs(), relayed.uuid), 'pass:bare_cr(removed), stamp(identity)')
+    // the legacy message has no Date or Message-ID: the submission gets both (add_date_message_id)
+    assert.equal(
+      stampResults(stack.haraka.logs(), relayed.uuid),
+      'pass:bare_cr(removed), stamp(date_added), stamp(message_id_added), stamp(identity)',
+    )
+    assert.equal(relayed.headers('Date').length, 1)
+    assert.equal(relayed.headers('Message-ID').length, 1)
     assert.match(stack.haraka.logs(), /removed 5 bare CR\(s\) in 5 line\(s\), the first in data line 1 \(header\) \(bare_cr=remove\)/)
     await a.quit()
   })

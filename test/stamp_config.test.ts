@@ -30,6 +30,7 @@ describe('auth_stamp.ini defaults', () => {
     assert.equal(cfg.identity_value, 'login')
     assert.equal(cfg.auth_results_mailfrom, true)
     assert.equal(cfg.received_login, false)
+    assert.equal(cfg.add_date_message_id, true)
     assert.equal(cfg.sign, false)
     assert.equal(cfg.verify, false)
     assert.equal(cfg.signingKey, undefined)
@@ -39,7 +40,13 @@ describe('auth_stamp.ini defaults', () => {
   })
 
   test('booleans are declared to haraka-config with their defaults', () => {
-    assert.deepEqual(booleanKeys('main', STAMP_SPEC).sort(), ['+main.auth_results_mailfrom', '-main.received_login', '-main.sign', '-main.verify'])
+    assert.deepEqual(booleanKeys('main', STAMP_SPEC).sort(), [
+      '+main.add_date_message_id',
+      '+main.auth_results_mailfrom',
+      '-main.received_login',
+      '-main.sign',
+      '-main.verify',
+    ])
   })
 
   test('renamed headers: the new and the default names are both stripped', () => {
@@ -127,6 +134,14 @@ describe('warnings and the load line', () => {
     assert.match(w, /max_age=0: verified stamps never expire/)
   })
 
+  test('sign=true with add_date_message_id=false warns: such messages are not signed', () => {
+    const w = stampWarnings(ok({ sign: true, key_id: 'k1', key: SECRET, add_date_message_id: false }))
+    assert.deepEqual(w, [
+      'sign=true with add_date_message_id=false: a message that lacks Message-ID or Date is not signed (sign(no_message_id), sign(no_date))',
+    ])
+    assert.deepEqual(stampWarnings(ok({ add_date_message_id: false })), [], 'without sign: nothing to warn about')
+  })
+
   test('verify=true with verify_peers empty warns: a stamp from any peer is checked', () => {
     const base = { verify: true, key_id: 'k1', key: SECRET }
     assert.match(stampWarnings(ok(base)).join('\n'), /verify=true with verify_peers empty: a stamp from any unauthenticated peer is checked/)
@@ -138,7 +153,7 @@ describe('warnings and the load line', () => {
     const line = describeStamp(ok({ sign: true, verify: true, key_id: 'k2', key: SECRET, previous_key_id: 'k1', previous_key: `${SECRET}x` }))
     assert.equal(
       line,
-      'identity X-Authenticated-User (login); A-R smtp.mailfrom on; Received names login no; sign X-Auth-Stamp kid=k2; verify X-Auth-Stamp kid=k2,k1 max_age=604800s',
+      'identity X-Authenticated-User (login); A-R smtp.mailfrom on; Received names login no; adds missing Date/Message-ID yes; sign X-Auth-Stamp kid=k2; verify X-Auth-Stamp kid=k2,k1 max_age=604800s',
     )
     assert.ok(!line.includes(SECRET))
   })

@@ -2,8 +2,21 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseStampConfig, type StampConfig } from '../lib/stamp/config'
-import { messageFacts, stampValue, StampKey, verifyStamp } from '../lib/stamp/sign'
-import { headersToAdd, inspectMessage, malformedFieldsNote, StampResults, verdictLabel, type MessageContext } from '../lib/stamp/stamp'
+import { bodyHash } from '../lib/stamp/body'
+import { messageFacts, signedHeaders, stampValue, StampKey, verifyStamp } from '../lib/stamp/sign'
+import {
+  headersToAdd,
+  inspectMessage,
+  malformedFieldsNote,
+  missingSubmissionFields,
+  newMessageId,
+  rfc5322Date,
+  signPlan,
+  StampResults,
+  verdictLabel,
+  verifyNeedsBody,
+  type MessageContext,
+} from '../lib/stamp/stamp'
 
 const SECRET = 'plan-test-secret-of-at-least-32-bytes'
 const NOW = 1_800_000_000
@@ -37,16 +50,18 @@ const MALFORMED = [
   'X-Auth-Stamp\x7f: v=1; u=ceo@example.com\n',
   'a line without a colon\n',
 ]
+const BODY_HASH = bodyHash('Hello.\r\n')
 const ctx = (over: Partial<MessageContext> = {}): MessageContext => ({
   mailFrom: 'alice@example.com',
   authservId: 'mail.example.com',
   now: NOW,
+  bodyHash: BODY_HASH,
   ...over,
 })
 
 function stampField(login = 'alice@example.com', mailFrom = 'alice@example.com', fields = BASE, t = NOW - 10): string {
   const key = new StampKey('k1', Buffer.from(SECRET))
-  return `X-Auth-Stamp: ${stampValue('X-Auth-Stamp', key, { login, mailFrom, ...messageFacts(fields) }, t)}\n`
+  return `X-Auth-Stamp: ${stampValue('X-Auth-Stamp', key, { login, mailFrom, ...messageFacts(fields, BODY_HASH) }, t)}\n`
 }
 
 describe('inspectMessage', () => {
@@ -88,6 +103,8 @@ describe('inspectMessage', () => {
       [[...BASE, stampField(undefined, undefined, BASE, NOW - 700_000)], ctx(), 'expired'],
       [[...BASE, stampField(), stampField()], ctx(), 'several_stamps'],
       [[...BASE.slice(0, 2), 'Message-ID: <other@example.com>\n', BASE[3]!, stampField()], ctx(), 'bad_signature'],
+      [[...BASE, stampField()], ctx({ bodyHash: bodyHash('Other.\r\n') }), 'body_hash_mismatch'],
+      [[...BASE, stampField()], ctx({ bodyHash: undefined }), 'body_unreadable'],
     ]
     for (const [fields, c, reason] of cases) {
       const r = inspectMessage(fields, VERIFY, c)
@@ -180,13 +197,55 @@ describe('headersToAdd', () => {
   })
 
   test('sign mode: identity header, then the stamp (which ends up on top); it verifies against the message', () => {
-    const added = headersToAdd(SIGN, { identityValue: 'a.liddell@example.com', identity, mailFrom: 'alice@example.com', fields: BASE, now: NOW })
+    const added = headersToAdd(SIGN, {
+      identityValue: 'a.liddell@example.com',
+      identity,
+      mailFrom: 'alice@example.com',
+      fields: BASE,
+      now: NOW,
+      bodyHash: BODY_HASH,
+    })
     assert.deepEqual(
       added.map((h) => h.name),
       ['X-Authenticated-User', 'X-Auth-Stamp'],
     )
-    const v = verifyStamp(added[1]!.value, messageFacts(BASE), { keys: SIGN.verifyKeys, now: NOW, maxAge: 60, mailFrom: 'alice@example.com' })
+    const seen = { headers: signedHeaders(BASE), bodyHash: BODY_HASH }
+    const v = verifyStamp(added[1]!.value, seen, { keys: SIGN.verifyKeys, now: NOW, maxAge: 60, mailFrom: 'alice@example.com' })
     assert.ok(v.valid && v.login === 'alice@example.com', 'the stamp signs the login, not the header value')
+  })
+
+  test('sign mode: never a stamp without one Message-ID and one Date, or without the body hash', () => {
+    const opts = { identityValue: 'alice@example.com', identity, mailFrom: 'alice@example.com', now: NOW, bodyHash: BODY_HASH }
+    const noId = BASE.filter((f) => !f.startsWith('Message-ID'))
+    const noDate = BASE.filter((f) => !f.startsWith('Date'))
+    for (const fields of [noId, noDate, BASE.slice(0, 2), [...BASE, 'Date: Wed, 02 Dec 2026 09:00:00 +0000\n']]) {
+      assert.deepEqual(
+        headersToAdd(SIGN, { ...opts, fields }).map((h) => h.name),
+        ['X-Authenticated-User'],
+      )
+    }
+    assert.deepEqual(
+      headersToAdd(SIGN, { ...opts, fields: BASE, bodyHash: undefined }).map((h) => h.name),
+      ['X-Authenticated-User'],
+    )
+  })
+
+  test('signPlan says why a message is not signed', () => {
+    const noId = BASE.filter((f) => !f.startsWith('Message-ID'))
+    assert.deepEqual(signPlan(SIGN, identity, BASE), { sign: true })
+    assert.deepEqual(signPlan(SIGN, identity, noId), {
+      sign: false,
+      obstacle: 'no_message_id',
+      detail: 'not signed: the message has no Message-ID',
+    })
+    const off = config({ sign: true, key_id: 'k1', key: SECRET, add_date_message_id: false })
+    assert.deepEqual(signPlan(off, identity, [...BASE, 'Date: x\n']), {
+      sign: false,
+      obstacle: 'several_dates',
+      detail: 'not signed: the message has more than one Date (add_date_message_id=false)',
+    })
+    assert.deepEqual(signPlan(config(), identity, noId), { sign: false }, 'sign=false: nothing to say')
+    assert.deepEqual(signPlan(SIGN, { login: 'alice', source: 'stamp' }, noId), { sign: false })
   })
 
   test('a login taken from a verified stamp is not signed again', () => {
@@ -201,6 +260,56 @@ describe('headersToAdd', () => {
       out.map((h) => h.name),
       ['X-Authenticated-User'],
     )
+  })
+})
+
+describe('a submission\u2019s missing Date and Message-ID (RFC 6409 \u00a78.2, \u00a78.3)', () => {
+  test('both added when there is no field of that name; none when present, even empty or doubled', () => {
+    const bare = ['From: alice@example.com\n', 'Subject: lunch?\n']
+    const added = missingSubmissionFields(bare, { host: 'mail.example.com', now: NOW })
+    assert.deepEqual(
+      added.map((h) => h.name),
+      ['Date', 'Message-ID'],
+    )
+    assert.equal(added[0]!.value, 'Fri, 15 Jan 2027 08:00:00 +0000')
+    assert.match(added[1]!.value, /^<[0-9a-z]+\.[0-9a-f]{32}@mail\.example\.com>$/)
+    assert.deepEqual(missingSubmissionFields(BASE, { host: 'mail.example.com', now: NOW }), [])
+    const present = missingSubmissionFields(['date :\n', 'MESSAGE-ID: <a@b>\n', 'Message-ID: <c@d>\n'], { host: 'h', now: NOW })
+    assert.deepEqual(present, [])
+    assert.deepEqual(
+      missingSubmissionFields(['Date: x\n'], { host: 'h', now: NOW }).map((h) => h.name),
+      ['Message-ID'],
+    )
+  })
+
+  test('Message-IDs are unique; our name is used only when it is a dot-atom', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newMessageId('mail.example.com', NOW)))
+    assert.equal(ids.size, 1000)
+    const r = Buffer.alloc(16, 0xab)
+    assert.equal(newMessageId('Mail.Example.COM', NOW, r), `<${NOW.toString(36)}.${'ab'.repeat(16)}@mail.example.com>`)
+    for (const bad of ['', 'bad host', 'a..b', 'x>y', 'a\r\nb', '[127.0.0.1]']) {
+      assert.match(newMessageId(bad, NOW, r), /@localhost\.invalid>$/, JSON.stringify(bad))
+    }
+  })
+
+  test('rfc5322Date: UTC, two-digit day, the zone as +0000', () => {
+    assert.equal(rfc5322Date(0), 'Thu, 01 Jan 1970 00:00:00 +0000')
+    assert.equal(rfc5322Date(NOW), 'Fri, 15 Jan 2027 08:00:00 +0000')
+    assert.equal(rfc5322Date(1_798_761_599), 'Thu, 31 Dec 2026 23:59:59 +0000')
+  })
+})
+
+describe('verifyNeedsBody', () => {
+  const withStamp = [...BASE, stampField()]
+  test('only in verify mode, unauthenticated, with a stamp field, from a peer that is checked', () => {
+    assert.equal(verifyNeedsBody(withStamp, VERIFY, {}), true)
+    assert.equal(verifyNeedsBody([...BASE, 'x-auth-STAMP : v=2\n'], VERIFY, {}), true)
+    assert.equal(verifyNeedsBody(BASE, VERIFY, {}), false, 'no stamp')
+    assert.equal(verifyNeedsBody(withStamp, VERIFY, { login: 'alice' }), false, 'authenticated: the stamp is removed unchecked')
+    assert.equal(verifyNeedsBody(withStamp, SIGN, {}), false, 'verify=false')
+    const peers = config({ verify: true, key_id: 'k1', key: SECRET, verify_peers: '192.0.2.0/24' })
+    assert.equal(verifyNeedsBody(withStamp, peers, { peerIp: '192.0.2.9' }), true)
+    assert.equal(verifyNeedsBody(withStamp, peers, { peerIp: '198.51.100.1' }), false, 'untrusted_peer without reading')
   })
 })
 

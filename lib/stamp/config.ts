@@ -15,6 +15,7 @@ export const STAMP_SPEC = {
   address_attribute: { type: 'string', default: 'mail', pattern: ATTRIBUTE, hint: 'an LDAP attribute name' },
   auth_results_mailfrom: { type: 'bool', default: true },
   received_login: { type: 'bool', default: false },
+  add_date_message_id: { type: 'bool', default: true },
   stamp_header: { type: 'string', default: 'X-Auth-Stamp', pattern: HEADER_NAME, hint: 'a header field name' },
   sign: { type: 'bool', default: false },
   verify: { type: 'bool', default: false },
@@ -166,7 +167,13 @@ export function stampWarnings(cfg: StampConfig): string[] {
   const warnings: string[] = []
   if (cfg.received_login) warnings.push('received_login=true: the Received line names the login to every recipient')
   if (cfg.verify && cfg.max_age === 0) {
-    warnings.push('max_age=0: verified stamps never expire (a copied stamp stays valid on any message with the same Message-ID and Date)')
+    warnings.push('max_age=0: verified stamps never expire (a saved copy of a stamped message can be handed to this hop again at any time)')
+  }
+  if (cfg.sign && !cfg.add_date_message_id) {
+    warnings.push(
+      'sign=true with add_date_message_id=false: a message that lacks Message-ID or Date is not signed ' +
+        '(sign(no_message_id), sign(no_date))',
+    )
   }
   if (cfg.verify && cfg.verifyPeers.length === 0) {
     warnings.push(
@@ -190,6 +197,7 @@ export function describeStamp(cfg: StampConfig): string {
     `identity ${cfg.identity_header} (${cfg.identity_value === 'address' ? `primary ${cfg.address_attribute}` : 'login'})`,
     `A-R smtp.mailfrom ${cfg.auth_results_mailfrom ? 'on' : 'off'}`,
     `Received names login ${cfg.received_login ? 'yes' : 'no'}`,
+    `adds missing Date/Message-ID ${cfg.add_date_message_id ? 'yes' : 'no'}`,
   ]
   if (cfg.sign) parts.push(`sign ${cfg.stamp_header} kid=${cfg.key_id}`)
   if (cfg.verify) {

@@ -1,20 +1,29 @@
 // The signed stamp: a header field an internal downstream hop (or a second
 // Haraka with auth_stamp in verify mode, or `npm run verify-stamp`) can check.
 //
-//   X-Auth-Stamp: v=1; kid=<key id>; t=<unix seconds>; u=<login>;
-//   	f=<envelope sender>; s=<base64url HMAC-SHA256>
+//   X-Auth-Stamp: v=2; kid=<key id>; t=<unix seconds>; u=<login>;
+//   	f=<envelope sender>; bh=<body hash>; s=<base64url HMAC-SHA256>
 //
 // The MAC covers, in one canonical JSON array (so no field boundary can move):
-//   ["auth-stamp", 1, kid, t, login, envelope sender, [Message-ID values], [Date values]]
-// Message-ID and Date values are taken from every field of that name, in order,
-// unfolded, runs of white space collapsed to one space, and trimmed. `u` and `f`
-// are percent-encoded UTF-8 (only `%`, `;`, white space, controls, non-ASCII and
-// RFC 5322 specials are encoded); white space inside u, f and s is ignored, so a
-// hop may refold the field.
+//   ["auth-stamp", 2, kid, t, login, envelope sender, body hash,
+//    [["from", [values]], ["sender", [values]], ... one entry per SIGNED_FIELDS name]]
+// Each signed field's values are taken from every field of that name, in
+// order (none: an empty list, so adding one breaks the MAC), unfolded, runs
+// of white space collapsed to one space, and trimmed. The body hash is
+// lib/stamp/body's (bh= carries it, so a verifier can say the body changed).
+// A stamp is never made for a message without exactly one Message-ID and one
+// Date (signingObstacle): without them it would fit every message of that
+// sender with the same signed fields and body. `u` and `f` are
+// percent-encoded UTF-8 (only `%`, `;`, white space, controls, non-ASCII and
+// RFC 5322 specials are encoded); white space inside u, f, bh and s is
+// ignored, so a hop may refold the field.
+//
+// Version 1 (login, sender, Message-ID, Date and time only) is no longer
+// accepted: it verified on any message with the same Message-ID and Date.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { canonicalFieldValue, fieldName } from '../message/fields'
 
-export const STAMP_VERSION = 1
+export const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
 export const FUTURE_SKEW_SECONDS = 300
 export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/
@@ -37,29 +46,77 @@ export class StampKey {
   }
 }
 
+/**
+ * The header fields the MAC covers (lower-case), in this order: who wrote it
+ * and to whom, what it is about, which message it is, and how its body is to
+ * be read (the body hash alone would let Content-Type be changed to show
+ * other parts of the same bytes).
+ */
+export const SIGNED_FIELDS = [
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'subject',
+  'date',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+] as const
+
+/** Every SIGNED_FIELDS name with the canonical values of its fields, in order. */
+export type SignedHeaders = ReadonlyArray<readonly [string, readonly string[]]>
+
+/** What the MAC binds of the message itself. */
+export interface MessageFacts {
+  headers: SignedHeaders
+  /** lib/stamp/body's bodyHash of the message body */
+  bodyHash: string
+}
+
 /** What the MAC binds besides the key id and the time. */
-export interface StampFacts {
+export interface StampFacts extends MessageFacts {
   login: string
   /** envelope sender, '' for the null sender */
   mailFrom: string
-  messageIds: readonly string[]
-  dates: readonly string[]
 }
 
-/** Message-ID and Date values of a message's header fields (Haraka's header_list or a parsed .eml). */
-export function messageFacts(fields: readonly string[]): Pick<StampFacts, 'messageIds' | 'dates'> {
-  const messageIds: string[] = []
-  const dates: string[] = []
-  for (const field of fields) {
-    const name = fieldName(field)
-    if (name === 'message-id') messageIds.push(canonicalFieldValue(field))
-    else if (name === 'date') dates.push(canonicalFieldValue(field))
+/** The signed fields of a message's header fields (Haraka's header_list or a parsed .eml). */
+export function signedHeaders(fields: readonly string[]): SignedHeaders {
+  const values = new Map<string, string[]>(SIGNED_FIELDS.map((name) => [name, []]))
+  for (const field of fields) values.get(fieldName(field))?.push(canonicalFieldValue(field))
+  return SIGNED_FIELDS.map((name) => [name, values.get(name)!] as const)
+}
+
+export function messageFacts(fields: readonly string[], bodyHash: string): MessageFacts {
+  return { headers: signedHeaders(fields), bodyHash }
+}
+
+/** Why a message cannot be signed: a stamp needs exactly one Message-ID and one Date, not empty. */
+export type SignObstacle = 'no_message_id' | 'several_message_ids' | 'no_date' | 'several_dates'
+
+function obstacleOf(headers: SignedHeaders): SignObstacle | undefined {
+  const one = (name: string, none: SignObstacle, several: SignObstacle) => {
+    const values = headers.find(([n]) => n === name)?.[1] ?? []
+    if (values.length > 1) return several
+    return values.length === 0 || values[0] === '' ? none : undefined
   }
-  return { messageIds, dates }
+  return one('message-id', 'no_message_id', 'several_message_ids') ?? one('date', 'no_date', 'several_dates')
+}
+
+/** Undefined when the message has what a stamp needs, else why not. */
+export function signingObstacle(fields: readonly string[]): SignObstacle | undefined {
+  return obstacleOf(signedHeaders(fields))
 }
 
 export function canonicalInput(kid: string, t: number, facts: StampFacts): string {
-  return JSON.stringify(['auth-stamp', STAMP_VERSION, kid, t, facts.login, facts.mailFrom, [...facts.messageIds], [...facts.dates]])
+  const headers = facts.headers.map(([name, values]) => [name, [...values]])
+  const { login, mailFrom, bodyHash } = facts
+  return JSON.stringify(['auth-stamp', STAMP_VERSION, kid, t, login, mailFrom, bodyHash, headers])
 }
 
 // Printable ASCII that is safe inside a tag value: no `%`, `;`, `"`, `(`, `)`, `,`, `:`, `<`, `>`, `[`, `]`, `\`, space.
@@ -98,10 +155,23 @@ export function decodeTagValue(text: string): string | undefined {
   }
 }
 
-/** The tags of a new stamp, in order. */
+const BASE64URL_SHA256 = /^[A-Za-z0-9_-]{43}$/
+
+/** The tags of a new stamp, in order. Throws for a message without one Message-ID and one Date. */
 export function stampTags(key: StampKey, facts: StampFacts, t: number): string[] {
+  const obstacle = obstacleOf(facts.headers)
+  if (obstacle) throw new Error(`refusing to sign a message with ${obstacle.replace(/_/g, ' ')}`)
+  if (!BASE64URL_SHA256.test(facts.bodyHash)) throw new Error('refusing to sign without a body hash')
   const s = key.mac(canonicalInput(key.id, t, facts)).toString('base64url')
-  return [`v=${STAMP_VERSION}`, `kid=${key.id}`, `t=${t}`, `u=${encodeTagValue(facts.login)}`, `f=${encodeTagValue(facts.mailFrom)}`, `s=${s}`]
+  return [
+    `v=${STAMP_VERSION}`,
+    `kid=${key.id}`,
+    `t=${t}`,
+    `u=${encodeTagValue(facts.login)}`,
+    `f=${encodeTagValue(facts.mailFrom)}`,
+    `bh=${facts.bodyHash}`,
+    `s=${s}`,
+  ]
 }
 
 const LINE = 78
@@ -157,6 +227,10 @@ export type VerifyFailure =
   | 'expired'
   | 'future_timestamp'
   | 'mailfrom_mismatch'
+  /** the signature is right but the body is not the one signed */
+  | 'body_hash_mismatch'
+  /** the body could not be read to check it */
+  | 'body_unreadable'
   /** auth_stamp's verify_peers: the stamp came from a peer whose stamps are not checked */
   | 'untrusted_peer'
 
@@ -173,7 +247,7 @@ export interface VerifyContext {
   mailFrom?: string
 }
 
-const TAGS = ['v', 'kid', 't', 'u', 'f', 's'] as const
+const TAGS = ['v', 'kid', 't', 'u', 'f', 'bh', 's'] as const
 type Tag = (typeof TAGS)[number]
 
 function fail(reason: VerifyFailure, detail: string): Verdict {
@@ -198,28 +272,50 @@ export function parseTags(value: string): Record<Tag, string> | string {
   return tags as Record<Tag, string>
 }
 
+/**
+ * What verification reads of the message a stamp travels in; bodyHash
+ * undefined: the body could not be read (the stamp then fails as body_unreadable).
+ */
+export interface VerifiedMessage {
+  headers: SignedHeaders
+  bodyHash: string | undefined
+}
+
 /** Check one stamp value against the message it travels in. */
-export function verifyStamp(value: string, facts: Pick<StampFacts, 'messageIds' | 'dates'>, ctx: VerifyContext): Verdict {
+export function verifyStamp(value: string, message: VerifiedMessage, ctx: VerifyContext): Verdict {
   const tags = parseTags(value)
   if (typeof tags === 'string') return fail('malformed', tags)
-  if (tags.v !== String(STAMP_VERSION)) return fail('unsupported_version', `version ${JSON.stringify(tags.v.slice(0, 10))}`)
+  if (tags.v !== String(STAMP_VERSION)) {
+    const old =
+      tags.v === '1' ? ' (version 1 covered neither the body nor From, To and Subject, and is no longer accepted)' : ''
+    return fail('unsupported_version', `version ${JSON.stringify(tags.v.slice(0, 10))}${old}`)
+  }
   if (!KEY_ID.test(tags.kid)) return fail('malformed', 'kid is not a key id')
   if (!/^\d{1,12}$/.test(tags.t)) return fail('malformed', 't is not a unix time')
   const login = decodeTagValue(tags.u)
   const mailFrom = decodeTagValue(tags.f)
   if (login === undefined || login === '') return fail('malformed', 'u is not a percent-encoded login')
   if (mailFrom === undefined) return fail('malformed', 'f is not a percent-encoded address')
+  const signedBodyHash = tags.bh.replace(/[ \t\r\n]+/g, '')
+  if (!BASE64URL_SHA256.test(signedBodyHash)) return fail('malformed', 'bh is not a base64url SHA-256')
   const sig = tags.s.replace(/[ \t\r\n]+/g, '')
-  if (!/^[A-Za-z0-9_-]{43}$/.test(sig)) return fail('malformed', 's is not a base64url HMAC-SHA256')
+  if (!BASE64URL_SHA256.test(sig)) return fail('malformed', 's is not a base64url HMAC-SHA256')
   const key = ctx.keys.find((k) => k.id === tags.kid)
   if (!key) return fail('unknown_kid', `no key with kid=${tags.kid}`)
 
   const t = Number(tags.t)
-  const expected = key.mac(canonicalInput(key.id, t, { login, mailFrom, messageIds: facts.messageIds, dates: facts.dates }))
+  const signed = { login, mailFrom, bodyHash: signedBodyHash, headers: message.headers }
+  const expected = key.mac(canonicalInput(key.id, t, signed))
   const given = Buffer.from(sig, 'base64url')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return fail('bad_signature', `signature does not match (kid=${key.id}): login, sender, Message-ID, Date or time changed, or another key`)
+    return fail(
+      'bad_signature',
+      `signature does not match (kid=${key.id}): login, sender, time, a signed header field ` +
+        '(From, To, Cc, Subject, Date, Message-ID, ...) changed, or another key',
+    )
   }
+  if (message.bodyHash === undefined) return fail('body_unreadable', 'the body could not be read to check bh=')
+  if (message.bodyHash !== signedBodyHash) return fail('body_hash_mismatch', 'the body is not the one signed (bh= differs)')
   if (t > ctx.now + FUTURE_SKEW_SECONDS) return fail('future_timestamp', `dated ${t - ctx.now} s in the future`)
   if (ctx.maxAge > 0 && ctx.now - t > ctx.maxAge) return fail('expired', `${ctx.now - t} s old, max_age is ${ctx.maxAge} s`)
   if (ctx.mailFrom !== undefined && ctx.mailFrom.toLowerCase() !== mailFrom.toLowerCase()) {
@@ -230,10 +326,11 @@ export function verifyStamp(value: string, facts: Pick<StampFacts, 'messageIds' 
 
 /** The stamp fields of a message (by lower-case name) and the verdict on them: exactly one must verify. */
 export function verifyMessage(
-  fields: readonly string[],
+  message: { fields: readonly string[]; bodyHash: string | undefined },
   stampNames: ReadonlySet<string>,
   ctx: VerifyContext,
 ): { verdict: Verdict; indexes: number[] } {
+  const { fields } = message
   const indexes: number[] = []
   fields.forEach((f, i) => {
     if (stampNames.has(fieldName(f))) indexes.push(i)
@@ -242,5 +339,5 @@ export function verifyMessage(
   if (indexes.length > 1) return { verdict: fail('several_stamps', `${indexes.length} stamp headers`), indexes }
   const field = fields[indexes[0]!]!
   const value = field.slice(field.indexOf(':') + 1)
-  return { verdict: verifyStamp(value, messageFacts(fields), ctx), indexes }
+  return { verdict: verifyStamp(value, { headers: signedHeaders(fields), bodyHash: message.bodyHash }, ctx), indexes }
 }

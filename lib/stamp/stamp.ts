@@ -1,10 +1,11 @@
 // What auth_stamp does to one message, decided without Haraka: which fields
 // to remove, whose identity to stamp, which headers to add, what to record.
-import { fieldNameForLog, isMalformedField } from '../message/fields'
+import { randomBytes } from 'node:crypto'
+import { fieldName, fieldNameForLog, isMalformedField } from '../message/fields'
 import { inNetworks } from '../relay/networks'
 import type { StampConfig } from './config'
 import { ourFields } from './fields'
-import { messageFacts, stampValue, verifyMessage, type Verdict } from './sign'
+import { messageFacts, signingObstacle, stampValue, verifyMessage, type SignObstacle, type Verdict } from './sign'
 
 export interface MessageContext {
   /** the session's authenticated login, if any */
@@ -19,6 +20,8 @@ export interface MessageContext {
   now: number
   /** the client's IP (the hop relaying to us), for verify_peers */
   peerIp?: string
+  /** lib/stamp/body's hash of the message body, when verifyNeedsBody; undefined: not read or unreadable */
+  bodyHash?: string
 }
 
 export interface Inspection {
@@ -54,7 +57,7 @@ export function inspectMessage(fields: readonly string[], cfg: StampConfig, ctx:
   let verdict: Verdict | undefined
   let keep = -1
   if (cfg.verify && !ctx.login) {
-    const checked = verifyMessage(fields, new Set([cfg.stamp_header.toLowerCase()]), {
+    const checked = verifyMessage({ fields, bodyHash: ctx.bodyHash }, new Set([cfg.stamp_header.toLowerCase()]), {
       keys: cfg.verifyKeys,
       now: ctx.now,
       maxAge: cfg.max_age,
@@ -95,25 +98,115 @@ export function malformedFieldsNote(found: Inspection): string | undefined {
   return `removed ${n} field(s) with a malformed name (not RFC 5322 ftext): ${names.join(', ')}${more}`
 }
 
+/**
+ * Whether inspectMessage will check a stamp of this message, so the hook must
+ * hash the body first: verify mode, an unauthenticated session, a stamp field
+ * under stamp_header, from a peer in verify_peers (or any peer when it is empty).
+ */
+export function verifyNeedsBody(
+  fields: readonly string[],
+  cfg: StampConfig,
+  ctx: Pick<MessageContext, 'login' | 'peerIp'>,
+): boolean {
+  if (!cfg.verify || ctx.login) return false
+  if (cfg.verifyPeers.length && !inNetworks(ctx.peerIp ?? '', cfg.verifyPeers)) return false
+  const name = cfg.stamp_header.toLowerCase()
+  return fields.some((f) => fieldName(f) === name)
+}
+
 export interface NewHeader {
   name: string
   value: string
 }
 
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/** An RFC 5322 §3.3 date-time in UTC: `Tue, 01 Dec 2026 09:00:00 +0000`. */
+export function rfc5322Date(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000)
+  const two = (n: number) => String(n).padStart(2, '0')
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`
+  return `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${time} +0000`
+}
+
+// RFC 5322 §3.6.4 id-right as dot-atom-text
+const DOT_ATOM_TEXT = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/
+
+/**
+ * A new Message-ID, `<time.random@host>`: 128 random bits make it unique;
+ * host is our name (config/me), or `localhost.invalid` if that is not a dot-atom.
+ */
+export function newMessageId(host: string, unixSeconds: number, random: Buffer = randomBytes(16)): string {
+  const right = DOT_ATOM_TEXT.test(host) ? host.toLowerCase() : 'localhost.invalid'
+  return `<${unixSeconds.toString(36)}.${random.toString('hex')}@${right}>`
+}
+
+/**
+ * RFC 6409 §8.2 and §8.3: the Date and Message-ID a submission lacks (no
+ * field of that name at all), to add at the end of its header before it is
+ * signed. A field that is there, even empty or twice, is left as it is (and
+ * then keeps the message from being signed: signingObstacle).
+ */
+export function missingSubmissionFields(fields: readonly string[], opts: { host: string; now: number }): NewHeader[] {
+  const names = new Set(fields.map(fieldName))
+  const out: NewHeader[] = []
+  if (!names.has('date')) out.push({ name: 'Date', value: rfc5322Date(opts.now) })
+  if (!names.has('message-id')) out.push({ name: 'Message-ID', value: newMessageId(opts.host, opts.now) })
+  return out
+}
+
+/** Results label of a field added by missingSubmissionFields. */
+export function addedLabel(h: NewHeader): Label {
+  return { pass: h.name === 'Date' ? 'stamp(date_added)' : 'stamp(message_id_added)' }
+}
+
+/**
+ * Whether the hook signs this message: sign mode, a key, the session's own
+ * login; `obstacle` when the message lacks what a stamp needs (results
+ * `fail: sign(<obstacle>)`).
+ */
+export function signPlan(
+  cfg: StampConfig,
+  identity: NonNullable<Inspection['identity']>,
+  fields: readonly string[],
+): { sign: boolean; obstacle?: SignObstacle; detail?: string } {
+  if (!cfg.sign || !cfg.signingKey || identity.source !== 'session') return { sign: false }
+  const obstacle = signingObstacle(fields)
+  if (!obstacle) return { sign: true }
+  const why = cfg.add_date_message_id ? '' : ' (add_date_message_id=false)'
+  return { sign: false, obstacle, detail: `not signed: the message has ${OBSTACLE_TEXT[obstacle]}${why}` }
+}
+
+const OBSTACLE_TEXT: Record<SignObstacle, string> = {
+  no_message_id: 'no Message-ID',
+  several_message_ids: 'more than one Message-ID',
+  no_date: 'no Date',
+  several_dates: 'more than one Date',
+}
+
 /**
  * Headers to add with add_leading_header, in this order (so the last one ends
  * up on top): the identity header, then the signed stamp (sign mode, on mail
- * from an authenticated session only).
+ * from an authenticated session only, given the body hash and when signPlan
+ * allows it).
  */
 export function headersToAdd(
   cfg: StampConfig,
-  opts: { identityValue: string; identity: NonNullable<Inspection['identity']>; mailFrom: string; fields: readonly string[]; now: number },
+  opts: {
+    identityValue: string
+    identity: NonNullable<Inspection['identity']>
+    mailFrom: string
+    fields: readonly string[]
+    now: number
+    bodyHash?: string
+  },
 ): NewHeader[] {
   // eslint-disable-next-line no-control-regex
   const out: NewHeader[] = [{ name: cfg.identity_header, value: opts.identityValue.replace(/[\x00-\x1f\x7f]/g, '') }]
-  if (cfg.sign && cfg.signingKey && opts.identity.source === 'session') {
-    const facts = { ...messageFacts(opts.fields), login: opts.identity.login, mailFrom: opts.mailFrom }
-    out.push({ name: cfg.stamp_header, value: stampValue(cfg.stamp_header, cfg.signingKey, facts, opts.now) })
+  if (signPlan(cfg, opts.identity, opts.fields).sign && opts.bodyHash !== undefined) {
+    const facts = { ...messageFacts(opts.fields, opts.bodyHash), login: opts.identity.login, mailFrom: opts.mailFrom }
+    out.push({ name: cfg.stamp_header, value: stampValue(cfg.stamp_header, cfg.signingKey!, facts, opts.now) })
   }
   return out
 }

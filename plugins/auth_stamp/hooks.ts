@@ -1,12 +1,14 @@
 // auth_stamp: strip forged identity/stamp headers and our-authserv-id A-R from every message; for an
-// authenticated session (or, in verify mode, a verified stamp) add the identity header, in sign mode the
-// signed stamp, and give Haraka's A-R one resinfo with smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
+// authenticated session add a missing Date and Message-ID, the identity header (or, in verify mode,
+// from a verified stamp), in sign mode the signed stamp, and give Haraka's A-R one resinfo with
+// smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { safeForLog } from '../../lib/auth/login'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../lib/haraka/address'
 import { authUser } from '../../lib/haraka/auth_user'
+import { hashMessageBody } from '../../lib/haraka/body_hash'
 import { toDsn } from '../../lib/haraka/dsn'
 import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
 import { removeFields } from '../../lib/haraka/header_edit'
@@ -19,7 +21,18 @@ import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
 import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
 import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
-import { headersToAdd, inspectMessage, malformedFieldsNote, StampResults, verdictLabel, type Inspection } from '../../lib/stamp/stamp'
+import {
+  addedLabel,
+  headersToAdd,
+  inspectMessage,
+  malformedFieldsNote,
+  missingSubmissionFields,
+  signPlan,
+  StampResults,
+  verdictLabel,
+  verifyNeedsBody,
+  type Inspection,
+} from '../../lib/stamp/stamp'
 import { BARE_CR_PRIORITY } from './bare_cr'
 export { watch_bare_cr, bare_cr_gate } from './bare_cr'
 
@@ -79,10 +92,32 @@ function identityFor(plugin: AuthStamp, cfg: StampConfig, login: string): Promis
   return plugin.directory.use((d) => identityValue(d, { mode, login, attribute: cfg.address_attribute, budgetMs }))
 }
 
+/** data_post: in verify mode a stamp is checked against the body, so that is hashed (streamed) first. */
 export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {
   const txn = connection.transaction
   if (!txn) return next()
   const cfg = this.cfg
+  const login = authUser(connection)
+  let readBody = false
+  try {
+    readBody = verifyNeedsBody(txn.header.header_list, cfg, { login, peerIp: connection.remote.ip })
+  } catch {
+    // stampMessage meets the same error where it strips, and refuses the message
+  }
+  if (!readBody) return stampMessage(this, next, connection, cfg, undefined)
+  const done = nextOnce(next)
+  const chain = hashMessageBody(txn.message_stream)
+    .catch((err: unknown) => {
+      connection.logwarn(this, `cannot read the body to check the stamp: ${(err as Error).message}`)
+      return undefined
+    })
+    .then((bodyHash) => stampMessage(this, done, connection, cfg, bodyHash))
+  endChain(chain, done, (m) => connection.logerror(this, m), constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
+}
+
+function stampMessage(plugin: AuthStamp, next: Next, connection: Connection, cfg: StampConfig, bodyHash: string | undefined): void {
+  const txn = connection.transaction
+  if (!txn) return next()
   const login = authUser(connection)
   const mailFrom = addressOf(txn.mail_from)
   const now = Math.floor(Date.now() / 1000)
@@ -95,19 +130,20 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       pendingAuthResults: connection.auth_results(),
       now,
       peerIp: connection.remote.ip,
+      bodyHash,
     })
     removeFields(txn.header, found.remove)
-    if (found.malformed.length) connection.lognotice(this, malformedFieldsNote(found)!)
+    if (found.malformed.length) connection.lognotice(plugin, malformedFieldsNote(found)!)
   } catch (err) {
     // Fail closed: a message whose forged stamp headers could not be removed is not accepted.
-    connection.logerror(this, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
+    connection.logerror(plugin, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
     return next(constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
   }
   const results = new StampResults()
   if (found.verdict) {
     results.add(verdictLabel(found.verdict))
     if (!found.verdict.valid && found.verdict.reason !== 'no_stamp') {
-      connection.lognotice(this, `stamp removed: ${found.verdict.reason}: ${found.verdict.detail}`)
+      connection.lognotice(plugin, `stamp removed: ${found.verdict.reason}: ${found.verdict.detail}`)
     }
   }
   if (login) {
@@ -118,7 +154,7 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
     connection.auth_results(authPassClause({ login, mechanism, mailFrom: cfg.auth_results_mailfrom ? mailFrom : '' }))
   }
   // One results entry, and through emit one log line, per message.
-  const record = () => txn.results.add(this, { ...results.summary(found), emit: true })
+  const record = () => txn.results.add(plugin, { ...results.summary(found), emit: true })
   const identity = found.identity
   if (!identity) {
     results.add({ skip: 'stamp(unauthenticated)' })
@@ -128,24 +164,47 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
   const done = nextOnce(next)
   // Even a synchronous throw of the lookup lands in the .catch below.
   const chain = Promise.resolve()
-    .then(() => identityFor(this, cfg, identity.login))
-    .then((id) => {
-      results.add(id.label)
-      if (id.fallback) connection.logwarn(this, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
-      for (const h of headersToAdd(cfg, { identityValue: id.value, identity, mailFrom, fields: txn.header.header_list, now })) {
-        txn.add_leading_header(h.name, h.value)
+    .then(() => {
+      // RFC 6409 §8.2, §8.3: a submission gets the Date and Message-ID it lacks, before it is signed.
+      if (identity.source !== 'session' || !cfg.add_date_message_id) return
+      const added = missingSubmissionFields(txn.header.header_list, { host: connection.local.host, now })
+      for (const h of added) {
+        txn.add_header(h.name, h.value)
+        results.add(addedLabel(h))
       }
+      if (added.length) connection.loginfo(plugin, `added ${added.map((h) => `${h.name}: ${h.value}`).join(', ')} (missing)`)
+    })
+    .then(() => identityFor(plugin, cfg, identity.login))
+    .then(async (id) => {
+      results.add(id.label)
+      if (id.fallback) connection.logwarn(plugin, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
+      const plan = signPlan(cfg, identity, txn.header.header_list)
+      let signedBody: string | undefined
+      if (plan.obstacle) {
+        results.add({ fail: `sign(${plan.obstacle})` })
+        connection.lognotice(plugin, plan.detail!)
+      } else if (plan.sign) {
+        try {
+          signedBody = await hashMessageBody(txn.message_stream)
+        } catch (err) {
+          results.add({ err: 'sign(body_unreadable)' })
+          connection.logerror(plugin, `not signed: cannot read the body: ${(err as Error).message}`)
+        }
+      }
+      const fields = txn.header.header_list
+      const opts = { identityValue: id.value, identity, mailFrom, fields, now, bodyHash: signedBody }
+      for (const h of headersToAdd(cfg, opts)) txn.add_leading_header(h.name, h.value)
       results.add({ pass: identity.source === 'stamp' ? 'stamp(identity_from_stamp)' : 'stamp(identity)' })
-      if (cfg.sign && identity.source === 'session') results.add({ pass: 'stamp(signed)' })
+      if (plan.sign && signedBody !== undefined) results.add({ pass: 'stamp(signed)' })
     })
     .catch((err: unknown) => {
       // A bug, not an outage (identityValue falls back to the login): the message still goes through.
-      connection.logerror(this, `stamping failed: ${(err as Error).stack ?? String(err)}`)
+      connection.logerror(plugin, `stamping failed: ${(err as Error).stack ?? String(err)}`)
       results.add({ err: 'stamp(internal_error)' })
     })
     .then(record)
   // The forged fields are gone by now, so a bug in the bookkeeping lets the message go on (CONT).
-  endChain(chain.then(() => done()), done, (m) => connection.logerror(this, m))
+  endChain(chain.then(() => done()), done, (m) => connection.logerror(plugin, m))
 }
 
 export async function shutdown(this: AuthStamp): Promise<void> {
