@@ -98,7 +98,7 @@ async function judge(
   if (tooLarge) return unreadable(plugin, connection, login, tooLarge)
   const headers = readIdentityHeaders(fields)
   // A malformed field name is refused whatever the directory says: decided before any lookup.
-  if (!headers.ok && headers.problem === 'malformed_field_name') return unreadable(plugin, connection, login, { problem: headers.problem, detail: headers.detail })
+  if (!headers.ok && headers.problem === 'malformed_field_name') return unreadable(plugin, connection, login, { problem: headers.problem, detail: safeForLog(headers.detail) })
   const tooMany = addressCountProblem(headers, bounds)
   if (tooMany) return unreadable(plugin, connection, login, tooMany)
   const ownership = loginOwnership(plugin, connection, login, stop)
