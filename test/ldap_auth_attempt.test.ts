@@ -16,6 +16,7 @@ import type { AuthDirectory } from '../lib/ldap/directory'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../plugins/ldap_auth/attempt'
 import { load_ldap_auth_ini, load_ldap_directory_ini } from '../plugins/ldap_auth/hooks'
+import { fakeDirectory, type FakeEntry } from './harness/fake_directory'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
@@ -235,5 +236,183 @@ describe('a reload of ldap_directory.ini during an AUTH', () => {
     await sleep(50)
     assert.deepEqual(second.replies.map((x) => x.code), [235])
     assert.deepEqual(second.c.results.get('ldap_auth')?.pass, ['authn(bind_ok)'])
+  })
+})
+
+// The session identity (notes.auth_user, the auth result): the part of the login the directory
+// matched, as the entry holds it; never text the directory ignored.
+const DEMO_ENTRIES: FakeEntry[] = [
+  {
+    dn: ALICE_DN,
+    password: 'wonderland-42',
+    attributes: {
+      objectClass: ['inetOrgPerson'],
+      uid: ['alice'],
+      mail: ['alice@example.com', 'a.liddell@example.com'],
+      sAMAccountName: ['alice'],
+      userPrincipalName: ['alice@corp.example'],
+    },
+  },
+  {
+    dn: 'uid=bob,ou=people,dc=example,dc=com',
+    password: 'can-we-fix-it',
+    attributes: { objectClass: ['inetOrgPerson'], uid: ['bob'], mail: ['bob@example.com'] },
+  },
+  {
+    dn: 'uid=mailer,ou=services,dc=example,dc=com',
+    password: 'mailer-secret',
+    attributes: { objectClass: ['inetOrgPerson'], uid: ['mailer'] },
+  },
+]
+
+function identitySetup(
+  directory: Record<string, unknown>,
+  opts: { auth?: Record<string, unknown>; entries?: FakeEntry[]; caseExact?: boolean } = {},
+) {
+  const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
+  const dirCfg = parseDirectoryConfig({
+    main: { base_dn: 'dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x', ...directory },
+  })
+  assert.ok(auth.ok && dirCfg.ok, JSON.stringify([auth, dirCfg]))
+  const fake = fakeDirectory(dirCfg.cfg, opts.entries ?? DEMO_ENTRIES, { caseExact: opts.caseExact })
+  const logs: string[] = []
+  const log = (msg: string) => void logs.push(msg)
+  const c = auth.cfg
+  const plugin = {
+    name: 'ldap_auth',
+    timeout: 30,
+    cfg: c,
+    dirCfg: dirCfg.cfg,
+    directory: new DirectoryHandle(() => fake.dir),
+    cache: new CredentialCache({
+      ttlMs: c.cache_ttl * 1000,
+      negativeTtlMs: c.negative_cache_ttl * 1000,
+      staleMs: 0,
+      maxEntries: 10,
+    }),
+    localUsers: undefined,
+    logdebug: log,
+    loginfo: log,
+    lognotice: log,
+    logwarn: log,
+    logerror: log,
+  } as unknown as AttemptPlugin
+  plugin.directory.update(dirCfg.cfg)
+  /** One AUTH on a fresh connection; resolves when the hook called next(). */
+  const login = async (authcid: string, password: string, authzid = '') => {
+    const conn = fixtures.connection.createConnection() as Connection & Record<string, any>
+    const replies: number[] = []
+    conn.respond = (code: number, _msg: string, cb?: () => void) => {
+      replies.push(code)
+      cb?.()
+    }
+    for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
+      conn[level] = (_p: unknown, msg: string) => log(msg)
+    await new Promise<void>((resolve) =>
+      verifyAttempt(plugin, () => resolve(), conn, {
+        mech: 'PLAIN',
+        authcid,
+        authzid,
+        password,
+      } as Credentials),
+    )
+    return { code: replies[0], user: conn.notes.auth_user as string | undefined, results: conn.results, conn }
+  }
+  return { plugin, fake, logs, login }
+}
+
+const TEMPLATE = { mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com' }
+const AD_FILTER = { user_filter: '(|(sAMAccountName=%l)(userPrincipalName=%u))' }
+
+describe('the session identity', () => {
+  test('template uid=%l: the login alice@ceo.example is recorded as alice, in notes.auth_user and the auth result', async () => {
+    const s = identitySetup(TEMPLATE)
+    const r = await s.login('alice@ceo.example', 'wonderland-42')
+    assert.equal(r.code, 235)
+    assert.equal(r.user, 'alice')
+    assert.equal(r.results.get('auth')?.user, 'alice')
+    assert.match(s.logs.join('\n'), /AUTH PLAIN succeeded for "alice@ceo\.example" as "alice" \(bind_ok\)/)
+  })
+
+  test('template uid=%l: an ignored part with white space or ";" is refused (535, authz(ignored_login_text)); without, accepted', async () => {
+    const s = identitySetup(TEMPLATE)
+    for (const login of ['alice@x; dkim=pass header.d=bank.example', 'alice@x;dkim=pass', 'alice@x\u00a0y']) {
+      const r = await s.login(login, 'wonderland-42')
+      assert.deepEqual([r.code, r.user], [535, undefined], login)
+      assert.deepEqual(r.results.get('ldap_auth')?.fail, ['authz(ignored_login_text)'], login)
+    }
+    assert.match(
+      s.logs.join('\n'),
+      /AUTH PLAIN failed for "alice@x; dkim=pass header\.d=bank\.example": authz\(ignored_login_text\) the directory matched only "alice"/,
+    )
+    assert.equal((await s.login('alice@x.example', 'wonderland-42')).user, 'alice')
+  })
+
+  test('search mode, default filter: the address or uid the filter matched, as the entry holds it', async () => {
+    const s = identitySetup({})
+    assert.equal((await s.login('ALICE@Example.COM', 'wonderland-42')).user, 'alice@example.com')
+    assert.equal((await s.login('A.Liddell@example.com', 'wonderland-42')).user, 'a.liddell@example.com')
+    assert.equal((await s.login('Alice', 'wonderland-42')).user, 'alice')
+  })
+
+  test('search mode, AD filter: sAMAccountName=%l matched (the domain ignored) or userPrincipalName=%u (all of it)', async () => {
+    const s = identitySetup(AD_FILTER)
+    assert.equal((await s.login('alice@ceo.example', 'wonderland-42')).user, 'alice')
+    assert.equal((await s.login('Alice@corp.example', 'wonderland-42')).user, 'alice@corp.example')
+    const junk = await s.login('alice@x; dkim=pass header.d=bank.example', 'wonderland-42')
+    assert.deepEqual([junk.code, junk.results.get('ldap_auth')?.fail], [535, ['authz(ignored_login_text)']])
+  })
+
+  test('a cache hit keeps the identity the directory gave', async () => {
+    const s = identitySetup(TEMPLATE, { auth: { cache_ttl: 60 } })
+    assert.equal((await s.login('alice@ceo.example', 'wonderland-42')).user, 'alice')
+    const binds = s.fake.state.binds.length
+    const again = await s.login('alice@ceo.example', 'wonderland-42')
+    assert.deepEqual(
+      [again.code, again.user, again.results.get('ldap_auth')?.pass],
+      [235, 'alice', ['authn(cache_ok)']],
+    )
+    assert.equal(s.fake.state.binds.length, binds, 'answered from the cache')
+  })
+})
+
+describe('proxy_logins on the directory entry', () => {
+  // A directory whose login attribute matches exactly: "Karl" and "karl" are two people.
+  const KARL: FakeEntry[] = [
+    ...DEMO_ENTRIES,
+    { dn: 'uid=karl,ou=services,dc=example,dc=com', password: 'proxy-secret', attributes: { uid: ['karl'] } },
+    {
+      dn: 'uid=Karl,ou=people,dc=example,dc=com',
+      password: 'karls-own-password',
+      attributes: { uid: ['Karl'] },
+    },
+  ]
+  const exact = { user_filter: '(uid:caseExactMatch:=%u)' }
+
+  test('a Kelvin sign login (U+212A) naming another entry does not get the privilege of proxy login "karl"', async () => {
+    const s = identitySetup(exact, { auth: { proxy_logins: 'karl' }, entries: KARL, caseExact: true })
+    const r = await s.login('\u212Aarl', 'karls-own-password', 'alice')
+    assert.deepEqual([r.code, r.user], [535, undefined])
+    assert.deepEqual(r.results.get('ldap_auth')?.fail, ['authz(authzid_not_permitted)'])
+    // The real proxy login still acts as alice; Karl as himself is Karl.
+    assert.deepEqual([(await s.login('karl', 'proxy-secret', 'alice')).user], ['alice'])
+    assert.equal((await s.login('\u212Aarl', 'karls-own-password')).user, 'Karl')
+  })
+
+  test('the authzid is the directory identity too: resolved to its entry, never text the directory ignored', async () => {
+    const s = identitySetup(
+      {
+        ...TEMPLATE,
+        dn_template: ['uid=%l,ou=services,dc=example,dc=com', 'uid=%l,ou=people,dc=example,dc=com'],
+      },
+      { auth: { proxy_logins: 'mailer' } },
+    )
+    const ok = await s.login('mailer', 'mailer-secret', 'alice@ceo.example')
+    assert.deepEqual([ok.code, ok.user, ok.conn.notes.auth_login], [235, 'alice', 'mailer'])
+    assert.match(s.logs.join('\n'), /AUTH PLAIN succeeded for "mailer" acting as "alice" \(bind_ok\)/)
+    const junk = await s.login('mailer', 'mailer-secret', 'alice@x; dkim=pass header.d=bank.example')
+    assert.deepEqual([junk.code, junk.results.get('ldap_auth')?.fail], [535, ['authz(ignored_authzid_text)']])
+    const nobody = await s.login('mailer', 'mailer-secret', 'nobody@example.com')
+    assert.deepEqual([nobody.code, nobody.results.get('ldap_auth')?.fail], [535, ['authz(authzid_unknown)']])
   })
 })

@@ -89,7 +89,9 @@ describe('verifyCredentials', () => {
     assert.deepEqual([r.outcome, r.rule, r.reason], ['AUTHZID_REFUSED', 'authz', 'authzid_not_permitted'])
     assert.equal(state.binds, 0, 'refused before any bind')
     assert.equal((await verifyCredentials(plain, attempt('alice@example.com', 'pw', 'Alice@EXAMPLE.com'))).outcome, 'OK', 'same identity')
-    const proxy = context(dir, config({ proxy_logins: 'Admin@example.com' }))
+    // The proxy login is looked up in the directory as a login is; this fake matches exactly
+    // (case-insensitive matching: test/ldap_auth_attempt.test.ts, on the shared fake directory).
+    const proxy = context(dir, config({ proxy_logins: 'admin@example.com' }))
     const p = await verifyCredentials(proxy, attempt('admin@example.com', 'root', 'bob@example.com'))
     assert.deepEqual([p.outcome, p.login, p.user], ['OK', 'admin@example.com', 'bob@example.com'])
     assert.equal((await verifyCredentials(proxy, attempt('admin@example.com', 'wrong', 'bob@example.com'))).outcome, 'PASSWORD_MISMATCH')

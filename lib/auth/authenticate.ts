@@ -20,6 +20,8 @@ export interface AuthnResult {
   dn?: string
   /** the entry's `attributes` (search mode: read by the service account; template mode: by the user), on OK */
   entry?: DirectoryEntry | null
+  /** template mode, on OK: the index of the dn_template whose DN the password bound to */
+  template?: number
   /** why, for the log line (never contains the password) */
   reason: string
   /** on DIRECTORY_DOWN: the error, whose class says outage or load (DirectoryBusyError) */
@@ -45,9 +47,9 @@ export async function authenticate(
     if (mode === 'template') {
       // Each DN template in order; the first one the password binds to is the user.
       const dns = dir.userDns(parts)
-      for (const dn of dns) {
+      for (const [template, dn] of dns.entries()) {
         const r = await dir.bindAndRead(dn, password, attributes)
-        if (r.ok) return { outcome: 'OK', login, dn, entry: r.entry, reason: 'bind_ok' }
+        if (r.ok) return { outcome: 'OK', login, dn, entry: r.entry, template, reason: 'bind_ok' }
       }
       return { outcome: 'PASSWORD_MISMATCH', login, dn: dns[0], reason: 'invalid_credentials' }
     }

@@ -43,8 +43,10 @@ export const AUTH_DEFAULTS = Object.freeze(defaultsOf(AUTH_SPEC))
 export interface AuthConfig extends SectionValues<typeof AUTH_SPEC> {
   readonly mechanismList: readonly Mechanism[]
   readonly account: AccountPolicy
-  /** normalised, lower-cased logins allowed to give a different PLAIN authzid */
+  /** normalised, lower-cased logins allowed to give a different PLAIN authzid (local users compare so) */
   readonly proxyLogins: ReadonlySet<string>
+  /** the same logins normalised with their case kept: the directory looks up each one's entry */
+  readonly proxyLoginList: readonly string[]
 }
 
 export function parseAuthConfig(raw: Record<string, any>): Parsed<AuthConfig> {
@@ -65,10 +67,13 @@ export function parseAuthConfig(raw: Record<string, any>): Parsed<AuthConfig> {
       errors.push('[main] local_users_when_directory_down: needs local_users=last (with first, listed logins never reach the directory)')
     }
     const proxyLogins = new Set<string>()
+    const proxyLoginList: string[] = []
     for (const login of main.proxy_logins) {
       const n = normaliseLogin(login)
-      if (n.ok) proxyLogins.add(n.login.toLowerCase())
-      else errors.push(`[main] proxy_logins: ${JSON.stringify(login)} is not a login (${n.reason})`)
+      if (n.ok) {
+        proxyLogins.add(n.login.toLowerCase())
+        if (!proxyLoginList.includes(n.login)) proxyLoginList.push(n.login)
+      } else errors.push(`[main] proxy_logins: ${JSON.stringify(login)} is not a login (${n.reason})`)
     }
     const account: AccountPolicy = Object.freeze({
       requireGroup: main.require_group,
@@ -81,7 +86,7 @@ export function parseAuthConfig(raw: Record<string, any>): Parsed<AuthConfig> {
       checkPpolicyLock: main.check_ppolicy_lock,
       ppolicyLockoutDuration: main.ppolicy_lockout_duration,
     })
-    return { ...main, mechanismList, account, proxyLogins }
+    return { ...main, mechanismList, account, proxyLogins, proxyLoginList }
   })
 }
 

@@ -28,6 +28,8 @@ interface Positive {
   salt: Buffer
   mac: Buffer
   at: number
+  /** the session identity the directory gave this login (lib/authn/identity) */
+  identity: string | undefined
 }
 
 interface Negative {
@@ -99,13 +101,18 @@ export class CredentialCache {
     return Boolean(entry && this.opts.staleMs > 0 && this.now() - entry.at < this.opts.staleMs && this.matches(entry, login, password))
   }
 
-  storePositive(login: string, password: string): void {
+  storePositive(login: string, password: string, identity?: string): void {
     if (this.retired || (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0)) return
     const salt = randomBytes(16)
     this.positive.delete(login)
-    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now() })
+    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now(), identity })
     this.negative.delete(this.negativeKey(login, password))
     evict(this.positive, this.opts.maxEntries)
+  }
+
+  /** The identity stored with the login's positive entry (after a hit: the one that hit). */
+  identityOf(login: string): string | undefined {
+    return this.positive.get(login)?.identity
   }
 
   /** Drop the positive entry for this pair, if it is the cached password (nothing is stored). */

@@ -84,7 +84,8 @@ export function parseDn(dn: string): Rdn[] {
   })
 }
 
-function foldValue(value: string): string {
+/** A value as caseIgnoreMatch compares it: NFC, case-folded, runs of white space as one space, trimmed. */
+export function foldValue(value: string): string {
   return value.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim()
 }
 

@@ -9,6 +9,7 @@ import { authDeadlineMs, budgetWarnings } from '../../lib/auth/budget'
 import { safeForLog } from '../../lib/auth/login'
 import type { Credentials } from '../../lib/auth/sasl'
 import type { CredentialCache } from '../../lib/authn/cache'
+import { identityNotes, identityRuleFor } from '../../lib/authn/identity'
 import { verifyCredentials, type Verdict } from '../../lib/authn/verify'
 import type { LocalUsers } from '../../lib/credentials/file'
 import type { DirectoryConfig } from '../../lib/ldap/config'
@@ -23,10 +24,16 @@ export interface AttemptPlugin extends AuthPlugin {
   localUsers: LocalUsers
 }
 
-/** At load: timeouts that cannot fit Haraka's plugin timeout, and similar, as warnings. */
+/**
+ * At load: timeouts that cannot fit Haraka's plugin timeout, and similar, as warnings; and
+ * what ldap_directory.ini makes of a login's identity (lib/authn/identity).
+ */
 export function warnAboutBudget(plugin: AttemptPlugin): void {
   if (!plugin.cfg || !plugin.dirCfg) return
   for (const w of budgetWarnings(plugin.cfg, plugin.dirCfg, plugin.timeout)) plugin.logwarn(`ldap_auth: ${w}`)
+  const { warnings, notes } = identityNotes(identityRuleFor(plugin.dirCfg))
+  for (const w of warnings) plugin.logwarn(`ldap_directory.ini: ${w}`)
+  for (const n of notes) plugin.loginfo(`ldap_directory.ini: ${n}`)
 }
 
 export function verifyAttempt(plugin: AttemptPlugin, next: Next, connection: Connection, credentials: Credentials): void {
@@ -45,14 +52,24 @@ export function verifyAttempt(plugin: AttemptPlugin, next: Next, connection: Con
     answerFailure(plugin, connection, next, REPLIES.AUTH_TEMPFAIL, 'authn(timeout)', log, { delay: false })
   }, deadlineMs)
 
-  const ctx = { mode: plugin.dirCfg.mode as 'search' | 'template', cfg: plugin.cfg, cache: plugin.cache, localUsers: plugin.localUsers, readStateAsService: Boolean(plugin.dirCfg.bind_dn) }
+  const ctx = {
+    mode: plugin.dirCfg.mode as 'search' | 'template',
+    identityRule: identityRuleFor(plugin.dirCfg),
+    cfg: plugin.cfg,
+    cache: plugin.cache,
+    localUsers: plugin.localUsers,
+    readStateAsService: Boolean(plugin.dirCfg.bind_dn),
+  }
   // use(): a reload of ldap_directory.ini meanwhile closes the old pools only after this attempt.
   plugin.directory
     .use((directory) => verifyCredentials({ ...ctx, directory }, credentials))
     .then(
       (v: Verdict) => {
         if (late(`${v.rule}(${v.reason})`)) return
-        if (v.outcome === 'OK') return answerSuccess(plugin, connection, next, mech, { login: v.login!, user: v.user!, reason: v.reason })
+        if (v.outcome === 'OK') {
+          const session = { login: v.login!, identity: v.identity!, user: v.user!, proxy: v.proxy === true }
+          return answerSuccess(plugin, connection, next, mech, { ...session, reason: v.reason })
+        }
         connection.results.add({ name: 'auth' }, { fail: `${plugin.name}/${mech}` })
         const log = `AUTH ${mech} failed for ${who}: ${v.rule}(${v.reason})${v.detail ? ` ${v.detail}` : ''}`
         // An outage is not the client's doing: counted, but answered without the delay; no delay outlives the deadline.

@@ -82,28 +82,33 @@ export function answerFailure(
   else answer()
 }
 
-/** The success contract of Haraka's auth_base, which karma, relay and headers read. */
+/**
+ * The success contract of Haraka's auth_base, which karma, relay and headers read. The
+ * session is `who.user`: the login's directory identity (lib/authn/identity), or for a
+ * proxy login its authzid's; the login as the client wrote it is only logged.
+ */
 export function answerSuccess(
   plugin: AuthPlugin,
   connection: Connection,
   next: Next,
   mech: string,
-  who: { login: string; user: string; reason: string },
+  who: { login: string; identity: string; user: string; proxy: boolean; reason: string },
 ): void {
   connection.relaying = true
   connection.results.add({ name: 'relay' }, { pass: plugin.name })
   connection.results.add({ name: 'auth' }, { pass: plugin.name, method: mech, user: who.user })
   connection.results.add(plugin, { pass: `authn(${who.reason})` })
-  const proxy = who.user !== who.login
-  if (proxy) connection.results.add(plugin, { pass: 'authz(proxy)' })
-  const acting = proxy ? ` acting as ${safeForLog(who.user)}` : ''
-  connection.loginfo(plugin, `AUTH ${mech} succeeded for ${safeForLog(who.login)}${acting} (${who.reason})`)
+  if (who.proxy) connection.results.add(plugin, { pass: 'authz(proxy)' })
+  const as = who.identity !== who.login ? ` as ${safeForLog(who.identity)}` : ''
+  const acting = who.proxy ? ` acting as ${safeForLog(who.user)}` : ''
+  const line = `AUTH ${mech} succeeded for ${safeForLog(who.login)}${as}${acting} (${who.reason})`
+  connection.loginfo(plugin, line)
   connection.respond(REPLIES.AUTH_OK.code, replyText(REPLIES.AUTH_OK), () => {
     connection.authheader = '(authenticated bits=0)\n'
     connection.auth_results(`auth=pass (${mech.toLowerCase()}) smtp.auth=${authResultsValue(who.user)}`)
     connection.notes.auth_user = who.user
     connection.notes.auth_method = mech
-    if (proxy) connection.notes.auth_login = who.login
+    if (who.proxy) connection.notes.auth_login = who.identity
     next(constants.ok)
   })
 }
