@@ -2,12 +2,12 @@
 // and with the credential cache, the directory connections each run opened,
 // and the CPU cost of a SHA512-crypt check for local users. Loopback only;
 // bounded in count; prints a table.
-import { authenticate } from '../lib/auth/authenticate'
-import { parseAuthConfig } from '../lib/auth/config'
+import { authenticate } from '../lib/authn/password'
+import { parseAuthConfig } from '../lib/authn/config'
 import { CredentialCache } from '../lib/authn/cache'
 import { verifyCredentials } from '../lib/authn/verify'
-import { parseLocalUsers } from '../lib/credentials/file'
-import { sha512crypt } from '../lib/credentials/sha512crypt'
+import { parseLocalUsers } from '../lib/authn/local_users'
+import { sha512crypt } from '../lib/authn/sha512crypt'
 import { parseDirectoryConfig } from '../lib/ldap/config'
 import { createDirectory } from '../lib/ldap/directory'
 import { startSlapd } from '../test/harness/slapd'
@@ -22,14 +22,27 @@ async function main(): Promise<void> {
   const rows: string[][] = []
   try {
     const dirCfg = parseDirectoryConfig({
-      main: { servers: slapd.url, bind_dn: 'cn=haraka,ou=services,dc=example,dc=com', bind_password: 'haraka-service-secret', base_dn: 'ou=people,dc=example,dc=com' },
+      main: {
+        servers: slapd.url,
+        bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
+        bind_password: 'haraka-service-secret',
+        base_dn: 'ou=people,dc=example,dc=com',
+      },
     })
     if (!dirCfg.ok) throw new Error(dirCfg.errors.join('; '))
-    for (const [label, cacheTtl] of [['directory (search + bind)', 0], ['cache_ttl=60 (hits after the first)', 60]] as const) {
+    for (const [label, cacheTtl] of [
+      ['directory (search + bind)', 0],
+      ['cache_ttl=60 (hits after the first)', 60],
+    ] as const) {
       const cfg = parseAuthConfig({ main: { cache_ttl: cacheTtl } })
       if (!cfg.ok) throw new Error(cfg.errors.join('; '))
       const directory = createDirectory(dirCfg.cfg)
-      const cache = new CredentialCache({ ttlMs: cacheTtl * 1000, negativeTtlMs: 0, staleMs: 0, maxEntries: 1000 })
+      const cache = new CredentialCache({
+        ttlMs: cacheTtl * 1000,
+        negativeTtlMs: 0,
+        staleMs: 0,
+        maxEntries: 1000,
+      })
       const before = accepted()
       let done = 0
       let ok = 0
@@ -38,7 +51,10 @@ async function main(): Promise<void> {
         Array.from({ length: CONCURRENCY }, async () => {
           while (done < ATTEMPTS) {
             done++
-            const v = await verifyCredentials({ directory, mode: 'search', cfg: cfg.cfg, cache }, { authcid: 'alice@example.com', authzid: '', password: 'wonderland-42' })
+            const v = await verifyCredentials(
+              { directory, mode: 'search', cfg: cfg.cfg, cache },
+              { authcid: 'alice@example.com', authzid: '', password: 'wonderland-42' },
+            )
             if (v.outcome === 'OK') ok++
           }
         }),
@@ -46,11 +62,19 @@ async function main(): Promise<void> {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       await directory.close()
       await new Promise((r) => setTimeout(r, 200))
-      rows.push([label, String(ATTEMPTS), String(ok), (ATTEMPTS / seconds).toFixed(0), ((seconds * 1000 * CONCURRENCY) / ATTEMPTS).toFixed(2), String(accepted() - before)])
+      rows.push([
+        label,
+        String(ATTEMPTS),
+        String(ok),
+        (ATTEMPTS / seconds).toFixed(0),
+        ((seconds * 1000 * CONCURRENCY) / ATTEMPTS).toFixed(2),
+        String(accepted() - before),
+      ])
     }
     // Sanity: the benchmark measured real binds.
     const check = createDirectory(dirCfg.cfg)
-    if ((await authenticate(check, 'search', 'alice', 'wrong')).outcome !== 'PASSWORD_MISMATCH') throw new Error('wrong password accepted')
+    if ((await authenticate(check, 'search', 'alice', 'wrong')).outcome !== 'PASSWORD_MISMATCH')
+      throw new Error('wrong password accepted')
     await check.close()
   } finally {
     await slapd.dispose()
@@ -69,11 +93,15 @@ async function main(): Promise<void> {
   const header = ['run', 'attempts', 'ok', 'auth/s', 'ms each', 'LDAP connections opened']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-  console.log(`\nAUTH verdicts, ${CONCURRENCY} in parallel, one process, slapd on loopback (pool_size=2, bind_pool_size=4):\n`)
+  console.log(
+    `\nAUTH verdicts, ${CONCURRENCY} in parallel, one process, slapd on loopback (pool_size=2, bind_pool_size=4):\n`,
+  )
   console.log(line(header))
   console.log(line(widths.map((w) => '-'.repeat(w))))
   for (const r of rows) console.log(line(r))
-  console.log(`\nlocal users (SHA512-crypt, 5000 rounds, on the event loop): known login ${known.toFixed(2)} ms, unknown login ${unknown.toFixed(2)} ms per check\n`)
+  console.log(
+    `\nlocal users (SHA512-crypt, 5000 rounds, on the event loop): known login ${known.toFixed(2)} ms, unknown login ${unknown.toFixed(2)} ms per check\n`,
+  )
 }
 
 main().catch((err) => {

@@ -4,15 +4,18 @@
 // for twice without echo on a terminal; never from the command line, where
 // other users could see it in the process list.
 import { TextDecoder } from 'node:util'
-import { hasControlCharacters, normaliseLogin } from '../lib/auth/login'
-import { clampRounds, ROUNDS_DEFAULT, sha512crypt } from '../lib/credentials/sha512crypt'
+import { normaliseLogin } from '../lib/authn/login'
+import { hasControlCharacters } from '../lib/text'
+import { clampRounds, ROUNDS_DEFAULT, sha512crypt } from '../lib/authn/sha512crypt'
 
 // haraka-config's ini reader accepts only these characters in a key.
 const INI_KEY = /^[\w@:.+\-/]+$/
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`hash-password: ${message}\n`)
-  process.stderr.write('usage: npm run hash-password -- --login <login> [--rounds N]  (password on stdin or asked for)\n')
+  process.stderr.write(
+    'usage: npm run hash-password -- --login <login> [--rounds N]  (password on stdin or asked for)\n',
+  )
   process.exit(2)
 }
 
@@ -24,7 +27,10 @@ function parseArgs(argv: string[]): { login: string; rounds: number | undefined 
     if (arg === '--login') login = argv[++i]
     else if (arg === '--rounds') rounds = Number(argv[++i])
     else if (arg === '--help' || arg === '-h') usage()
-    else usage(`unknown argument ${JSON.stringify(arg)}${arg?.startsWith('--pass') ? ' (the password is never an argument)' : ''}`)
+    else
+      usage(
+        `unknown argument ${JSON.stringify(arg)}${arg?.startsWith('--pass') ? ' (the password is never an argument)' : ''}`,
+      )
   }
   if (!login) usage('--login is required')
   const norm = normaliseLogin(login)

@@ -31,10 +31,16 @@ async function main(): Promise<void> {
   let directory: DemoDirectory | undefined
   if (info.demoLdap) {
     try {
-      directory = await startDemoDirectory({ ...info.demoLdap, ldifPath: path.join(ROOT, 'demo/directory.ldif') })
+      directory = await startDemoDirectory({
+        ...info.demoLdap,
+        ldifPath: path.join(ROOT, 'demo/directory.ldif'),
+      })
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      const why = e.code === 'EADDRINUSE' ? `port ${info.demoLdap.port} is already in use (another npm start?)` : e.message
+      const why =
+        e.code === 'EADDRINUSE'
+          ? `port ${info.demoLdap.port} is already in use (another npm start?)`
+          : e.message
       throw new Error(`cannot start the demo directory: ${why}`)
     }
     say(`demo directory listening on ${directory.url}`)
@@ -42,11 +48,17 @@ async function main(): Promise<void> {
     say(`using the directory in config/ldap_directory.ini: ${info.ldapUrl} (no demo directory)`)
   }
 
-  const haraka: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/Haraka/bin/haraka'), '-c', ROOT], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  })
-  const exited = new Promise<number>((resolve) => haraka.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+  const haraka: ChildProcess = spawn(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/Haraka/bin/haraka'), '-c', ROOT],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  )
+  const exited = new Promise<number>((resolve) =>
+    haraka.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  )
   let stopping = false
 
   const stop = async (code: number): Promise<never> => {
@@ -75,7 +87,9 @@ async function main(): Promise<void> {
     while (!(await isListening(l.port, 1000, l.host))) {
       if (stopping) return
       if (Date.now() > deadline) {
-        say(`Haraka is not listening on ${l.host}:${l.port} after ${READY_TIMEOUT_MS / 1000} s; see its log above`)
+        say(
+          `Haraka is not listening on ${l.host}:${l.port} after ${READY_TIMEOUT_MS / 1000} s; see its log above`,
+        )
         await stop(1)
       }
       await sleep(200)

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseIniText } from '../lib/config/schema'
 import { parseStampConfig } from '../lib/stamp/config'
-import { headerFieldsOf } from '../lib/message/fields'
+import { headerFieldsOf } from '../lib/mail/fields'
 import { bodyHash, bodyOfRaw } from '../lib/stamp/body'
 import { verifyMessage } from '../lib/stamp/sign'
 
@@ -27,7 +27,6 @@ Usage and configuration errors exit 2.
   --max-age <seconds>  instead of the config's max_age (0: no limit)
   --help               show this help
 `
-
 
 // eslint-disable-next-line no-control-regex
 const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?')
@@ -59,14 +58,15 @@ function main(argv: string[]): number {
   }
   if (args.positionals.length !== 1) usage('give exactly one .eml file')
   const maxAgeText = args.values['max-age']
-  if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) usage(`--max-age ${JSON.stringify(maxAgeText)} is not a number of seconds`)
+  if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText))
+    usage(`--max-age ${JSON.stringify(maxAgeText)} is not a number of seconds`)
 
   // Under `npm run`, the current directory is the package; INIT_CWD is where the user ran it.
   const cwd = process.env.INIT_CWD ?? process.cwd()
   const configFile = path.resolve(cwd, args.values.config)
   let raw: Record<string, any>
   try {
-    // Read as text, as the plugins' loader does (lib/haraka/load_config): a key is the exact text written.
+    // Read as text, as the plugins' loader does (haraka/load_config): a key is the exact text written.
     raw = parseIniText(readFileSync(configFile, 'utf8'))
   } catch (err) {
     usage(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
@@ -74,7 +74,8 @@ function main(argv: string[]): number {
   const parsed = parseStampConfig(raw, { baseDir: cwd })
   if (!parsed.ok) usage(`${configFile} is invalid: ${parsed.errors.join('; ')}`)
   const cfg = parsed.cfg
-  if (cfg.verifyKeys.length === 0) usage(`${configFile} has no key (key_id with key or key_file): nothing to verify with`)
+  if (cfg.verifyKeys.length === 0)
+    usage(`${configFile} has no key (key_id with key or key_file): nothing to verify with`)
 
   const emlFile = path.resolve(cwd, args.positionals[0]!)
   let eml: Buffer

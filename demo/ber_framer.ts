@@ -56,9 +56,10 @@ function readHeader(buf: Buffer, offset: number): Header | undefined {
 function checkContents(buf: Buffer, header: Header, depth: number): void {
   if ((header.tag & CONSTRUCTED) === 0) return
   if (depth > MAX_DEPTH) throw new MalformedBerError('nested too deeply')
-  for (let offset = header.contentStart; offset < header.end; ) {
+  for (let offset = header.contentStart; offset < header.end;) {
     const child = readHeader(buf, offset)
-    if (child === undefined || child.end > header.end) throw new MalformedBerError('element overruns its parent')
+    if (child === undefined || child.end > header.end)
+      throw new MalformedBerError('element overruns its parent')
     checkContents(buf, child, depth + 1)
     offset = child.end
   }

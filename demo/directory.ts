@@ -125,7 +125,8 @@ function mountHandlers(server: Server, store: DirectoryStore): void {
   server.bind('', bindHandler(store))
   server.search('', searchHandler(store))
   server.exop(WHO_AM_I, whoAmIHandler(store))
-  const readOnly: Handler = (_req, res, next) => finish(res, next, RESULT.unwillingToPerform, 'read-only demo directory')
+  const readOnly: Handler = (_req, res, next) =>
+    finish(res, next, RESULT.unwillingToPerform, 'read-only demo directory')
   for (const mount of [server.add, server.modify, server.del, server.modifyDN, server.compare]) {
     mount.call(server, '', readOnly)
   }
@@ -137,7 +138,12 @@ function bindHandler(store: DirectoryStore): Handler {
     req.connection.ldap.bindDN = parseDN(ANONYMOUS)
     // RFC 4513 5.1.2: a DN without a password is an "unauthenticated" bind; refuse it
     if (req.credentials === '') {
-      return finish(res, next, RESULT.unwillingToPerform, 'unauthenticated bind (DN with no password) disallowed')
+      return finish(
+        res,
+        next,
+        RESULT.unwillingToPerform,
+        'unauthenticated bind (DN with no password) disallowed',
+      )
     }
     const entry = store.authenticate(req.dn.toString(), req.credentials)
     if (entry === undefined) return finish(res, next, RESULT.invalidCredentials, 'Invalid credentials')

@@ -63,7 +63,8 @@ function splitLine(line: LogicalLine): { name: string; value: string } {
   const colon = line.text.indexOf(':')
   if (colon <= 0) throw ldifError(line, 'expected "attribute: value"')
   const name = line.text.slice(0, colon)
-  if (!/^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$/.test(name)) throw ldifError(line, `bad attribute name "${name}"`)
+  if (!/^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$/.test(name))
+    throw ldifError(line, `bad attribute name "${name}"`)
   const rest = line.text.slice(colon + 1)
   if (rest.startsWith(':')) return { name, value: decodeBase64(rest.slice(1).trim(), line) }
   if (rest.startsWith('<')) throw ldifError(line, 'URL values are not supported')

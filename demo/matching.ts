@@ -90,7 +90,7 @@ function foldValue(value: string | undefined): string {
 export function unescapeFilterValue(text: string): string {
   if (!text.includes('\\')) return text
   const bytes: number[] = []
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const hex = text.slice(i + 1, i + 3)
     if (text[i] === '\\' && /^[0-9a-fA-F]{2}$/.test(hex)) {
       bytes.push(parseInt(hex, 16))

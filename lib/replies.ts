@@ -13,7 +13,11 @@ export const REPLIES = {
   AUTH_OK: { code: 235, enh: '2.7.0', text: 'Authentication successful' },
   AUTH_FAILED: { code: 535, enh: '5.7.8', text: 'Authentication credentials invalid' },
   AUTH_TEMPFAIL: { code: 454, enh: '4.7.0', text: 'Temporary authentication failure, try again later' },
-  AUTH_TLS_REQUIRED: { code: 538, enh: '5.7.11', text: 'Encryption required for requested authentication mechanism' },
+  AUTH_TLS_REQUIRED: {
+    code: 538,
+    enh: '5.7.11',
+    text: 'Encryption required for requested authentication mechanism',
+  },
   AUTH_CANCELLED: { code: 501, enh: '5.7.0', text: 'Authentication cancelled' },
   AUTH_BAD_BASE64: { code: 501, enh: '5.5.2', text: 'Cannot decode base64 response' },
   AUTH_BAD_PLAIN: { code: 501, enh: '5.5.2', text: 'Malformed PLAIN response' },
@@ -27,7 +31,11 @@ export const REPLIES = {
   AUTH_UNKNOWN_MECHANISM: { code: 504, enh: '5.5.4', text: 'Unrecognized authentication mechanism' },
   AUTH_ALREADY: { code: 503, enh: '5.5.1', text: 'Already authenticated' },
   AUTH_IN_TRANSACTION: { code: 503, enh: '5.5.1', text: 'AUTH not permitted during a mail transaction' },
-  AUTH_TOO_MANY_FAILURES: { code: 421, enh: '4.7.0', text: 'Too many failed authentication attempts, closing connection' },
+  AUTH_TOO_MANY_FAILURES: {
+    code: 421,
+    enh: '4.7.0',
+    text: 'Too many failed authentication attempts, closing connection',
+  },
 
   // Relay and sender policy
   RELAY_DENIED: { code: 550, enh: '5.7.1', text: 'Relaying denied: authenticate first' },
@@ -35,7 +43,11 @@ export const REPLIES = {
   SENDER_NOT_OWNED: { code: 553, enh: '5.7.1', text: 'Sender address not owned by the authenticated user' },
   NULL_SENDER_REFUSED: { code: 553, enh: '5.7.1', text: 'Null sender not permitted for authenticated users' },
   DIRECTORY_TEMPFAIL: { code: 451, enh: '4.4.3', text: 'Directory unavailable, try again later' },
-  RELAY_DENIED_IP_LITERAL: { code: 550, enh: '5.7.1', text: 'Relaying denied: address literal is not this server' },
+  RELAY_DENIED_IP_LITERAL: {
+    code: 550,
+    enh: '5.7.1',
+    text: 'Relaying denied: address literal is not this server',
+  },
   RELAY_TRICK_PERCENT_HACK: { code: 550, enh: '5.7.1', text: 'Relaying denied: percent hack' },
   RELAY_TRICK_BANG_PATH: { code: 550, enh: '5.7.1', text: 'Relaying denied: bang path' },
   RELAY_TRICK_QUOTED_AT: { code: 550, enh: '5.7.1', text: 'Relaying denied: quoted local part with @' },
@@ -44,9 +56,21 @@ export const REPLIES = {
   RELAY_TRICK_TRAILING_DOT: { code: 550, enh: '5.7.1', text: 'Relaying denied: domain with a trailing dot' },
   RCPT_UNKNOWN_USER: { code: 550, enh: '5.1.1', text: 'No such user here' },
   INBOUND_LOCAL_SPOOF: { code: 550, enh: '5.7.1', text: 'Sender in a local domain must authenticate' },
-  HEADER_FROM_NOT_OWNED: { code: 550, enh: '5.7.1', text: 'From header address not owned by the authenticated user' },
-  HEADER_SENDER_NOT_OWNED: { code: 550, enh: '5.7.1', text: 'Sender header address not owned by the authenticated user' },
-  HEADER_SENDER_REQUIRED: { code: 550, enh: '5.7.1', text: 'Several From addresses need a Sender header (RFC 5322 3.6.2)' },
+  HEADER_FROM_NOT_OWNED: {
+    code: 550,
+    enh: '5.7.1',
+    text: 'From header address not owned by the authenticated user',
+  },
+  HEADER_SENDER_NOT_OWNED: {
+    code: 550,
+    enh: '5.7.1',
+    text: 'Sender header address not owned by the authenticated user',
+  },
+  HEADER_SENDER_REQUIRED: {
+    code: 550,
+    enh: '5.7.1',
+    text: 'Several From addresses need a Sender header (RFC 5322 3.6.2)',
+  },
   HEADER_UNPARSEABLE: { code: 550, enh: '5.7.1', text: 'From or Sender header cannot be parsed' },
   HEADER_MALFORMED_FIELD_NAME: {
     code: 550,
@@ -55,7 +79,7 @@ export const REPLIES = {
   },
   HEADER_TOO_LARGE: { code: 550, enh: '5.7.1', text: 'From or Sender header too large' },
   HEADER_TOO_MANY_ADDRESSES: { code: 550, enh: '5.7.1', text: 'Too many From or Sender addresses' },
-  // a bug in a MAIL/RCPT/DATA check (lib/haraka/next_once): fails closed, temporarily
+  // a bug in a MAIL/RCPT/DATA check (haraka/next_once): fails closed, temporarily
   RELAY_INTERNAL_ERROR: { code: 451, enh: '4.3.0', text: 'Local error in processing, try again later' },
 
   // Local queue (demo/test sink)
@@ -64,7 +88,11 @@ export const REPLIES = {
   // Stamp (auth_stamp): forged stamp headers could not be removed, so the message is not accepted
   STAMP_FAILED: { code: 451, enh: '4.3.0', text: 'Could not process the message headers, try again later' },
   // Message data (auth_stamp, every message, bare_cr=refuse): a CR not followed by LF (RFC 5321 §2.3.8)
-  BARE_CR_REFUSED: { code: 550, enh: '5.6.0', text: 'Message refused: bare CR in the data; lines must end in CRLF' },
+  BARE_CR_REFUSED: {
+    code: 550,
+    enh: '5.6.0',
+    text: 'Message refused: bare CR in the data; lines must end in CRLF',
+  },
 } as const satisfies Record<string, Reply>
 
 export type ReplyName = keyof typeof REPLIES

@@ -67,7 +67,12 @@ export class CredentialCache {
   }
 
   private mac(salt: Buffer, login: string, password: string): Buffer {
-    return createHmac('sha256', this.key).update(salt).update(login).update('\0').update(password, 'utf8').digest()
+    return createHmac('sha256', this.key)
+      .update(salt)
+      .update(login)
+      .update('\0')
+      .update(password, 'utf8')
+      .digest()
   }
 
   private negativeKey(login: string, password: string): string {
@@ -79,11 +84,19 @@ export class CredentialCache {
   }
 
   /** 'hit': this password authenticated within ttl; 'negative': refused within negative ttl. */
-  lookup(login: string, password: string): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
+  lookup(
+    login: string,
+    password: string,
+  ): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
     if (this.retired) return { kind: 'miss' }
     const now = this.now()
     const entry = this.positive.get(login)
-    if (entry && this.opts.ttlMs > 0 && now - entry.at < this.opts.ttlMs && this.matches(entry, login, password)) {
+    if (
+      entry &&
+      this.opts.ttlMs > 0 &&
+      now - entry.at < this.opts.ttlMs &&
+      this.matches(entry, login, password)
+    ) {
       return { kind: 'hit' }
     }
     if (this.opts.negativeTtlMs > 0) {
@@ -98,7 +111,12 @@ export class CredentialCache {
   /** While the directory is down: did this password authenticate within staleMs? */
   lookupStale(login: string, password: string): boolean {
     const entry = this.retired ? undefined : this.positive.get(login)
-    return Boolean(entry && this.opts.staleMs > 0 && this.now() - entry.at < this.opts.staleMs && this.matches(entry, login, password))
+    return Boolean(
+      entry &&
+      this.opts.staleMs > 0 &&
+      this.now() - entry.at < this.opts.staleMs &&
+      this.matches(entry, login, password),
+    )
   }
 
   storePositive(login: string, password: string, identity?: string): void {

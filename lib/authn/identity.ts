@@ -19,7 +19,8 @@ import {
   OrFilter,
   type Filter,
 } from 'ldapts'
-import { normaliseLogin, safeForLog } from '../auth/login'
+import { normaliseLogin } from './login'
+import { safeForLog } from '../text'
 import type { DirectoryConfig } from '../ldap/config'
 import type { DirectoryEntry } from '../ldap/directory'
 import { foldValue, parseDn } from '../ldap/dn'

@@ -4,11 +4,11 @@
 // login's privilege and its authzid's identity. Imports nothing from Haraka; the
 // hook maps the verdict to a reply (only OK is 235, only DIRECTORY_DOWN is 454,
 // all else 535).
-import { authenticate, type AuthnOutcome } from '../auth/authenticate'
-import type { AuthConfig } from '../auth/config'
-import { normaliseLogin } from '../auth/login'
-import { checkAccountState, attributesFor, needsGroupEntryCheck } from '../authz/account'
-import type { LocalUsers } from '../credentials/file'
+import { authenticate, type AuthnOutcome } from './password'
+import type { AuthConfig } from './config'
+import { normaliseLogin } from './login'
+import { checkAccountState, attributesFor, needsGroupEntryCheck } from './account'
+import type { LocalUsers } from './local_users'
 import {
   DirectoryBusyError,
   DirectoryUnavailableError,
@@ -295,11 +295,18 @@ async function authzidIdentity(
 }
 
 /** The account-state refusal for an authenticated entry, or undefined when it may log in. */
-async function accountRefusal(ctx: VerifyContext, dn: string, entry: DirectoryEntry | null): Promise<string | undefined> {
+async function accountRefusal(
+  ctx: VerifyContext,
+  dn: string,
+  entry: DirectoryEntry | null,
+): Promise<string | undefined> {
   const policy = ctx.cfg.account
   const state = checkAccountState(entry, policy)
   if (!state.ok) return state.reason
-  if (needsGroupEntryCheck(policy) && !(await ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes))) {
+  if (
+    needsGroupEntryCheck(policy) &&
+    !(await ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes))
+  ) {
     return 'not_in_required_group'
   }
   return undefined

@@ -1,6 +1,6 @@
 // A tiny declarative schema for ini sections: one place holds each key's type,
 // default and limits, so parsing, the shipped ini and the README can be checked
-// against the same source (see test/config_docs.test.ts).
+// against the same source (see test/unit/config/docs.test.ts).
 
 export type FieldSpec =
   | { type: 'string'; default: string; pattern?: RegExp; hint?: string }
@@ -76,14 +76,15 @@ export function parseIniText(text: string): RawIni {
 export function mergeRawIni(...files: RawIni[]): RawIni {
   const out: RawIni = Object.create(null)
   for (const file of files) {
-    for (const [name, values] of Object.entries(file)) Object.assign((out[name] ??= Object.create(null)), values)
+    for (const [name, values] of Object.entries(file))
+      Object.assign((out[name] ??= Object.create(null)), values)
   }
   return out
 }
 
 /**
  * Haraka's `booleans` option list for config.get, derived from the spec. The
- * loader (lib/haraka/load_config) reads the values again as text, so a
+ * loader (haraka/load_config) reads the values again as text, so a
  * declared boolean never silently becomes false.
  */
 export function booleanKeys(section: string, spec: SectionSpec): string[] {
@@ -132,14 +133,18 @@ function coerce(field: FieldSpec, value: unknown, where: string, errors: string[
     case 'secret':
       // A secret is the exact text written. A number here means a reader parsed it (`007` would be 7).
       if (typeof value !== 'string') {
-        errors.push(`${where}: was read as a ${typeof value}, not as the text written; this loader must read it as text`)
+        errors.push(
+          `${where}: was read as a ${typeof value}, not as the text written; this loader must read it as text`,
+        )
         return field.default
       }
       return value
     case 'int': {
       const n = typeof value === 'number' ? value : Number(String(value).trim())
       if (!Number.isInteger(n) || n < field.min || n > field.max) {
-        errors.push(`${where}: ${JSON.stringify(value)} is not a whole number from ${field.min} to ${field.max}`)
+        errors.push(
+          `${where}: ${JSON.stringify(value)} is not a whole number from ${field.min} to ${field.max}`,
+        )
         return field.default
       }
       return n

@@ -2,7 +2,13 @@
 // login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
-import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import {
+  defaultsOf,
+  parseMainSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+} from '../config/schema'
 import { parseDn, type Rdn } from './dn'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
@@ -10,7 +16,12 @@ import { compileTemplate, hasSlot, renderTemplate, type Token } from './template
 const LDAP_URL = /^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/i
 
 export const DIRECTORY_SPEC = {
-  servers: { type: 'list', default: ['ldap://127.0.0.1:389'], item: LDAP_URL, hint: 'an ldap:// or ldaps:// URL' },
+  servers: {
+    type: 'list',
+    default: ['ldap://127.0.0.1:389'],
+    item: LDAP_URL,
+    hint: 'an ldap:// or ldaps:// URL',
+  },
   starttls: { type: 'bool', default: false },
   tls_ca_file: { type: 'string', default: '' },
   tls_reject_unauthorized: { type: 'bool', default: true },
@@ -46,7 +57,9 @@ export function parseDirectoryConfig(raw: Record<string, any>): Parsed<Directory
 
 function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: string[]): DirectoryConfig {
   const userFilter = compileOrError('user_filter', main.user_filter, errors)
-  const dnTemplates = main.dn_template.map((t, i) => checkDnTemplate(t, main.dn_template.length > 1 ? i + 1 : 0, errors))
+  const dnTemplates = main.dn_template.map((t, i) =>
+    checkDnTemplate(t, main.dn_template.length > 1 ? i + 1 : 0, errors),
+  )
   const dnTemplate = dnTemplates[0] ?? []
   if (userFilter.length && hasSlot(userFilter)) {
     // Render with a value full of metacharacters: the escaped result must still parse.
@@ -90,7 +103,11 @@ function checkDnTemplate(template: string, position: number, errors: string[]): 
   }
   // Render a marker login: the result must parse as a DN, with the marker only inside values.
   const marker = 'zq9x'
-  const rendered = renderTemplate(tokens, { u: `${marker}@${marker}.test`, l: marker, d: `${marker}.test` }, escapeDnValue)
+  const rendered = renderTemplate(
+    tokens,
+    { u: `${marker}@${marker}.test`, l: marker, d: `${marker}.test` },
+    escapeDnValue,
+  )
   let rdns: Rdn[] = []
   try {
     rdns = parseDn(rendered)
@@ -145,7 +162,8 @@ export function directoryWarnings(cfg: DirectoryConfig): string[] {
   for (const url of cfg.servers) {
     const plain = /^ldap:\/\//i.test(url) && !cfg.starttls
     const loopback = /^ldap:\/\/(127\.|\[::1\]|localhost[:/]|localhost$)/i.test(url)
-    if (plain && !loopback) warnings.push(`${url}: passwords go to the directory unencrypted (use ldaps:// or starttls=true)`)
+    if (plain && !loopback)
+      warnings.push(`${url}: passwords go to the directory unencrypted (use ldaps:// or starttls=true)`)
   }
   return warnings
 }

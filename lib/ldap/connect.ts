@@ -6,7 +6,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { Client, ResultCodeError } from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { withDeadline } from './deadline'
+import { withDeadline } from '../deadline'
 import type { ServerSet } from './servers'
 
 export class DirectoryUnavailableError extends Error {
@@ -65,7 +65,10 @@ function openSocket(target: Target, cfg: DirectoryConfig): Promise<net.Socket> {
     const socket = target.secure
       ? tls.connect({ host: target.host, port: target.port, ...tlsOptions(cfg, target.host) })
       : net.connect({ host: target.host, port: target.port })
-    const timer = setTimeout(() => fail(new Error(`connect timeout after ${cfg.connect_timeout} ms`)), cfg.connect_timeout)
+    const timer = setTimeout(
+      () => fail(new Error(`connect timeout after ${cfg.connect_timeout} ms`)),
+      cfg.connect_timeout,
+    )
     const fail = (err: Error) => {
       clearTimeout(timer)
       socket.destroy()
@@ -104,13 +107,19 @@ async function openOn(target: Target, cfg: DirectoryConfig): Promise<Client> {
     // ldapts treats any tlsOptions as "use TLS from the start", so only for ldaps://.
     ...(target.secure ? { tlsOptions: tlsOptions(cfg, target.host) } : {}),
     strictDN: false,
-    ...(target.secure ? { createSecureConnection: factory as unknown as typeof tls.connect } : { createConnection: factory }),
+    ...(target.secure
+      ? { createSecureConnection: factory as unknown as typeof tls.connect }
+      : { createConnection: factory }),
   })
   if (cfg.starttls) {
     // ldapts waits for the TLS handshake without a timer: a server that accepts the
     // StartTLS request and then never speaks TLS would hold this connection forever.
     try {
-      await withDeadline(client.startTLS(tlsOptions(cfg, target.host)), cfg.connect_timeout, `StartTLS not completed within ${cfg.connect_timeout} ms`)
+      await withDeadline(
+        client.startTLS(tlsOptions(cfg, target.host)),
+        cfg.connect_timeout,
+        `StartTLS not completed within ${cfg.connect_timeout} ms`,
+      )
     } catch (err) {
       // Nothing to unbind politely on a half-upgraded connection: close the socket.
       socket.destroy()

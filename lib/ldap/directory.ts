@@ -4,9 +4,22 @@
 // connection's identity, so those connections never run searches). Servers are
 // tried in order; one that fails is marked down and probed in the background,
 // and pooled connections to a backup retire once an earlier server is back.
-import { Client, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts'
+import {
+  Client,
+  FilterParser,
+  InvalidCredentialsError,
+  ResultCodeError,
+  SizeLimitExceededError,
+} from 'ldapts'
 import type { DirectoryConfig } from './config'
-import { DirectoryBusyError, describeLdapError, DirectoryUnavailableError, openClient, openServer, openServerMs } from './connect'
+import {
+  DirectoryBusyError,
+  describeLdapError,
+  DirectoryUnavailableError,
+  openClient,
+  openServer,
+  openServerMs,
+} from './connect'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { Pool, PoolTimeoutError } from './pool'
 import { ServerSet, type ServerEvent } from './servers'
@@ -103,7 +116,9 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
   // server that is up, and not marked down while another server is up (a hung server keeps its
   // TCP connections open, so isConnected alone would send the retry straight back to it).
   const healthy = (c: Conn) =>
-    c.client.isConnected && !servers.outranked(c.url) && (servers.isUp(c.url) || !servers.hasAlternative(c.url))
+    c.client.isConnected &&
+    !servers.outranked(c.url) &&
+    (servers.isUp(c.url) || !servers.hasAlternative(c.url))
   const destroy = (c: Conn) => c.client.unbind().catch(() => undefined)
   const service = new Pool<Conn>({
     max: cfg.pool_size,
@@ -111,7 +126,14 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     createTimeoutMs: cfg.servers.length * probeMs + 500,
     idleTimeoutMs: cfg.idle_timeout,
     // Any failure of the service bind (refused, busy, timed out) is that server's: try the next.
-    create: () => openClient(cfg, servers, cfg.bind_dn ? { what: 'service bind', run: (c) => c.bind(cfg.bind_dn, cfg.bind_password) } : undefined),
+    create: () =>
+      openClient(
+        cfg,
+        servers,
+        cfg.bind_dn
+          ? { what: 'service bind', run: (c) => c.bind(cfg.bind_dn, cfg.bind_password) }
+          : undefined,
+      ),
     destroy,
     validate: healthy,
   })
@@ -149,7 +171,11 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         // An LDAP answer about the request (no such entry, wrong password...) is the answer.
         if ((err instanceof ResultCodeError && !isServerFailure(err)) || !used) throw err
         const failed = used.url
-        const why = isServerFailure(err) ? 'refused to serve' : isTimeout(err) ? 'timeout' : 'connection failed'
+        const why = isServerFailure(err)
+          ? 'refused to serve'
+          : isTimeout(err)
+            ? 'timeout'
+            : 'connection failed'
         servers.markDown(failed, `${why}: ${describeLdapError(err)}`)
         // A hung or refusing server would answer a retry the same way: retry only elsewhere.
         const worthIt = isTimeout(err) || isServerFailure(err) ? servers.hasAlternative(failed) : true
@@ -158,13 +184,25 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     }
   }
 
-  async function search(base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], sizeLimit: number) {
+  async function search(
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: string,
+    attributes: readonly string[],
+    sizeLimit: number,
+  ) {
     const parsed = FilterParser.parseString(filter)
     const timeLimit = Math.ceil(cfg.timeout / 1000)
-    return run(service, (c) => c.search(base, { scope, filter: parsed, attributes: [...attributes], sizeLimit, timeLimit }))
+    return run(service, (c) =>
+      c.search(base, { scope, filter: parsed, attributes: [...attributes], sizeLimit, timeLimit }),
+    )
   }
 
-  async function bindAndRead(dn: string, password: string, attributes: readonly string[]): Promise<BindResult> {
+  async function bindAndRead(
+    dn: string,
+    password: string,
+    attributes: readonly string[],
+  ): Promise<BindResult> {
     // Defence in depth: an empty password is an unauthenticated bind (RFC 4513 §5.1.2).
     if (password.length === 0) return { ok: false }
     try {
@@ -172,13 +210,21 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         await c.bind(dn, password)
         if (!attributes.length) return { ok: true, entry: null }
         try {
-          const { searchEntries } = await c.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [...attributes] })
+          const { searchEntries } = await c.search(dn, {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes: [...attributes],
+          })
           return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null }
         } catch (err) {
           // The user may not read their own entry (ACLs: insufficientAccessRights, or
           // noSuchObject when the server hides it): the password was still right. Any
           // other answer is the directory failing, not a fact about the account.
-          if (err instanceof ResultCodeError && (err.code === INSUFFICIENT_ACCESS || err.code === NO_SUCH_OBJECT)) return { ok: true, entry: null }
+          if (
+            err instanceof ResultCodeError &&
+            (err.code === INSUFFICIENT_ACCESS || err.code === NO_SUCH_OBJECT)
+          )
+            return { ok: true, entry: null }
           throw err
         }
       })

@@ -20,7 +20,10 @@ export class DirectoryHandle {
   private readonly draining = new Set<Slot>()
 
   constructor(
-    private readonly factory: (cfg: DirectoryConfig, opts?: DirectoryOptions) => AuthDirectory = createDirectory,
+    private readonly factory: (
+      cfg: DirectoryConfig,
+      opts?: DirectoryOptions,
+    ) => AuthDirectory = createDirectory,
     private readonly opts: DirectoryOptions = {},
   ) {}
 

@@ -2,7 +2,7 @@
 // time (one LDAP bind in flight per connection, RFC 4511 §4.2.1), waiters queued
 // with a deadline, idle resources closed. Written by hand because the pools on
 // npm (generic-pool, tarn) have not seen a release in years.
-import { withDeadline } from './deadline'
+import { withDeadline } from '../deadline'
 
 export interface PoolOptions<T> {
   max: number

@@ -5,7 +5,7 @@
 // down a background probe (connect + bind or WhoAmI) runs every
 // `healthIntervalMs`; when one answers it is marked up again, and since new
 // connections always prefer the earliest up server, traffic fails back to it.
-import { withDeadline } from './deadline'
+import { withDeadline } from '../deadline'
 
 export interface ServerEvent {
   url: string
@@ -74,7 +74,9 @@ export class ServerSet {
         this.probing.add(url)
         try {
           const ms = this.opts.probeTimeoutMs ?? 0
-          await (ms ? withDeadline(this.opts.probe(url), ms, `health check not answered within ${ms} ms`) : this.opts.probe(url))
+          await (ms
+            ? withDeadline(this.opts.probe(url), ms, `health check not answered within ${ms} ms`)
+            : this.opts.probe(url))
           if (!this.closed) this.markUp(url, 'health check answered')
         } catch {
           // still down

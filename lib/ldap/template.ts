@@ -33,7 +33,9 @@ export function compileTemplate(template: string): Token[] {
       continue
     }
     if (next === undefined || !PLACEHOLDERS.has(next)) {
-      throw new Error(`unknown placeholder %${next ?? ''} in ${JSON.stringify(template)} (use %u, %l, %d or %%)`)
+      throw new Error(
+        `unknown placeholder %${next ?? ''} in ${JSON.stringify(template)} (use %u, %l, %d or %%)`,
+      )
     }
     if (text) tokens.push({ kind: 'text', text })
     text = ''
@@ -48,7 +50,11 @@ export function hasSlot(tokens: readonly Token[]): boolean {
 }
 
 /** Render with every slot value passed through `escape` (RFC 4515 or RFC 4514). */
-export function renderTemplate(tokens: readonly Token[], parts: LoginParts, escape: (v: string) => string): string {
+export function renderTemplate(
+  tokens: readonly Token[],
+  parts: LoginParts,
+  escape: (v: string) => string,
+): string {
   return tokens.map((t) => (t.kind === 'text' ? t.text : escape(parts[t.name]))).join('')
 }
 

@@ -3,8 +3,8 @@
 import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { parseDirectoryConfig } from '../ldap/config'
 import { compileTemplate, type Token } from '../ldap/template'
-import { canonicalAddress } from './address'
-import { CIDR_HINT, cidrOption, isVeryWide, type Cidr } from './networks'
+import { canonicalAddress } from '../mail/address'
+import { CIDR_HINT, cidrOption, isVeryWide, type Cidr } from '../net/networks'
 import { normaliseIp } from './policy'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
@@ -26,7 +26,12 @@ export const RELAY_SPEC = {
   mail_auth_peers: { type: 'list', default: [], hint: CIDR_HINT },
   inbound_local_sender: { type: 'enum', default: 'accept', values: ['accept', 'observe', 'refuse'] },
   pop_before_smtp_redis: { type: 'bool', default: false },
-  pop_before_smtp_redis_prefix: { type: 'string', default: 'pop-before-smtp:', pattern: /^\S+$/, hint: 'a key prefix without spaces' },
+  pop_before_smtp_redis_prefix: {
+    type: 'string',
+    default: 'pop-before-smtp:',
+    pattern: /^\S+$/,
+    hint: 'a key prefix without spaces',
+  },
   pop_before_smtp_file: { type: 'string', default: '' },
   pop_before_smtp_ttl: { type: 'int', default: 600, min: 10, max: 86400 },
 } satisfies SectionSpec
@@ -49,7 +54,9 @@ export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
 
 /** The recipient filter is checked exactly as ldap_directory.ini checks user_filter. */
 function recipientFilter(filter: string, errors: string[]): Token[] {
-  const probe = parseDirectoryConfig({ main: { base_dn: 'dc=x', bind_dn: 'cn=x', bind_password: 'x', user_filter: filter } })
+  const probe = parseDirectoryConfig({
+    main: { base_dn: 'dc=x', bind_dn: 'cn=x', bind_password: 'x', user_filter: filter },
+  })
   if (!probe.ok) {
     for (const e of probe.errors) errors.push(e.replace('[main] user_filter', '[main] recipient_filter'))
     return []
@@ -63,7 +70,10 @@ function sendAsSection(raw: Record<string, unknown>, errors: string[]): Map<stri
     const address = /\s/.test(key) ? null : canonicalAddress(key)
     const dn = String(value ?? '').trim()
     if (!address) errors.push(`[send_as] ${key}: not an address such as sales@example.com`)
-    else if (!/^[A-Za-z][\w.-]*=[^,]+/.test(dn)) errors.push(`[send_as] ${key}: ${JSON.stringify(dn)} is not a group DN such as cn=sales,ou=groups,dc=example,dc=com`)
+    else if (!/^[A-Za-z][\w.-]*=[^,]+/.test(dn))
+      errors.push(
+        `[send_as] ${key}: ${JSON.stringify(dn)} is not a group DN such as cn=sales,ou=groups,dc=example,dc=com`,
+      )
     else map.set(address, dn)
   }
   return map
@@ -91,14 +101,19 @@ export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> 
   return { ok: true, cfg: Object.freeze(cfg) }
 }
 
-function rangeWarnings(key: string, ranges: readonly Cidr[], what: { all: string; local: string; wide: string }): string[] {
+function rangeWarnings(
+  key: string,
+  ranges: readonly Cidr[],
+  what: { all: string; local: string; wide: string },
+): string[] {
   const warnings: string[] = []
   for (const cidr of ranges) {
     const [range, bits] = cidr
     const shown = `${key}: ${range.toString()}/${bits}`
     if (bits === 0) warnings.push(`${shown} ${what.all}`)
     else if (isVeryWide(cidr)) {
-      const limit = range.kind() === 'ipv4' ? 'an IPv4 prefix shorter than /8' : 'an IPv6 prefix shorter than /32'
+      const limit =
+        range.kind() === 'ipv4' ? 'an IPv4 prefix shorter than /8' : 'an IPv6 prefix shorter than /32'
       warnings.push(`${shown} is a very wide range (${limit}): ${what.wide}`)
     } else if (range.range() === 'loopback') warnings.push(`${shown} ${what.local}`)
   }
@@ -122,17 +137,22 @@ export function relayWarnings(cfg: RelayConfig): string[] {
       wide: 'believes AUTH=<mailbox> for every client in it',
     }),
   )
-  if (!cfg.enforce_sender) warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
-  if (cfg.allow_null_sender) warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
+  if (!cfg.enforce_sender)
+    warnings.push('enforce_sender=false: authenticated users may send as any address (observe mode)')
+  if (cfg.allow_null_sender)
+    warnings.push('allow_null_sender=true: authenticated users may send with MAIL FROM:<>')
   const sep = cfg.subaddress_separator
   if (sep && sep !== '+') {
     warnings.push(
       `subaddress_separator=${sep}: "${sep}" is common in ordinary addresses: john${sep}smith@ counts as a sub-address of john@ unless the directory has that address for another entry`,
     )
   }
-  if (cfg.header_alignment === 'off') warnings.push('header_alignment=off: From and Sender headers are not checked against the login')
+  if (cfg.header_alignment === 'off')
+    warnings.push('header_alignment=off: From and Sender headers are not checked against the login')
   if (cfg.popBeforeSmtp) {
-    warnings.push(`POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`)
+    warnings.push(
+      `POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`,
+    )
   }
   return warnings
 }

@@ -9,10 +9,15 @@ import { normaliseIp } from './policy'
 /** Clock skew we tolerate for a writer whose time runs ahead of ours. */
 const FUTURE_SLACK_S = 60
 
-export type GrantCheck = { granted: true; source: 'redis' | 'file'; ageSeconds: number } | { granted: false; problems: string[] }
+export type GrantCheck =
+  { granted: true; source: 'redis' | 'file'; ageSeconds: number } | { granted: false; problems: string[] }
 
 /** A recorded login time (Unix seconds) still within `ttl` seconds of `nowMs`. */
-export function grantValid(value: unknown, nowMs: number, ttlSeconds: number): { valid: boolean; age: number; malformed: boolean } {
+export function grantValid(
+  value: unknown,
+  nowMs: number,
+  ttlSeconds: number,
+): { valid: boolean; age: number; malformed: boolean } {
   const text = String(value ?? '').trim()
   if (!/^\d{1,12}$/.test(text)) return { valid: false, age: NaN, malformed: true }
   const age = Math.floor(nowMs / 1000) - Number(text)
@@ -79,7 +84,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Is there a fresh grant for `ip`? Never throws: an unreadable source is a problem, not a grant. */
-export async function checkGrant(rawIp: string, sources: GrantSources, nowMs = Date.now()): Promise<GrantCheck> {
+export async function checkGrant(
+  rawIp: string,
+  sources: GrantSources,
+  nowMs = Date.now(),
+): Promise<GrantCheck> {
   const problems: string[] = []
   const ip = normaliseIp(rawIp)
   if (!ip) return { granted: false, problems: [`${JSON.stringify(rawIp)} is not an IP address`] }

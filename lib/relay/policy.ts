@@ -2,7 +2,7 @@
 // what the recipient is (a trick, one of ours, or somewhere else), then, for
 // somewhere else, whether this session may relay.
 import ipaddr from 'ipaddr.js'
-import { canonicalDomain } from './address'
+import { canonicalDomain } from '../mail/address'
 import { findTrick, type Trick } from './tricks'
 
 export type RcptTarget =
@@ -30,7 +30,10 @@ export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget 
   if (trick) return { kind: 'trick', trick }
   const domain = normaliseDomain(rcpt.domain)
   // RFC 5321 §4.5.1: the bare <postmaster> must be accepted.
-  if (!domain) return rcpt.user.toLowerCase() === 'postmaster' ? { kind: 'local', rule: 'postmaster' } : { kind: 'remote', addressLiteral: false }
+  if (!domain)
+    return rcpt.user.toLowerCase() === 'postmaster'
+      ? { kind: 'local', rule: 'postmaster' }
+      : { kind: 'remote', addressLiteral: false }
   if (domain.startsWith('[')) {
     const ip = addressLiteralIp(domain)
     if (ip && local.ips.has(ip)) return { kind: 'local', rule: 'local_address_literal' }
@@ -43,7 +46,11 @@ export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget 
 export type RelayRule = 'authenticated' | 'trusted_network' | 'pop_before_smtp'
 
 /** Who may send to a remote recipient; null means relaying is denied. */
-export function relayRule(who: { authenticated: boolean; trustedNetwork: boolean; popBeforeSmtp: boolean }): RelayRule | null {
+export function relayRule(who: {
+  authenticated: boolean
+  trustedNetwork: boolean
+  popBeforeSmtp: boolean
+}): RelayRule | null {
   if (who.authenticated) return 'authenticated'
   if (who.trustedNetwork) return 'trusted_network'
   if (who.popBeforeSmtp) return 'pop_before_smtp'
@@ -53,7 +60,7 @@ export function relayRule(who: { authenticated: boolean; trustedNetwork: boolean
 /**
  * The form host_list entries and envelope hosts are compared in: lower-case, a
  * non-ASCII name as its A-label (Haraka hands plugins `xn--bcher-kva.example`
- * for `bücher.example`), as lib/relay/address compares domains. A trailing
+ * for `bücher.example`), as lib/mail/address compares domains. A trailing
  * root dot is NOT stripped, so `example.com.` is not local.
  */
 export function normaliseDomain(domain: string): string {

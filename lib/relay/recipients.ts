@@ -5,7 +5,7 @@
 import type { DirectoryConfig } from '../ldap/config'
 import type { Directory } from '../ldap/directory'
 import { loginParts } from '../ldap/template'
-import { withoutUnnecessaryQuotes } from './address'
+import { withoutUnnecessaryQuotes } from '../mail/address'
 import type { RelayConfig } from './config'
 
 /** ldap_directory.ini with the recipient filter and base in place of the login ones. */
@@ -25,19 +25,23 @@ export function recipientDirectoryConfig(dir: DirectoryConfig, relay: RelayConfi
  * (when there is a base to search under).
  */
 export function recipientDirectoryNeeded(dir: DirectoryConfig, relay: RelayConfig): boolean {
-  return (relay.verify_recipients || relay.subaddress_separator !== '') && Boolean(relay.recipient_base_dn || dir.base_dn)
+  return (
+    (relay.verify_recipients || relay.subaddress_separator !== '') &&
+    Boolean(relay.recipient_base_dn || dir.base_dn)
+  )
 }
 
 /** Why recipient verification cannot run with this configuration; undefined when it can. */
 export function recipientCheckProblem(dir: DirectoryConfig, relay: RelayConfig): string | undefined {
   if (!relay.verify_recipients) return undefined
-  if (!relay.recipient_base_dn && !dir.base_dn) return 'verify_recipients=true needs recipient_base_dn (or base_dn in ldap_directory.ini)'
+  if (!relay.recipient_base_dn && !dir.base_dn)
+    return 'verify_recipients=true needs recipient_base_dn (or base_dn in ldap_directory.ini)'
   return undefined
 }
 
 /**
  * `%u` is the address with an unnecessary quoting removed (`"bob"@` → `bob@`;
- * `"a b"@` stays quoted, as lib/relay/address compares), `%l` its local part, `%d` its domain.
+ * `"a b"@` stays quoted, as lib/mail/address compares), `%l` its local part, `%d` its domain.
  */
 export async function recipientExists(dir: Directory, user: string, domain: string): Promise<boolean> {
   const local = withoutUnnecessaryQuotes(user)

@@ -37,7 +37,9 @@ function parts(path: string): { local: string; quoted: boolean; domain: string |
     return { local, quoted: true, domain: rest.startsWith('@') ? rest.slice(1) : null }
   }
   const at = path.indexOf('@')
-  return at < 0 ? { local: path, quoted: false, domain: null } : { local: path.slice(0, at), quoted: false, domain: path.slice(at + 1) }
+  return at < 0
+    ? { local: path, quoted: false, domain: null }
+    : { local: path.slice(0, at), quoted: false, domain: path.slice(at + 1) }
 }
 
 /** The first trick found in a forward-path such as `<user%host@example.com>`; null for a plain address. */

@@ -1,29 +1,55 @@
 // Schema of config/auth_stamp.ini.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { defaultsOf, parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
-import { BARE_CR_MODES, type BareCrMode } from '../message/bare_cr'
-import { CIDR_HINT, cidrOption, type Cidr } from '../relay/networks'
+import {
+  defaultsOf,
+  parseMainSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+} from '../config/schema'
+import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
+import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
 import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
 
 export const STAMP_SPEC = {
-  identity_header: { type: 'string', default: 'X-Authenticated-User', pattern: HEADER_NAME, hint: 'a header field name' },
+  identity_header: {
+    type: 'string',
+    default: 'X-Authenticated-User',
+    pattern: HEADER_NAME,
+    hint: 'a header field name',
+  },
   identity_value: { type: 'enum', default: 'login', values: ['login', 'address'] },
   address_attribute: { type: 'string', default: 'mail', pattern: ATTRIBUTE, hint: 'an LDAP attribute name' },
   auth_results_mailfrom: { type: 'bool', default: true },
   received_login: { type: 'bool', default: false },
   add_date_message_id: { type: 'bool', default: true },
-  stamp_header: { type: 'string', default: 'X-Auth-Stamp', pattern: HEADER_NAME, hint: 'a header field name' },
+  stamp_header: {
+    type: 'string',
+    default: 'X-Auth-Stamp',
+    pattern: HEADER_NAME,
+    hint: 'a header field name',
+  },
   sign: { type: 'bool', default: false },
   verify: { type: 'bool', default: false },
   verify_peers: { type: 'list', default: [], hint: CIDR_HINT },
-  key_id: { type: 'string', default: '', pattern: KEY_ID, hint: 'a key id (letters, digits, . _ -, at most 64)' },
+  key_id: {
+    type: 'string',
+    default: '',
+    pattern: KEY_ID,
+    hint: 'a key id (letters, digits, . _ -, at most 64)',
+  },
   key: { type: 'secret', default: '' },
   key_file: { type: 'string', default: '' },
-  previous_key_id: { type: 'string', default: '', pattern: KEY_ID, hint: 'a key id (letters, digits, . _ -, at most 64)' },
+  previous_key_id: {
+    type: 'string',
+    default: '',
+    pattern: KEY_ID,
+    hint: 'a key id (letters, digits, . _ -, at most 64)',
+  },
   previous_key: { type: 'secret', default: '' },
   previous_key_file: { type: 'string', default: '' },
   max_age: { type: 'int', default: 604800, min: 0, max: 31536000 },
@@ -90,15 +116,27 @@ export interface StampConfigOptions {
 
 type Main = SectionValues<typeof STAMP_SPEC>
 
-export function parseStampConfig(raw: Record<string, any>, opts: StampConfigOptions = {}): Parsed<StampConfig> {
+export function parseStampConfig(
+  raw: Record<string, any>,
+  opts: StampConfigOptions = {},
+): Parsed<StampConfig> {
   return parseMainSection(raw, STAMP_SPEC, (main, errors) => buildStamp(main, raw.main ?? {}, opts, errors))
 }
 
-function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfigOptions, errors: string[]): StampConfig {
+function buildStamp(
+  main: Main,
+  given: Record<string, unknown>,
+  opts: StampConfigOptions,
+  errors: string[],
+): StampConfig {
   const identity = main.identity_header.toLowerCase()
   const stamp = main.stamp_header.toLowerCase()
-  for (const [key, name] of [['identity_header', identity], ['stamp_header', stamp]] as const) {
-    if (RESERVED.has(name)) errors.push(`[main] ${key}: ${name} is a standard header; choose a name of your own`)
+  for (const [key, name] of [
+    ['identity_header', identity],
+    ['stamp_header', stamp],
+  ] as const) {
+    if (RESERVED.has(name))
+      errors.push(`[main] ${key}: ${name} is a standard header; choose a name of your own`)
   }
   if (identity === stamp) errors.push('[main] stamp_header: must differ from identity_header')
 
@@ -125,7 +163,9 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
         secret = readFileSync(full, 'utf8').trim()
         keyFiles.push({ option: fileKey, path: full, mode: statSync(full).mode & 0o777 })
       } catch (err) {
-        errors.push(`[main] ${fileKey}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        errors.push(
+          `[main] ${fileKey}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        )
         return undefined
       }
     }
@@ -135,7 +175,9 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
     }
     const bytes = Buffer.byteLength(secret, 'utf8')
     if (bytes < MIN_SECRET_BYTES) {
-      errors.push(`[main] ${file ? fileKey : secretKey}: the secret must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`)
+      errors.push(
+        `[main] ${file ? fileKey : secretKey}: the secret must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
+      )
       return undefined
     }
     return new StampKey(id, Buffer.from(secret, 'utf8'))
@@ -165,9 +207,12 @@ function buildStamp(main: Main, given: Record<string, unknown>, opts: StampConfi
 /** Settings that are allowed but weaken privacy or the stamp: logged as warnings at every load. */
 export function stampWarnings(cfg: StampConfig): string[] {
   const warnings: string[] = []
-  if (cfg.received_login) warnings.push('received_login=true: the Received line names the login to every recipient')
+  if (cfg.received_login)
+    warnings.push('received_login=true: the Received line names the login to every recipient')
   if (cfg.verify && cfg.max_age === 0) {
-    warnings.push('max_age=0: verified stamps never expire (a saved copy of a stamped message can be handed to this hop again at any time)')
+    warnings.push(
+      'max_age=0: verified stamps never expire (a saved copy of a stamped message can be handed to this hop again at any time)',
+    )
   }
   if (cfg.sign && !cfg.add_date_message_id) {
     warnings.push(
@@ -186,7 +231,10 @@ export function stampWarnings(cfg: StampConfig): string[] {
     )
   }
   for (const f of cfg.keyFiles) {
-    if (f.mode & 0o077) warnings.push(`${f.option}: ${f.path} is readable by group or others (mode ${f.mode.toString(8)}); chmod 600 it`)
+    if (f.mode & 0o077)
+      warnings.push(
+        `${f.option}: ${f.path} is readable by group or others (mode ${f.mode.toString(8)}); chmod 600 it`,
+      )
   }
   return warnings
 }
@@ -202,7 +250,9 @@ export function describeStamp(cfg: StampConfig): string {
   if (cfg.sign) parts.push(`sign ${cfg.stamp_header} kid=${cfg.key_id}`)
   if (cfg.verify) {
     const peers = cfg.verify_peers.length ? ` from ${cfg.verify_peers.join(',')}` : ''
-    parts.push(`verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s${peers}`)
+    parts.push(
+      `verify ${cfg.stamp_header} kid=${cfg.verifyKeys.map((k) => k.id).join(',')} max_age=${cfg.max_age}s${peers}`,
+    )
   }
   if (cfg.bare_cr !== 'refuse') parts.push(`bare CR ${cfg.bare_cr === 'remove' ? 'removed' : 'allowed'}`)
   return parts.join('; ')

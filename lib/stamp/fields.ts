@@ -1,9 +1,9 @@
 // Which header fields carry (or claim to carry) our stamp. Field names and
-// values are read as lib/message/fields reads them (any case, obsolete form); a
+// values are read as lib/mail/fields reads them (any case, obsolete form); a
 // field with a malformed name has no name there and is never one of ours here
-// (lib/stamp/stamp removes it as malformed).
-import { fieldName, fieldValue } from '../message/fields'
-import { authservIdOf, canonicalAuthservId } from './auth_results'
+// (lib/stamp/plan removes it as malformed).
+import { fieldName, fieldValue } from '../mail/fields'
+import { authservIdOf, canonicalAuthservId } from '../mail/auth_results'
 
 const AR_NAMES = new Set(['authentication-results', 'original-authentication-results'])
 

@@ -24,9 +24,17 @@ export async function identityValue(
   try {
     const primary = await Promise.race([primaryAddress(dir, opts.mode, opts.login, opts.attribute), deadline])
     if (primary.kind === 'found') return { value: primary.address, label: { pass: 'address(primary)' } }
-    return { value: opts.login, label: { fail: `address(${primary.kind})` }, fallback: `no primary ${opts.attribute} (${primary.kind})` }
+    return {
+      value: opts.login,
+      label: { fail: `address(${primary.kind})` },
+      fallback: `no primary ${opts.attribute} (${primary.kind})`,
+    }
   } catch (err) {
-    return { value: opts.login, label: { err: 'address(directory_unavailable)' }, fallback: `directory unavailable (${(err as Error).message})` }
+    return {
+      value: opts.login,
+      label: { err: 'address(directory_unavailable)' },
+      fallback: `directory unavailable (${(err as Error).message})`,
+    }
   } finally {
     clearTimeout(timer)
   }
@@ -34,5 +42,9 @@ export async function identityValue(
 
 /** identity_value=address while ldap_directory.ini is not usable (invalid since a reload): the login, recorded. */
 export function identityWithoutDirectory(login: string): IdentityValue {
-  return { value: login, label: { err: 'address(directory_not_configured)' }, fallback: 'ldap_directory.ini is not usable' }
+  return {
+    value: login,
+    label: { err: 'address(directory_not_configured)' },
+    fallback: 'ldap_directory.ini is not usable',
+  }
 }

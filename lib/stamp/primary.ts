@@ -14,13 +14,20 @@ const ADDRESS = /^[^\s@\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+$/
 
 /** The primary address among an attribute's values, in the order the directory returned them. */
 export function pickPrimary(attribute: string, values: readonly string[]): string | undefined {
-  const found = values.map((v) => addressesOfValue(attribute, v)).filter((a): a is AttributeAddress => a !== null)
+  const found = values
+    .map((v) => addressesOfValue(attribute, v))
+    .filter((a): a is AttributeAddress => a !== null)
   const candidates = attribute.toLowerCase() === 'proxyaddresses' ? found.filter((a) => a.primary) : found
   const first = candidates[0]?.address
   return first && ADDRESS.test(first) ? first : undefined
 }
 
-export async function primaryAddress(dir: Directory, mode: string, login: string, attribute: string): Promise<Primary> {
+export async function primaryAddress(
+  dir: Directory,
+  mode: string,
+  login: string,
+  attribute: string,
+): Promise<Primary> {
   const found = await findLoginEntry(dir, mode, login, [attribute])
   if (found.kind !== 'found') return { kind: 'no_entry' }
   const address = pickPrimary(attribute, found.entry.attributes[attribute.toLowerCase()] ?? [])

@@ -21,7 +21,7 @@
 // Version 1 (login, sender, Message-ID, Date and time only) is no longer
 // accepted: it verified on any message with the same Message-ID and Date.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { canonicalFieldValue, fieldName } from '../message/fields'
+import { canonicalFieldValue, fieldName } from '../mail/fields'
 
 export const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
@@ -287,7 +287,9 @@ export function verifyStamp(value: string, message: VerifiedMessage, ctx: Verify
   if (typeof tags === 'string') return fail('malformed', tags)
   if (tags.v !== String(STAMP_VERSION)) {
     const old =
-      tags.v === '1' ? ' (version 1 covered neither the body nor From, To and Subject, and is no longer accepted)' : ''
+      tags.v === '1'
+        ? ' (version 1 covered neither the body nor From, To and Subject, and is no longer accepted)'
+        : ''
     return fail('unsupported_version', `version ${JSON.stringify(tags.v.slice(0, 10))}${old}`)
   }
   if (!KEY_ID.test(tags.kid)) return fail('malformed', 'kid is not a key id')
@@ -314,10 +316,14 @@ export function verifyStamp(value: string, message: VerifiedMessage, ctx: Verify
         '(From, To, Cc, Subject, Date, Message-ID, ...) changed, or another key',
     )
   }
-  if (message.bodyHash === undefined) return fail('body_unreadable', 'the body could not be read to check bh=')
-  if (message.bodyHash !== signedBodyHash) return fail('body_hash_mismatch', 'the body is not the one signed (bh= differs)')
-  if (t > ctx.now + FUTURE_SKEW_SECONDS) return fail('future_timestamp', `dated ${t - ctx.now} s in the future`)
-  if (ctx.maxAge > 0 && ctx.now - t > ctx.maxAge) return fail('expired', `${ctx.now - t} s old, max_age is ${ctx.maxAge} s`)
+  if (message.bodyHash === undefined)
+    return fail('body_unreadable', 'the body could not be read to check bh=')
+  if (message.bodyHash !== signedBodyHash)
+    return fail('body_hash_mismatch', 'the body is not the one signed (bh= differs)')
+  if (t > ctx.now + FUTURE_SKEW_SECONDS)
+    return fail('future_timestamp', `dated ${t - ctx.now} s in the future`)
+  if (ctx.maxAge > 0 && ctx.now - t > ctx.maxAge)
+    return fail('expired', `${ctx.now - t} s old, max_age is ${ctx.maxAge} s`)
   if (ctx.mailFrom !== undefined && ctx.mailFrom.toLowerCase() !== mailFrom.toLowerCase()) {
     return fail('mailfrom_mismatch', `stamp names sender <${mailFrom}>, envelope has <${ctx.mailFrom}>`)
   }
@@ -336,8 +342,12 @@ export function verifyMessage(
     if (stampNames.has(fieldName(f))) indexes.push(i)
   })
   if (indexes.length === 0) return { verdict: fail('no_stamp', 'no stamp header'), indexes }
-  if (indexes.length > 1) return { verdict: fail('several_stamps', `${indexes.length} stamp headers`), indexes }
+  if (indexes.length > 1)
+    return { verdict: fail('several_stamps', `${indexes.length} stamp headers`), indexes }
   const field = fields[indexes[0]!]!
   const value = field.slice(field.indexOf(':') + 1)
-  return { verdict: verifyStamp(value, { headers: signedHeaders(fields), bodyHash: message.bodyHash }, ctx), indexes }
+  return {
+    verdict: verifyStamp(value, { headers: signedHeaders(fields), bodyHash: message.bodyHash }, ctx),
+    indexes,
+  }
 }

@@ -9,13 +9,13 @@
 // A field with a malformed name is refused in both modes (a Sender cannot make it readable).
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
-import { pluginMarginMs } from '../../lib/auth/budget'
-import { safeForLog } from '../../lib/auth/login'
-import { toDsn } from '../../lib/haraka/dsn'
-import { endChain, nextOnce } from '../../lib/haraka/next_once'
-import { removeFields } from '../../lib/haraka/header_edit'
+import { hookDeadlineMs } from '../../lib/deadline'
+import { safeForLog } from '../../lib/text'
+import { toDsn } from '../../haraka/dsn'
+import { endChain, nextOnce } from '../../haraka/next_once'
+import { removeFields } from '../../haraka/header_edit'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
-import { fieldName } from '../../lib/message/fields'
+import { fieldName } from '../../lib/mail/fields'
 import {
   addressCountProblem,
   addressesToCheck,
@@ -24,7 +24,7 @@ import {
   readIdentityHeaders,
   type Alignment,
   type BoundsProblem,
-} from '../../lib/relay/headers'
+} from '../../lib/authz/headers'
 import { REPLIES, type Reply } from '../../lib/replies'
 import { authUser, CheckStopped, loginOwnership, type AuthRelay, type StopReason } from './state'
 
@@ -40,19 +40,13 @@ const PROBLEM_REPLY: Record<Problem, Reply> = {
   too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
 }
 
-/** Haraka's plugin timeout less lib/auth/budget's margin (as for AUTH); 0 when Haraka times nothing out. */
-function deadlineMs(pluginTimeoutS: number | undefined): number {
-  const pluginMs = (Number(pluginTimeoutS) || 0) * 1000
-  return pluginMs > 0 ? Math.max(1, Math.floor(pluginMs - pluginMarginMs(pluginMs))) : 0
-}
-
 export function header_gate(this: AuthRelay, next: Next, connection: Connection): void {
   const txn = connection.transaction
   const login = authUser(connection)
   if (!txn || !login || this.cfg.header_alignment === 'off') return next()
   const done = nextOnce(next)
-  const ms = deadlineMs(this.timeout)
-  const timer = ms
+  const ms = hookDeadlineMs(Infinity, this.timeout)
+  const timer = Number.isFinite(ms)
     ? setTimeout(() => {
         if (done.called) return
         connection.results.add(this, { err: 'header(timeout)' })
@@ -66,22 +60,34 @@ export function header_gate(this: AuthRelay, next: Next, connection: Connection)
     if (connection.state >= constants.connection.state.DISCONNECTING) return 'the client disconnected'
     return undefined
   }
-  const chain = judge(this, connection, login, txn, stop).then(
-    (reply) => (reply ? done(constants.deny, toDsn(reply)) : done()),
-    (err: unknown) => {
-      if (err instanceof CheckStopped || done.called) {
-        // the hook has answered (or the client left): nothing more to record
-        const why = err instanceof CheckStopped ? err.message : `after the hook had answered: ${(err as Error).message}`
-        connection.lognotice(this, `header check for ${safeForLog(login)} stopped: ${why}`)
-        return done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
-      }
-      const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
-      connection.results.add(this, { err: 'header(directory_unavailable)' })
-      connection.logerror(this, `header check for ${safeForLog(login)} failed: ${why}`)
-      done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
-    },
-  ).finally(() => clearTimeout(timer))
-  endChain(chain, done, (m) => connection.logerror(this, `header check: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+  const chain = judge(this, connection, login, txn, stop)
+    .then(
+      (reply) => (reply ? done(constants.deny, toDsn(reply)) : done()),
+      (err: unknown) => {
+        if (err instanceof CheckStopped || done.called) {
+          // the hook has answered (or the client left): nothing more to record
+          const why =
+            err instanceof CheckStopped
+              ? err.message
+              : `after the hook had answered: ${(err as Error).message}`
+          connection.lognotice(this, `header check for ${safeForLog(login)} stopped: ${why}`)
+          return done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+        }
+        const why =
+          err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
+        connection.results.add(this, { err: 'header(directory_unavailable)' })
+        connection.logerror(this, `header check for ${safeForLog(login)} failed: ${why}`)
+        done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+      },
+    )
+    .finally(() => clearTimeout(timer))
+  endChain(
+    chain,
+    done,
+    (m) => connection.logerror(this, `header check: ${m}`),
+    constants.denysoft,
+    toDsn(REPLIES.RELAY_INTERNAL_ERROR),
+  )
 }
 
 async function judge(
@@ -98,7 +104,11 @@ async function judge(
   if (tooLarge) return unreadable(plugin, connection, login, tooLarge)
   const headers = readIdentityHeaders(fields)
   // A malformed field name is refused whatever the directory says: decided before any lookup.
-  if (!headers.ok && headers.problem === 'malformed_field_name') return unreadable(plugin, connection, login, { problem: headers.problem, detail: safeForLog(headers.detail) })
+  if (!headers.ok && headers.problem === 'malformed_field_name')
+    return unreadable(plugin, connection, login, {
+      problem: headers.problem,
+      detail: safeForLog(headers.detail),
+    })
   const tooMany = addressCountProblem(headers, bounds)
   if (tooMany) return unreadable(plugin, connection, login, tooMany)
   const ownership = loginOwnership(plugin, connection, login, stop)
@@ -121,7 +131,10 @@ async function judge(
   connection.results.add(plugin, { fail: `header(${verdict.problem})` })
   const why = `${verdict.problem.replace(/_/g, ' ')}: ${safeForLog(verdict.detail)}`
   if (!plugin.cfg.enforce_sender) {
-    connection.lognotice(plugin, `message would be refused (enforce_sender=false) for ${safeForLog(login)}: ${why}`)
+    connection.lognotice(
+      plugin,
+      `message would be refused (enforce_sender=false) for ${safeForLog(login)}: ${why}`,
+    )
     return null
   }
   const primary = entry.kind === 'found' ? entry.primary : undefined
@@ -130,7 +143,10 @@ async function judge(
     removeFields(txn.header, indexes)
     txn.add_header('Sender', primary)
     connection.results.add(plugin, { pass: 'header(sender_added)' })
-    connection.lognotice(plugin, `Sender: ${safeForLog(primary)} added for ${safeForLog(login)} (removed ${indexes.length} client Sender field(s)): ${why}`)
+    connection.lognotice(
+      plugin,
+      `Sender: ${safeForLog(primary)} added for ${safeForLog(login)} (removed ${indexes.length} client Sender field(s)): ${why}`,
+    )
     return null
   }
   connection.lognotice(plugin, `message refused for ${safeForLog(login)}: ${why}`)

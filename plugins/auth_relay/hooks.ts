@@ -8,15 +8,19 @@
 import path from 'node:path'
 import type { Connection, Next } from 'haraka'
 import { booleanKeys } from '../../lib/config/schema'
-import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
-import { loadValidated } from '../../lib/haraka/load_config'
-import { CORE_SUBMISSION_PORTS, installMailGate, type MailGateDecision } from '../../lib/haraka/submission_gate'
+import { loadDirectoryConfig } from '../../haraka/directory_config'
+import { loadValidated } from '../../haraka/load_config'
+import { CORE_SUBMISSION_PORTS, installMailGate, type MailGateDecision } from '../../haraka/submission_gate'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
-import { inNetworks } from '../../lib/relay/networks'
+import { inNetworks } from '../../lib/net/networks'
 import { normaliseDomain } from '../../lib/relay/policy'
-import { recipientCheckProblem, recipientDirectoryConfig, recipientDirectoryNeeded } from '../../lib/relay/recipients'
+import {
+  recipientCheckProblem,
+  recipientDirectoryConfig,
+  recipientDirectoryNeeded,
+} from '../../lib/relay/recipients'
 import { REPLIES } from '../../lib/replies'
 import { authUser, type AuthRelay } from './state'
 
@@ -24,8 +28,13 @@ export { sender_gate } from './mail'
 export { relay_gate } from './rcpt'
 export { header_gate } from './data'
 
-// hook -> method; each method is exported from this module (checked by test/relay_hooks.test.ts).
-export const HOOKS = { connect_init: 'gate_submission', mail: 'sender_gate', rcpt: 'relay_gate', data_post: 'header_gate' } as const
+// hook -> method; each method is exported from this module (checked by test/hooks/auth_relay.test.ts).
+export const HOOKS = {
+  connect_init: 'gate_submission',
+  mail: 'sender_gate',
+  rcpt: 'relay_gate',
+  data_post: 'header_gate',
+} as const
 
 export function register(this: AuthRelay): void {
   this.directory = new DirectoryHandle()
@@ -38,9 +47,17 @@ export function register(this: AuthRelay): void {
 
 export function load_auth_relay_ini(this: AuthRelay): void {
   const previous = this.cfg
-  this.cfg = loadValidated(this, 'auth_relay.ini', booleanKeys('main', RELAY_SPEC), parseRelayConfig, () => this.load_auth_relay_ini(), this.cfg)
+  this.cfg = loadValidated(
+    this,
+    'auth_relay.ini',
+    booleanKeys('main', RELAY_SPEC),
+    parseRelayConfig,
+    () => this.load_auth_relay_ini(),
+    this.cfg,
+  )
   if (this.cfg === previous) return
-  if (this.cfg.trusted.length) this.lognotice(`trusted_networks may relay without AUTH: ${this.cfg.trusted_networks.join(', ')}`)
+  if (this.cfg.trusted.length)
+    this.lognotice(`trusted_networks may relay without AUTH: ${this.cfg.trusted_networks.join(', ')}`)
   for (const w of relayWarnings(this.cfg)) this.logwarn(`auth_relay.ini: ${w}`)
   const file = this.cfg.pop_before_smtp_file
   this.grantFile = file ? new GrantFile(path.resolve(process.env.HARAKA ?? process.cwd(), file)) : undefined
@@ -58,7 +75,8 @@ function updateRecipientDirectory(plugin: AuthRelay, startup: boolean): void {
   const problem = recipientCheckProblem(plugin.dirCfg, plugin.cfg)
   if (problem && startup) throw new Error(`config/auth_relay.ini is invalid: ${problem}`)
   if (problem) return plugin.logerror(`auth_relay.ini: ${problem}; recipients get 451 until this is fixed`)
-  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) plugin.recipients.update(recipientDirectoryConfig(plugin.dirCfg, plugin.cfg))
+  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg))
+    plugin.recipients.update(recipientDirectoryConfig(plugin.dirCfg, plugin.cfg))
 }
 
 /** Local domains are Haraka's standard config/host_list. */
@@ -75,14 +93,16 @@ export function gate_submission(this: AuthRelay, next: Next, connection: Connect
     if (c.relaying || authUser(c)) return 'core'
     if (!inNetworks(c.remote.ip, this.cfg.trusted)) return 'refuse'
     // A trusted network may submit without AUTH; core would refuse it on 587/465.
-    if (CORE_SUBMISSION_PORTS.includes(port)) c.loginfo(this, `trusted network ${c.remote.ip}: relaying without AUTH on port ${port}`)
+    if (CORE_SUBMISSION_PORTS.includes(port))
+      c.loginfo(this, `trusted network ${c.remote.ip}: relaying without AUTH on port ${port}`)
     return CORE_SUBMISSION_PORTS.includes(port) ? 'relay' : 'core'
   }
   const installed = installMailGate(connection, decide, REPLIES.SUBMISSION_AUTH_REQUIRED, (c) => {
     c.results.add(this, { fail: 'mail(auth_required)' })
     c.lognotice(this, `MAIL refused on submission port ${c.local.port}: not authenticated`)
   })
-  if (!installed) connection.logwarn(this, 'Connection#cmd_mail not found: MAIL without AUTH on 587/465 gets core 550')
+  if (!installed)
+    connection.logwarn(this, 'Connection#cmd_mail not found: MAIL without AUTH on 587/465 gets core 550')
   next()
 }
 

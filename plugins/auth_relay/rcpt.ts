@@ -3,12 +3,12 @@
 // anything else only for AUTH, trusted networks or a POP/IMAP-before-SMTP grant.
 import constants from 'haraka-constants'
 import type { Address, Connection, Next } from 'haraka'
-import { safeForLog } from '../../lib/auth/login'
-import { addressOf, hostOf } from '../../lib/haraka/address'
-import { toDsn } from '../../lib/haraka/dsn'
-import { endChain, nextOnce } from '../../lib/haraka/next_once'
+import { safeForLog } from '../../lib/text'
+import { addressOf, hostOf } from '../../haraka/address'
+import { toDsn } from '../../haraka/dsn'
+import { endChain, nextOnce } from '../../haraka/next_once'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
-import { inNetworks } from '../../lib/relay/networks'
+import { inNetworks } from '../../lib/net/networks'
 import { classifyRcpt, normaliseIp, relayRule } from '../../lib/relay/policy'
 import { recipientCheckProblem, recipientExists } from '../../lib/relay/recipients'
 import { TRICK_TEXT, type Trick } from '../../lib/relay/tricks'
@@ -54,29 +54,61 @@ export function relay_gate(this: AuthRelay, hookNext: Next, connection: Connecti
     next(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
   }
   const settle = (chain: Promise<unknown>) =>
-    endChain(chain, next, (m) => connection.logerror(this, `RCPT ${shown}: ${m}`), constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+    endChain(
+      chain,
+      next,
+      (m) => connection.logerror(this, `RCPT ${shown}: ${m}`),
+      constants.denysoft,
+      toDsn(REPLIES.RELAY_INTERNAL_ERROR),
+    )
 
   if (target.kind === 'trick') {
-    return refuse(REPLIES[TRICK_REPLY[target.trick]], target.trick, `relaying denied: ${TRICK_TEXT[target.trick]}`)
+    return refuse(
+      REPLIES[TRICK_REPLY[target.trick]],
+      target.trick,
+      `relaying denied: ${TRICK_TEXT[target.trick]}`,
+    )
   }
   if (target.kind === 'local') {
     // postmaster@ any local domain must always be accepted (RFC 5321 §4.5.1).
-    if (!this.cfg.verify_recipients || target.rule === 'postmaster' || String(rcpt.user ?? '').toLowerCase() === 'postmaster') return accept(target.rule)
+    if (
+      !this.cfg.verify_recipients ||
+      target.rule === 'postmaster' ||
+      String(rcpt.user ?? '').toLowerCase() === 'postmaster'
+    )
+      return accept(target.rule)
     const problem = recipientCheckProblem(this.dirCfg, this.cfg)
     if (problem) return failed(new DirectoryUnavailableError(problem))
     return settle(
-      this.recipients.use((d) => recipientExists(d, String(rcpt.user ?? ''), hostOf(rcpt)))
-        .then((exists) => (exists ? accept('local_user') : refuse(REPLIES.RCPT_UNKNOWN_USER, 'unknown_user', 'no directory entry for this address')))
+      this.recipients
+        .use((d) => recipientExists(d, String(rcpt.user ?? ''), hostOf(rcpt)))
+        .then((exists) =>
+          exists
+            ? accept('local_user')
+            : refuse(REPLIES.RCPT_UNKNOWN_USER, 'unknown_user', 'no directory entry for this address'),
+        )
         .catch(failed),
     )
   }
 
-  const who = { authenticated: Boolean(authUser(connection)), trustedNetwork: inNetworks(connection.remote.ip, this.cfg.trusted) }
+  const who = {
+    authenticated: Boolean(authUser(connection)),
+    trustedNetwork: inNetworks(connection.remote.ip, this.cfg.trusted),
+  }
   const decide = (popBeforeSmtp: boolean) => {
     const rule = relayRule({ ...who, popBeforeSmtp })
     if (rule) return accept(rule)
-    if (target.addressLiteral) return refuse(REPLIES.RELAY_DENIED_IP_LITERAL, 'relay_denied', `relaying denied: address literal is not ours, for unauthenticated ${connection.remote.ip}`)
-    refuse(REPLIES.RELAY_DENIED, 'relay_denied', `relaying denied for unauthenticated ${connection.remote.ip}`)
+    if (target.addressLiteral)
+      return refuse(
+        REPLIES.RELAY_DENIED_IP_LITERAL,
+        'relay_denied',
+        `relaying denied: address literal is not ours, for unauthenticated ${connection.remote.ip}`,
+      )
+    refuse(
+      REPLIES.RELAY_DENIED,
+      'relay_denied',
+      `relaying denied for unauthenticated ${connection.remote.ip}`,
+    )
   }
   if (who.authenticated || who.trustedNetwork || !this.cfg.popBeforeSmtp) return decide(false)
   settle(popGrant(this, connection).then(decide, failed))

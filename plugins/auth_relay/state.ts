@@ -1,5 +1,5 @@
 // What the auth_relay hook files share: the plugin's state and the per-session
-// sender ownership (directory lookups cached per connection, lib/relay/session).
+// sender ownership (directory lookups cached per connection, lib/authz/session).
 import type { Connection, Plugin } from 'haraka'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
@@ -9,8 +9,14 @@ import { findLoginEntry } from '../../lib/ldap/login_entry'
 import { loginParts } from '../../lib/ldap/template'
 import { checkGrant, type GrantFile } from '../../lib/relay/grants'
 import { recipientDirectoryNeeded } from '../../lib/relay/recipients'
-import { claimedByAnotherEntry, lookupOwnedAddresses, ownsAddress, type Owned, type Ownership } from '../../lib/relay/senders'
-import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../../lib/relay/session'
+import {
+  claimedByAnotherEntry,
+  lookupOwnedAddresses,
+  ownsAddress,
+  type Owned,
+  type Ownership,
+} from '../../lib/authz/senders'
+import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../../lib/authz/session'
 
 export interface AuthRelay extends Plugin {
   cfg: RelayConfig
@@ -26,7 +32,7 @@ export interface AuthRelay extends Plugin {
   load_host_list(): void
 }
 
-export { authUser } from '../../lib/haraka/auth_user'
+export { authUser } from '../../haraka/auth_user'
 
 export interface LoginOwnership {
   owned(): Promise<Owned>
@@ -49,7 +55,9 @@ type Use = <R>(handle: DirectoryHandle, fn: (d: AuthDirectory) => Promise<R>) =>
 /** Who else may have `address`: the entry it names as a login, and the entry the recipient filter finds for it. */
 function claimLookups(plugin: AuthRelay, use: Use, address: string): Array<() => Promise<Lookup>> {
   const ONLY_DN = ['1.1']
-  const lookups = [() => use(plugin.directory, (d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN))]
+  const lookups = [
+    () => use(plugin.directory, (d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN)),
+  ]
   if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) {
     lookups.push(() => use(plugin.recipients, (d) => d.findUser(loginParts(address), ONLY_DN)))
   }
@@ -68,14 +76,23 @@ export function loginOwnership(
   stop?: StopReason,
 ): LoginOwnership {
   const { cfg, dirCfg } = plugin
-  const key = [login, cfg.sender_attributes, dirCfg.mode, dirCfg.base_dn, cfg.recipient_filter, cfg.recipient_base_dn]
+  const key = [
+    login,
+    cfg.sender_attributes,
+    dirCfg.mode,
+    dirCfg.base_dn,
+    cfg.recipient_filter,
+    cfg.recipient_base_dn,
+  ]
   const cache = senderCache(connection.notes, JSON.stringify(key))
   const use: Use = (handle, fn) => {
     const why = stop?.()
     return why ? Promise.reject(new CheckStopped(why)) : handle.use(fn)
   }
   const owned = () =>
-    cachedOwned(cache, () => use(plugin.directory, (d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)))
+    cachedOwned(cache, () =>
+      use(plugin.directory, (d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)),
+    )
   return {
     owned,
     async owns(address) {
@@ -87,7 +104,9 @@ export function loginOwnership(
         isMember: (group) =>
           cachedMembership(cache, group, () => use(plugin.directory, (d) => d.isMember(group, entry.dn))),
         claimedByAnotherEntry: (canonical) =>
-          cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(plugin, use, canonical))),
+          cachedClaim(cache, canonical, () =>
+            claimedByAnotherEntry(entry.dn, claimLookups(plugin, use, canonical)),
+          ),
       })
     },
   }
@@ -108,14 +127,20 @@ export async function popGrant(plugin: AuthRelay, connection: Connection): Promi
   if (known !== undefined) return known
   const server = (connection as Connection & { server?: { notes?: Record<string, any> } }).server
   const check = await checkGrant(connection.remote.ip, {
-    redis: cfg.pop_before_smtp_redis ? { client: server?.notes?.redis, prefix: cfg.pop_before_smtp_redis_prefix, timeoutMs: 1000 } : undefined,
+    redis: cfg.pop_before_smtp_redis
+      ? { client: server?.notes?.redis, prefix: cfg.pop_before_smtp_redis_prefix, timeoutMs: 1000 }
+      : undefined,
     file: plugin.grantFile,
     ttlSeconds: cfg.pop_before_smtp_ttl,
   })
   if (check.granted) {
-    connection.loginfo(plugin, `relay granted by pop-before-smtp for ${connection.remote.ip} (${check.source}, login ${check.ageSeconds} s ago)`)
+    connection.loginfo(
+      plugin,
+      `relay granted by pop-before-smtp for ${connection.remote.ip} (${check.source}, login ${check.ageSeconds} s ago)`,
+    )
   } else {
-    for (const p of check.problems) connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
+    for (const p of check.problems)
+      connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
   }
   if (notes) notes[POP_NOTE] = check.granted
   return check.granted

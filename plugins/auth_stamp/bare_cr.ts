@@ -3,11 +3,11 @@
 // transaction.add_data; the data hook wraps it for this one transaction, so each line is scanned
 // once as it arrives and, with bare_cr=remove, stored without its bare CRs: the header parser and
 // every later check see what is delivered. The verdict comes first at data_post, before any other
-// plugin spends work (a directory lookup) on a message that is refused. Decisions: lib/message/bare_cr.
+// plugin spends work (a directory lookup) on a message that is refused. Decisions: lib/mail/bare_cr.
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
-import { toDsn } from '../../lib/haraka/dsn'
-import { BareCrScan, bareCrVerdict } from '../../lib/message/bare_cr'
+import { toDsn } from '../../haraka/dsn'
+import { BareCrScan, bareCrVerdict } from '../../lib/mail/bare_cr'
 import { REPLIES } from '../../lib/replies'
 import type { AuthStamp } from './hooks'
 

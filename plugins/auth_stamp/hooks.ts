@@ -4,21 +4,27 @@
 // smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
-import { safeForLog } from '../../lib/auth/login'
+import { safeForLog } from '../../lib/text'
 import { booleanKeys } from '../../lib/config/schema'
-import { addressOf } from '../../lib/haraka/address'
-import { authUser } from '../../lib/haraka/auth_user'
-import { hashMessageBody } from '../../lib/haraka/body_hash'
-import { toDsn } from '../../lib/haraka/dsn'
-import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
-import { removeFields } from '../../lib/haraka/header_edit'
-import { loadValidated, type LoadPhase } from '../../lib/haraka/load_config'
-import { endChain, nextOnce } from '../../lib/haraka/next_once'
+import { addressOf } from '../../haraka/address'
+import { authUser } from '../../haraka/auth_user'
+import { hashMessageBody } from '../../haraka/body_hash'
+import { toDsn } from '../../haraka/dsn'
+import { loadDirectoryConfig } from '../../haraka/directory_config'
+import { removeFields } from '../../haraka/header_edit'
+import { loadValidated, type LoadPhase } from '../../haraka/load_config'
+import { endChain, nextOnce } from '../../haraka/next_once'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES } from '../../lib/replies'
-import { authPassClause, isAuthClause } from '../../lib/stamp/auth_results'
-import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings, type StampConfig } from '../../lib/stamp/config'
+import { authPassClause, isAuthClause } from '../../lib/mail/auth_results'
+import {
+  describeStamp,
+  parseStampConfig,
+  STAMP_SPEC,
+  stampWarnings,
+  type StampConfig,
+} from '../../lib/stamp/config'
 import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
 import { receivedAuthComment } from '../../lib/stamp/received'
 import {
@@ -32,7 +38,7 @@ import {
   verdictLabel,
   verifyNeedsBody,
   type Inspection,
-} from '../../lib/stamp/stamp'
+} from '../../lib/stamp/plan'
 import { BARE_CR_PRIORITY } from './bare_cr'
 export { watch_bare_cr, bare_cr_gate } from './bare_cr'
 
@@ -56,8 +62,17 @@ export function register(this: AuthStamp): void {
 /** phase: startup from register(), reload from haraka-config's watch callback (where nothing may throw). */
 export function load_auth_stamp_ini(this: AuthStamp, phase: LoadPhase): void {
   const previous = this.cfg
-  const parse = (raw: Record<string, any>) => parseStampConfig(raw, { baseDir: process.env.HARAKA ?? process.cwd() })
-  this.cfg = loadValidated(this, 'auth_stamp.ini', booleanKeys('main', STAMP_SPEC), parse, () => this.load_auth_stamp_ini('reload'), previous, phase)
+  const parse = (raw: Record<string, any>) =>
+    parseStampConfig(raw, { baseDir: process.env.HARAKA ?? process.cwd() })
+  this.cfg = loadValidated(
+    this,
+    'auth_stamp.ini',
+    booleanKeys('main', STAMP_SPEC),
+    parse,
+    () => this.load_auth_stamp_ini('reload'),
+    previous,
+    phase,
+  )
   if (this.cfg === previous) return
   this.loginfo(describeStamp(this.cfg))
   for (const w of stampWarnings(this.cfg)) this.logwarn(`auth_stamp.ini: ${w}`)
@@ -71,8 +86,17 @@ export function load_auth_stamp_ini(this: AuthStamp, phase: LoadPhase): void {
 
 export function load_ldap_directory_ini(this: AuthStamp, phase: LoadPhase): void {
   if (this.cfg.identity_value !== 'address') return
-  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini('reload'), phase)
-  if (!this.dirCfg) this.logerror('identity_value=address: ldap_directory.ini is not usable; the login is stamped until it is fixed')
+  this.dirCfg = loadDirectoryConfig(
+    this,
+    this.directory,
+    this.dirCfg,
+    () => this.load_ldap_directory_ini('reload'),
+    phase,
+  )
+  if (!this.dirCfg)
+    this.logerror(
+      'identity_value=address: ldap_directory.ini is not usable; the login is stamped until it is fixed',
+    )
 }
 
 /** MAIL: Haraka writes the Received line at DATA from connection.authheader; name the login only if configured. */
@@ -89,7 +113,9 @@ function identityFor(plugin: AuthStamp, cfg: StampConfig, login: string): Promis
   // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
   const budgetMs = Math.max(1000, (plugin.timeout || 30) * 1000 - 5000)
   const mode = plugin.dirCfg.mode
-  return plugin.directory.use((d) => identityValue(d, { mode, login, attribute: cfg.address_attribute, budgetMs }))
+  return plugin.directory.use((d) =>
+    identityValue(d, { mode, login, attribute: cfg.address_attribute, budgetMs }),
+  )
 }
 
 /** data_post: in verify mode a stamp is checked against the body, so that is hashed (streamed) first. */
@@ -115,7 +141,13 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
   endChain(chain, done, (m) => connection.logerror(this, m), constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
 }
 
-function stampMessage(plugin: AuthStamp, next: Next, connection: Connection, cfg: StampConfig, bodyHash: string | undefined): void {
+function stampMessage(
+  plugin: AuthStamp,
+  next: Next,
+  connection: Connection,
+  cfg: StampConfig,
+  bodyHash: string | undefined,
+): void {
   const txn = connection.transaction
   if (!txn) return next()
   const login = authUser(connection)
@@ -149,9 +181,12 @@ function stampMessage(plugin: AuthStamp, next: Next, connection: Connection, cfg
   if (login) {
     // One resinfo with smtp.auth and smtp.mailfrom, per transaction, instead of the session's auth= clause.
     const notes = connection.notes.authentication_results
-    if (Array.isArray(notes)) connection.notes.authentication_results = notes.filter((c: string) => !isAuthClause(c))
+    if (Array.isArray(notes))
+      connection.notes.authentication_results = notes.filter((c: string) => !isAuthClause(c))
     const mechanism = connection.notes.auth_method ?? connection.results.get('auth')?.method
-    connection.auth_results(authPassClause({ login, mechanism, mailFrom: cfg.auth_results_mailfrom ? mailFrom : '' }))
+    connection.auth_results(
+      authPassClause({ login, mechanism, mailFrom: cfg.auth_results_mailfrom ? mailFrom : '' }),
+    )
   }
   // One results entry, and through emit one log line, per message.
   const record = () => txn.results.add(plugin, { ...results.summary(found), emit: true })
@@ -172,12 +207,17 @@ function stampMessage(plugin: AuthStamp, next: Next, connection: Connection, cfg
         txn.add_header(h.name, h.value)
         results.add(addedLabel(h))
       }
-      if (added.length) connection.loginfo(plugin, `added ${added.map((h) => `${h.name}: ${h.value}`).join(', ')} (missing)`)
+      if (added.length)
+        connection.loginfo(plugin, `added ${added.map((h) => `${h.name}: ${h.value}`).join(', ')} (missing)`)
     })
     .then(() => identityFor(plugin, cfg, identity.login))
     .then(async (id) => {
       results.add(id.label)
-      if (id.fallback) connection.logwarn(plugin, `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`)
+      if (id.fallback)
+        connection.logwarn(
+          plugin,
+          `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`,
+        )
       const plan = signPlan(cfg, identity, txn.header.header_list)
       let signedBody: string | undefined
       if (plan.obstacle) {
@@ -204,7 +244,11 @@ function stampMessage(plugin: AuthStamp, next: Next, connection: Connection, cfg
     })
     .then(record)
   // The forged fields are gone by now, so a bug in the bookkeeping lets the message go on (CONT).
-  endChain(chain.then(() => done()), done, (m) => connection.logerror(plugin, m))
+  endChain(
+    chain.then(() => done()),
+    done,
+    (m) => connection.logerror(plugin, m),
+  )
 }
 
 export async function shutdown(this: AuthStamp): Promise<void> {

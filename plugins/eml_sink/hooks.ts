@@ -5,12 +5,12 @@ import path from 'node:path'
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { booleanKeys } from '../../lib/config/schema'
-import { addressOf } from '../../lib/haraka/address'
-import { toDsn } from '../../lib/haraka/dsn'
-import { loadValidated } from '../../lib/haraka/load_config'
+import { addressOf } from '../../haraka/address'
+import { toDsn } from '../../haraka/dsn'
+import { loadValidated } from '../../haraka/load_config'
 import { REPLIES } from '../../lib/replies'
-import { parseSinkConfig, SINK_SPEC, type SinkConfig } from '../../lib/sink/config'
-import { storeMessage } from '../../lib/sink/store'
+import { parseSinkConfig, SINK_SPEC, type SinkConfig } from '../../demo/sink/config'
+import { storeMessage } from '../../demo/sink/store'
 
 interface EmlSink extends Plugin {
   cfg: SinkConfig
@@ -24,7 +24,14 @@ export function register(this: EmlSink): void {
 }
 
 export function load_eml_sink_ini(this: EmlSink): void {
-  this.cfg = loadValidated(this, 'eml_sink.ini', booleanKeys('main', SINK_SPEC), parseSinkConfig, () => this.load_eml_sink_ini(), this.cfg)
+  this.cfg = loadValidated(
+    this,
+    'eml_sink.ini',
+    booleanKeys('main', SINK_SPEC),
+    parseSinkConfig,
+    () => this.load_eml_sink_ini(),
+    this.cfg,
+  )
 }
 
 export function store_message(this: EmlSink, next: Next, connection: Connection): void {

@@ -1,17 +1,18 @@
 // One AUTH attempt in a Haraka session, from decoded credentials to the reply,
-// within a deadline (lib/auth/budget): Haraka answers a hook that is still
+// within a deadline (lib/authn/budget): Haraka answers a hook that is still
 // running at its plugin timeout with a permanent "500 plugin timeout", and a
 // verdict that came later would then answer (and authenticate) a later command.
 // So we answer 454 4.7.0 ourselves before that, and a late verdict is logged
 // and dropped: it never replies, and never sets auth_user or relaying.
 import type { Connection, Next } from 'haraka'
-import { authDeadlineMs, budgetWarnings } from '../../lib/auth/budget'
-import { safeForLog } from '../../lib/auth/login'
-import type { Credentials } from '../../lib/auth/sasl'
+import { budgetWarnings } from '../../lib/authn/budget'
+import { hookDeadlineMs } from '../../lib/deadline'
+import { safeForLog } from '../../lib/text'
+import type { Credentials } from '../../lib/authn/sasl'
 import type { CredentialCache } from '../../lib/authn/cache'
 import { identityNotes, identityRuleFor } from '../../lib/authn/identity'
 import { verifyCredentials, type Verdict } from '../../lib/authn/verify'
-import type { LocalUsers } from '../../lib/credentials/file'
+import type { LocalUsers } from '../../lib/authn/local_users'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES } from '../../lib/replies'
@@ -36,11 +37,16 @@ export function warnAboutBudget(plugin: AttemptPlugin): void {
   for (const n of notes) plugin.loginfo(`ldap_directory.ini: ${n}`)
 }
 
-export function verifyAttempt(plugin: AttemptPlugin, next: Next, connection: Connection, credentials: Credentials): void {
+export function verifyAttempt(
+  plugin: AttemptPlugin,
+  next: Next,
+  connection: Connection,
+  credentials: Credentials,
+): void {
   const { mech, authcid } = credentials
   const who = safeForLog(authcid)
   const started = Date.now()
-  const deadlineMs = authDeadlineMs(plugin.cfg.auth_timeout, plugin.timeout)
+  const deadlineMs = hookDeadlineMs(plugin.cfg.auth_timeout, plugin.timeout)
   const left = () => deadlineMs - (Date.now() - started)
   let settled = false
 
@@ -73,13 +79,24 @@ export function verifyAttempt(plugin: AttemptPlugin, next: Next, connection: Con
         connection.results.add({ name: 'auth' }, { fail: `${plugin.name}/${mech}` })
         const log = `AUTH ${mech} failed for ${who}: ${v.rule}(${v.reason})${v.detail ? ` ${v.detail}` : ''}`
         // An outage is not the client's doing: counted, but answered without the delay; no delay outlives the deadline.
-        answerFailure(plugin, connection, next, replyFor(v.outcome), `${v.rule}(${v.reason})`, log, { delay: v.outcome !== 'DIRECTORY_DOWN', maxDelayMs: left() })
+        answerFailure(plugin, connection, next, replyFor(v.outcome), `${v.rule}(${v.reason})`, log, {
+          delay: v.outcome !== 'DIRECTORY_DOWN',
+          maxDelayMs: left(),
+        })
       },
       (err: unknown) => {
         // A bug, not a directory outage (those are outcomes): still a temporary failure, never a 235.
         connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
         if (late('internal error')) return
-        answerFailure(plugin, connection, next, REPLIES.AUTH_TEMPFAIL, 'authn(internal_error)', `AUTH ${mech} internal error for ${who}`, { delay: false })
+        answerFailure(
+          plugin,
+          connection,
+          next,
+          REPLIES.AUTH_TEMPFAIL,
+          'authn(internal_error)',
+          `AUTH ${mech} internal error for ${who}`,
+          { delay: false },
+        )
       },
     )
 
@@ -90,7 +107,10 @@ export function verifyAttempt(plugin: AttemptPlugin, next: Next, connection: Con
       clearTimeout(timer)
       return false
     }
-    connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} came after ${Date.now() - started} ms, when 454 had been answered: ignored`)
+    connection.lognotice(
+      plugin,
+      `AUTH ${mech} for ${who}: verdict ${verdict} came after ${Date.now() - started} ms, when 454 had been answered: ignored`,
+    )
     return true
   }
 }

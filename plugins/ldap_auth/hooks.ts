@@ -1,17 +1,17 @@
 // ldap_auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN, offered and accepted only
 // under TLS, verified against the directory (and optionally a local
-// credentials file and a cache). Thin: the exchange is lib/auth/sasl, the
+// credentials file and a cache). Thin: the exchange is lib/authn/sasl, the
 // verdict lib/authn/verify within a deadline ./attempt, replies lib/replies,
 // session endings ./outcome.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
-import { authWarnings, AUTH_SPEC, parseAuthConfig } from '../../lib/auth/config'
-import { continueAuth, startAuth, type Pending, type Step } from '../../lib/auth/sasl'
+import { authWarnings, AUTH_SPEC, parseAuthConfig } from '../../lib/authn/config'
+import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
 import { CredentialCache } from '../../lib/authn/cache'
 import { booleanKeys } from '../../lib/config/schema'
-import { parseLocalUsers } from '../../lib/credentials/file'
-import { loadDirectoryConfig } from '../../lib/haraka/directory_config'
-import { loadValidated } from '../../lib/haraka/load_config'
+import { parseLocalUsers } from '../../lib/authn/local_users'
+import { loadDirectoryConfig } from '../../haraka/directory_config'
+import { loadValidated } from '../../haraka/load_config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { REPLIES, replyText } from '../../lib/replies'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
@@ -31,7 +31,6 @@ interface PendingNote {
 
 const PENDING = 'ldap_auth_pending'
 
-
 export function register(this: LdapAuth): void {
   this.directory = new DirectoryHandle(undefined, { onServerEvent: (e) => logServerEvent(this, e) })
   this.load_ldap_auth_ini()
@@ -43,7 +42,14 @@ export function register(this: LdapAuth): void {
 
 export function load_ldap_auth_ini(this: LdapAuth): void {
   const previous = this.cfg
-  this.cfg = loadValidated(this, 'ldap_auth.ini', booleanKeys('main', AUTH_SPEC), parseAuthConfig, () => this.load_ldap_auth_ini(), this.cfg)
+  this.cfg = loadValidated(
+    this,
+    'ldap_auth.ini',
+    booleanKeys('main', AUTH_SPEC),
+    parseAuthConfig,
+    () => this.load_ldap_auth_ini(),
+    this.cfg,
+  )
   if (this.cfg === previous) return
   const c = this.cfg
   renewCache(this)
@@ -59,8 +65,18 @@ export function load_ldap_directory_ini(this: LdapAuth): void {
 }
 
 export function load_auth_enc_file_ini(this: LdapAuth): void {
-  this.localUsers = loadValidated(this, 'auth_enc_file.ini', [], parseLocalUsers, () => this.load_auth_enc_file_ini(), this.localUsers)
-  if (this.cfg.local_users !== 'off') this.loginfo(`auth_enc_file.ini: ${this.localUsers.size} local user(s), local_users=${this.cfg.local_users}`)
+  this.localUsers = loadValidated(
+    this,
+    'auth_enc_file.ini',
+    [],
+    parseLocalUsers,
+    () => this.load_auth_enc_file_ini(),
+    this.localUsers,
+  )
+  if (this.cfg.local_users !== 'off')
+    this.loginfo(
+      `auth_enc_file.ini: ${this.localUsers.size} local user(s), local_users=${this.cfg.local_users}`,
+    )
 }
 
 /**
@@ -101,7 +117,13 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     } else {
       // Haraka answered another command (RSET, NOOP, MAIL...) after our 334: that
       // abandoned the exchange. It counts as a failure; this line is a new command.
-      const { last } = countFailure(this, connection, 'auth(abandoned)', `AUTH ${note.pending.mech} abandoned: the client sent another command instead of a response`, { delay: false })
+      const { last } = countFailure(
+        this,
+        connection,
+        'auth(abandoned)',
+        `AUTH ${note.pending.mech} abandoned: the client sent another command instead of a response`,
+        { delay: false },
+      )
       if (last) return next(constants.denysoftdisconnect, replyText(REPLIES.AUTH_TOO_MANY_FAILURES))
     }
   }

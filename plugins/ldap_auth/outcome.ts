@@ -3,12 +3,12 @@
 // (a timer, never blocking) and 421 + disconnect once max_failures is reached.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
-import { failureDelayMs, type AuthConfig } from '../../lib/auth/config'
-import { safeForLog } from '../../lib/auth/login'
+import { failureDelayMs, type AuthConfig } from '../../lib/authn/config'
+import { safeForLog } from '../../lib/text'
 import type { Outcome } from '../../lib/authn/verify'
 import type { ServerEvent } from '../../lib/ldap/servers'
 import { REPLIES, replyText, type Reply } from '../../lib/replies'
-import { authResultsValue } from '../../lib/stamp/auth_results'
+import { authResultsValue } from '../../lib/mail/auth_results'
 
 export interface AuthPlugin extends Plugin {
   cfg: AuthConfig
@@ -49,7 +49,10 @@ export function countFailure(
 ): { delayMs: number; last: boolean } {
   const n = (connection.notes.auth_fails = (Number(connection.notes.auth_fails) || 0) + 1)
   const last = n >= plugin.cfg.max_failures
-  const delayMs = opts.delay === false ? 0 : Math.max(0, Math.min(failureDelayMs(plugin.cfg, n), opts.maxDelayMs ?? Infinity))
+  const delayMs =
+    opts.delay === false
+      ? 0
+      : Math.max(0, Math.min(failureDelayMs(plugin.cfg, n), opts.maxDelayMs ?? Infinity))
   connection.results.add(plugin, { fail: label, emit: true })
   const tail = `${delayMs ? `, reply in ${delayMs} ms` : ''}${last ? ', too many failures: closing the connection' : ''}`
   connection.lognotice(plugin, `${log} (failure ${n} of ${plugin.cfg.max_failures}${tail})`)

@@ -11,8 +11,13 @@ export const SERVICE_ACCOUNT = {
 } as const
 
 /** The config a test would write in ldap_directory.ini; throws with the schema's errors when invalid. */
-export function testDirectoryConfig(servers: string, overrides: Record<string, unknown> = {}): DirectoryConfig {
-  const r = parseDirectoryConfig({ main: { servers, ...SERVICE_ACCOUNT, timeout: 2000, connect_timeout: 1000, ...overrides } })
+export function testDirectoryConfig(
+  servers: string,
+  overrides: Record<string, unknown> = {},
+): DirectoryConfig {
+  const r = parseDirectoryConfig({
+    main: { servers, ...SERVICE_ACCOUNT, timeout: 2000, connect_timeout: 1000, ...overrides },
+  })
   if (!r.ok) throw new Error(r.errors.join('; '))
   return r.cfg
 }

@@ -56,7 +56,10 @@ export interface SniRecorder extends FakeServer {
  * answers nothing more. `ldap`: StartTLS first (the first request gets
  * "success"), on an ldap:// URL; `ldaps`: TLS from the start.
  */
-export function sniRecordingServer(pair: { key: string; cert: string }, scheme: 'ldap' | 'ldaps'): Promise<SniRecorder> {
+export function sniRecordingServer(
+  pair: { key: string; cert: string },
+  scheme: 'ldap' | 'ldaps',
+): Promise<SniRecorder> {
   const sockets = new Set<net.Socket>()
   let handshake!: (servername: string | false | null) => void
   const servername = new Promise<string | false | null>((resolve) => (handshake = resolve))
@@ -82,7 +85,12 @@ export function sniRecordingServer(pair: { key: string; cert: string }, scheme: 
   return listen(server, sockets, fake, scheme)
 }
 
-function listen<T extends FakeServer>(server: net.Server, sockets: Set<net.Socket>, fake: T, scheme: string): Promise<T> {
+function listen<T extends FakeServer>(
+  server: net.Server,
+  sockets: Set<net.Socket>,
+  fake: T,
+  scheme: string,
+): Promise<T> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       fake.url = `${scheme}://127.0.0.1:${(server.address() as net.AddressInfo).port}`
@@ -145,7 +153,14 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
   const server = ldapjs.createServer()
   const sockets = new Set<net.Socket>()
   const tcp = (server as unknown as { server: net.Server }).server
-  const fake: ScriptedServer = { url: '', connections: 0, script, binds: [], searches: [], close: async () => undefined }
+  const fake: ScriptedServer = {
+    url: '',
+    connections: 0,
+    script,
+    binds: [],
+    searches: [],
+    close: async () => undefined,
+  }
   tcp.on('connection', (socket: net.Socket) => {
     fake.connections++
     sockets.add(socket)
@@ -153,23 +168,29 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
   })
   server.on('error', () => undefined)
   type Next = (err?: Error) => void
-  server.bind('', (req: { dn: { toString(): string }; credentials: string }, res: { end(): void }, next: Next) => {
-    const dn = req.dn.toString()
-    fake.binds.push(dn)
-    const code = fake.script.bind(dn, req.credentials)
-    if (code) return next(ldapError(code))
-    res.end()
-    next()
-  })
-  server.search('', (req: { baseObject: { toString(): string }; attributes: string[] }, res: SearchRes, next: Next) => {
-    const base = req.baseObject.toString()
-    fake.searches.push(base)
-    if (fake.script.searchDelayMs) {
-      const delay = fake.script.searchDelayMs
-      return void setTimeout(() => answerSearch(base, req.attributes, res, next), delay)
-    }
-    answerSearch(base, req.attributes, res, next)
-  })
+  server.bind(
+    '',
+    (req: { dn: { toString(): string }; credentials: string }, res: { end(): void }, next: Next) => {
+      const dn = req.dn.toString()
+      fake.binds.push(dn)
+      const code = fake.script.bind(dn, req.credentials)
+      if (code) return next(ldapError(code))
+      res.end()
+      next()
+    },
+  )
+  server.search(
+    '',
+    (req: { baseObject: { toString(): string }; attributes: string[] }, res: SearchRes, next: Next) => {
+      const base = req.baseObject.toString()
+      fake.searches.push(base)
+      if (fake.script.searchDelayMs) {
+        const delay = fake.script.searchDelayMs
+        return void setTimeout(() => answerSearch(base, req.attributes, res, next), delay)
+      }
+      answerSearch(base, req.attributes, res, next)
+    },
+  )
   const answerSearch = (base: string, attributes: string[], res: SearchRes, next: Next) => {
     const answer = fake.script.search(base, attributes)
     if (typeof answer === 'number') return next(ldapError(answer))

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { generateSelfSigned } from '../../demo/tls'
 import { isListening } from '../../demo/ports'
 import { freePort } from './ports'
+import { REPO } from './paths'
 
 export interface HarakaOptions {
   ldapUrl: string
@@ -53,7 +54,6 @@ export interface HarakaInstance {
 }
 
 // dist/test/harness -> repo root
-const REPO = path.resolve(__dirname, '../../..')
 const READY_TIMEOUT_MS = 30_000
 const STOP_GRACE_MS = 8_000
 
@@ -132,7 +132,12 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   // The ports that demand AUTH before MAIL are this instance's submission ports.
   writeFileSync(
     path.join(configDir, 'auth_relay.ini'),
-    setIniKeyIn(readRepoConfig('auth_relay.ini'), 'main', 'submission_ports', `${ports.submission},${ports.smtps}`),
+    setIniKeyIn(
+      readRepoConfig('auth_relay.ini'),
+      'main',
+      'submission_ports',
+      `${ports.submission},${ports.smtps}`,
+    ),
   )
   writeFileSync(
     path.join(configDir, 'eml_sink.ini'),

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import type { Envelope } from '../../lib/sink/store'
+import type { Envelope } from '../../demo/sink/store'
 
 export type { Envelope }
 

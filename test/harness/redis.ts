@@ -72,7 +72,20 @@ export async function startRedis(): Promise<RedisServer> {
 
   const spawnRedis = (port: number) => {
     const log = openSync(logFile, 'a')
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no']
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ]
     const proc = spawn(bin, args, { stdio: ['ignore', log, log], cwd: dir })
     closeSync(log)
     running.add(proc)
@@ -129,7 +142,9 @@ export async function startRedis(): Promise<RedisServer> {
         if (pong.startsWith('+PONG')) return
         if (Date.now() > deadline) {
           await stop()
-          throw new Error(`redis-server not ready on ${server.port} after ${READY_TIMEOUT_MS} ms:\n${logTail()}`)
+          throw new Error(
+            `redis-server not ready on ${server.port} after ${READY_TIMEOUT_MS} ms:\n${logTail()}`,
+          )
         }
         await sleep(50)
       }

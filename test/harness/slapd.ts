@@ -98,7 +98,12 @@ function slapdConf(dir: string, suffix: string, opts: SlapdOptions): string {
   return [
     ...SCHEMAS.map((s) => `include ${SCHEMA_DIR}/${s}.schema`),
     ...(opts.schemas ?? []).map((file) => `include ${path.resolve(file)}`),
-    ...(opts.tls ? [`TLSCertificateFile ${path.join(dir, 'tls_cert.pem')}`, `TLSCertificateKeyFile ${path.join(dir, 'tls_key.pem')}`] : []),
+    ...(opts.tls
+      ? [
+          `TLSCertificateFile ${path.join(dir, 'tls_cert.pem')}`,
+          `TLSCertificateKeyFile ${path.join(dir, 'tls_key.pem')}`,
+        ]
+      : []),
     `pidfile ${path.join(dir, 'slapd.pid')}`,
     `argsfile ${path.join(dir, 'slapd.args')}`,
     ...moduleDirectives(opts.modules ?? []),

@@ -4,10 +4,10 @@ import path from 'node:path'
 import { startHaraka, type HarakaInstance, type HarakaOptions } from './haraka'
 import { startSlapd, type Slapd } from './slapd'
 import { SmtpClient } from '../../demo/smtp_client'
+import { REPO } from './paths'
 
-const REPO = path.resolve(__dirname, '../../..')
 export const DEMO_LDIF = path.join(REPO, 'demo/directory.ldif')
-export const FIXTURE_DIR = path.join(REPO, 'test/fixtures')
+export { FIXTURE_DIR } from './paths'
 
 export const ALICE = { login: 'alice@example.com', uid: 'alice', password: 'wonderland-42' }
 export const BOB = { login: 'bob@example.com', uid: 'bob', password: 'can-we-fix-it' }
@@ -39,7 +39,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const slapd = await startSlapd({ ldif: [DEMO_LDIF, ...(opts.ldif ?? [])], schemas: opts.schemas })
   let haraka: HarakaInstance
   try {
-    haraka = await startHaraka({ ldapUrl: slapd.url, files: opts.files, ini: opts.ini, host: opts.host, ports: opts.ports })
+    haraka = await startHaraka({
+      ldapUrl: slapd.url,
+      files: opts.files,
+      ini: opts.ini,
+      host: opts.host,
+      ports: opts.ports,
+    })
   } catch (err) {
     await slapd.dispose()
     throw err
@@ -53,7 +59,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     slapd,
     haraka,
     async submission() {
-      const c = track(await SmtpClient.connect({ host: haraka.host, port: haraka.ports.submission, ca: haraka.caCert, servername: 'mail.example.com' }))
+      const c = track(
+        await SmtpClient.connect({
+          host: haraka.host,
+          port: haraka.ports.submission,
+          ca: haraka.caCert,
+          servername: 'mail.example.com',
+        }),
+      )
       await c.ehlo('client.example.net')
       const r = await c.starttls()
       if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.lines.join(' | ')}`)
@@ -62,13 +75,26 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     async smtps() {
       const c = track(
-        await SmtpClient.connect({ host: haraka.host, port: haraka.ports.smtps, implicitTls: true, ca: haraka.caCert, servername: 'mail.example.com' }),
+        await SmtpClient.connect({
+          host: haraka.host,
+          port: haraka.ports.smtps,
+          implicitTls: true,
+          ca: haraka.caCert,
+          servername: 'mail.example.com',
+        }),
       )
       await c.ehlo('client.example.net')
       return c
     },
     async inbound() {
-      const c = track(await SmtpClient.connect({ host: haraka.host, port: haraka.ports.inbound, ca: haraka.caCert, servername: 'mail.example.com' }))
+      const c = track(
+        await SmtpClient.connect({
+          host: haraka.host,
+          port: haraka.ports.inbound,
+          ca: haraka.caCert,
+          servername: 'mail.example.com',
+        }),
+      )
       await c.ehlo('client.example.net')
       return c
     },
@@ -81,7 +107,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 }
 
 /** A small RFC 5322 message. */
-export function message(opts: { from: string; to: string; subject?: string; headers?: string[]; body?: string }): string {
+export function message(opts: {
+  from: string
+  to: string
+  subject?: string
+  headers?: string[]
+  body?: string
+}): string {
   return [
     `From: ${opts.from}`,
     `To: ${opts.to}`,
@@ -99,11 +131,16 @@ export function message(opts: { from: string; to: string; subject?: string; head
  * Haraka writes its log through a pipe, so a line may arrive a moment after the
  * SMTP reply it belongs to: wait (up to 5 s) for a line matching `pattern`.
  */
-export async function waitForLog(haraka: HarakaInstance, pattern: RegExp | string, timeoutMs = 5000): Promise<void> {
+export async function waitForLog(
+  haraka: HarakaInstance,
+  pattern: RegExp | string,
+  timeoutMs = 5000,
+): Promise<void> {
   const test = (text: string) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text))
   const deadline = Date.now() + timeoutMs
   while (!test(haraka.logs())) {
-    if (Date.now() > deadline) throw new Error(`no log line matching ${String(pattern)} within ${timeoutMs} ms`)
+    if (Date.now() > deadline)
+      throw new Error(`no log line matching ${String(pattern)} within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

@@ -10,7 +10,12 @@ export function escapeRe(s: string): string {
  * A RegExp source for Haraka's Received line for the test client
  * (client.example.net over loopback): exact except remote info, id, cipher and date.
  */
-export function receivedPattern(opts: { by?: string; with: string; from: string; tlsComment?: string }): string {
+export function receivedPattern(opts: {
+  by?: string
+  with: string
+  from: string
+  tlsComment?: string
+}): string {
   const by = escapeRe(opts.by ?? 'mail.example.com')
   const tls = opts.tlsComment === undefined ? '' : `\\r\\n\\ttls [A-Z0-9_]+ ${escapeRe(opts.tlsComment)}`
   return (
@@ -25,7 +30,13 @@ export function receivedPattern(opts: { by?: string; with: string; from: string;
 export function stampResults(logs: string, uuid: string): string {
   const marker = `[${uuid}] [auth_stamp] `
   // The results line (haraka-results' emit) is the one made of results keys; other lines are decisions.
-  const line = logs.split('\n').find((l) => l.includes(marker) && /^(removed: |pass:|fail:|skip:|err:)/.test(l.slice(l.indexOf(marker) + marker.length)))
+  const line = logs
+    .split('\n')
+    .find(
+      (l) =>
+        l.includes(marker) &&
+        /^(removed: |pass:|fail:|skip:|err:)/.test(l.slice(l.indexOf(marker) + marker.length)),
+    )
   if (!line) throw new Error(`no auth_stamp results line for ${uuid}`)
   return line.slice(line.indexOf(marker) + marker.length)
 }

@@ -11,7 +11,7 @@ export interface Results {
 /**
  * @haraka/email-address 3.x Address. `address` and `host` are strings, or,
  * when Haraka core wraps the object for legacy plugins, callable string-likes:
- * read them through lib/haraka/address.ts, never directly.
+ * read them through haraka/address.ts, never directly.
  */
 export interface Address {
   readonly user: unknown
@@ -82,7 +82,12 @@ export interface ConfigGetOptions {
 }
 
 export interface Config {
-  get(name: string, type?: string | ConfigGetOptions | (() => void), cb?: (() => void) | ConfigGetOptions, options?: ConfigGetOptions): any
+  get(
+    name: string,
+    type?: string | ConfigGetOptions | (() => void),
+    cb?: (() => void) | ConfigGetOptions,
+    options?: ConfigGetOptions,
+  ): any
 }
 
 export interface Plugin {

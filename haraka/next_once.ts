@@ -1,0 +1,48 @@
+// An async hook must call next() exactly once, whatever throws on the way. Haraka
+// does not catch a rejected promise of an async hook body: the rejection is
+// unhandled, Node 20 turns it into an uncaught exception and Haraka exits.
+import type { Next } from 'haraka'
+
+export interface OnceNext extends Next {
+  /** whether next() was called already */
+  readonly called: boolean
+}
+
+/** `next`, called at most once: later calls are ignored. */
+export function nextOnce(next: Next): OnceNext {
+  let called = false
+  const once = (...args: Parameters<Next>): void => {
+    if (called) return
+    called = true
+    next(...args)
+  }
+  Object.defineProperty(once, 'called', { get: () => called })
+  return once as OnceNext
+}
+
+/**
+ * The end of an async hook's chain: whatever is still thrown (a bug in a
+ * handler, in the results bookkeeping, in next itself) is logged at error, and
+ * next(...fallback) is called only if the hook has not answered yet. The chain
+ * never ends in an unhandled rejection, even when logging or next() throws.
+ */
+export function endChain(
+  chain: Promise<unknown>,
+  next: OnceNext,
+  logError: (msg: string) => void,
+  ...fallback: Parameters<Next>
+): void {
+  chain.catch((err: unknown) => {
+    try {
+      logError(`internal error: ${(err as Error)?.stack ?? String(err)}`)
+    } catch {
+      // nothing left to report it with
+    }
+    if (next.called) return
+    try {
+      next(...fallback)
+    } catch {
+      // next() marked itself called; Haraka's own next does not throw
+    }
+  })
+}

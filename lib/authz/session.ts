@@ -1,0 +1,64 @@
+// Per-session caches for the sender checks: the login's addresses are read
+// from the directory once per connection (at the first MAIL FROM), and each
+// [send_as] group, and whether a sub-address is another entry's address, is
+// checked at most once per connection. Failures are not cached, so a
+// directory outage is retried at the next command. A session keeps at most
+// SESSION_ANSWERS_MAX answers of each kind (the oldest go first): one message
+// checks at most identity_header_max_addresses addresses, but a session may send
+// many messages.
+import type { Owned } from './senders'
+
+export interface SenderCache {
+  /** login plus the settings the lookup depends on; a change (AUTH, reload) starts afresh */
+  key: string
+  owned?: Owned
+  groups: Map<string, boolean>
+  /** canonical address -> is it another directory entry's address? */
+  claims: Map<string, boolean>
+}
+
+const NOTE = 'auth_relay_senders'
+
+export const SESSION_ANSWERS_MAX = 1000
+
+export function senderCache(notes: Record<string, any>, key: string): SenderCache {
+  const current = notes[NOTE] as SenderCache | undefined
+  if (current?.key === key) return current
+  const fresh: SenderCache = { key, groups: new Map(), claims: new Map() }
+  notes[NOTE] = fresh
+  return fresh
+}
+
+export async function cachedOwned(cache: SenderCache, load: () => Promise<Owned>): Promise<Owned> {
+  cache.owned ??= await load()
+  return cache.owned
+}
+
+async function cachedAnswer(
+  answers: Map<string, boolean>,
+  key: string,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  const known = answers.get(key)
+  if (known !== undefined) return known
+  const answer = await check()
+  if (!answers.has(key) && answers.size >= SESSION_ANSWERS_MAX) answers.delete(answers.keys().next().value!)
+  answers.set(key, answer)
+  return answer
+}
+
+export function cachedMembership(
+  cache: SenderCache,
+  groupDn: string,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  return cachedAnswer(cache.groups, groupDn, check)
+}
+
+export function cachedClaim(
+  cache: SenderCache,
+  address: string,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  return cachedAnswer(cache.claims, address, check)
+}

@@ -1,0 +1,64 @@
+// Time bounds, in one place. A hook must answer before Haraka's plugin timeout
+// (config/<plugin>.timeout, else plugin_timeout, else 30 s: Haraka then answers
+// "plugin timeout" itself and a later verdict would answer a later command), so
+// each hook's deadline is hookDeadlineMs. And a promise bounded in time: a step that can wait forever on a peer (a TLS
+// handshake nobody answers, a probe, a pooled connection being opened) gets a
+// deadline, and whatever it produces after the deadline is handed to `late`
+// (to close a connection nobody will use) instead of being lost.
+
+export class DeadlineError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DeadlineError'
+  }
+}
+
+export function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  message: string,
+  hooks: { onTimeout?: () => void; late?: (value: T) => void } = {},
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false
+    const timer = setTimeout(() => {
+      done = true
+      try {
+        hooks.onTimeout?.()
+      } finally {
+        reject(new DeadlineError(message))
+      }
+    }, ms)
+    work.then(
+      (value) => {
+        if (!done) {
+          done = true
+          clearTimeout(timer)
+          resolve(value)
+        } else hooks.late?.(value)
+      },
+      (err: unknown) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        reject(err)
+      },
+    )
+  })
+}
+
+/** The part of a Haraka plugin timeout kept free for our own reply to reach the client first. */
+export function pluginMarginMs(pluginTimeoutMs: number): number {
+  return Math.min(2000, pluginTimeoutMs / 4)
+}
+
+/**
+ * Milliseconds a hook may work before it answers by itself: `wantedMs`, never beyond
+ * the plugin timeout less the margin. A plugin timeout of 0 (or none) means Haraka
+ * never times the hook out: then `wantedMs` (Infinity: no deadline of ours either).
+ */
+export function hookDeadlineMs(wantedMs: number, pluginTimeoutS: number | undefined): number {
+  const pluginMs = (Number(pluginTimeoutS) || 0) * 1000
+  if (pluginMs <= 0) return wantedMs
+  return Math.max(1, Math.min(wantedMs, Math.floor(pluginMs - pluginMarginMs(pluginMs))))
+}

@@ -1,0 +1,89 @@
+// lib/ldap/handle: swapping the directory on reload without breaking an AUTH in flight.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { parseDirectoryConfig, type DirectoryConfig } from '../../../lib/ldap/config'
+import type { AuthDirectory } from '../../../lib/ldap/directory'
+import { DirectoryHandle } from '../../../lib/ldap/handle'
+
+/** A directory whose calls fail once it is closed, as the real pools do (PoolClosedError). */
+function fakeDirectory(name: string) {
+  const state = { name, closed: false }
+  const live = async <T>(value: T): Promise<T> => {
+    await new Promise((r) => setImmediate(r))
+    if (state.closed) throw new Error(`${name}: pool is closed`)
+    return value
+  }
+  const dir: AuthDirectory = {
+    findUser: () => live({ kind: 'found' as const, entry: { dn: 'uid=alice,dc=x', attributes: {} } }),
+    userDn: () => 'uid=alice,dc=x',
+    userDns: () => ['uid=alice,dc=x'],
+    readEntry: () => live(null),
+    isMember: () => live(true),
+    checkPassword: () => live(true),
+    bindAndRead: () => live({ ok: true as const, entry: null }),
+    serverStatus: () => [],
+    async close() {
+      state.closed = true
+    },
+  }
+  return { dir, state }
+}
+
+function cfg(timeout: number): DirectoryConfig {
+  const r = parseDirectoryConfig({ main: { bind_dn: 'cn=x', bind_password: 'x', base_dn: 'dc=x', timeout } })
+  assert.ok(r.ok)
+  return r.cfg
+}
+
+function handle() {
+  const made: ReturnType<typeof fakeDirectory>[] = []
+  const h = new DirectoryHandle(() => {
+    const f = fakeDirectory(`dir${made.length + 1}`)
+    made.push(f)
+    return f.dir
+  })
+  return { h, made }
+}
+
+describe('DirectoryHandle', () => {
+  test('a reload during use() keeps the old directory open until that use is done', async () => {
+    const { h, made } = handle()
+    h.update(cfg(1000))
+    const steps = await h.use(async (dir) => {
+      const found = await dir.findUser({ u: 'alice', l: 'alice', d: '' }, [])
+      h.update(cfg(2000)) // ldap_directory.ini edited between the search and the bind
+      assert.equal(made[0]!.state.closed, false, 'not closed under a running AUTH')
+      const ok = await dir.checkPassword('uid=alice,dc=x', 'pw')
+      const member = await dir.isMember('cn=g,dc=x', 'uid=alice,dc=x')
+      return [found.kind, ok, member]
+    })
+    assert.deepEqual(steps, ['found', true, true])
+    assert.equal(made[0]!.state.closed, true, 'closed once its last user finished')
+    assert.equal(h.directory, made[1]!.dir, 'new work goes to the new directory')
+    assert.equal(made[1]!.state.closed, false)
+  })
+
+  test('an unused old directory closes at once; an unchanged config keeps the directory; a failing use still releases it', async () => {
+    const { h, made } = handle()
+    h.update(cfg(1000))
+    h.update(cfg(1000))
+    assert.equal(made.length, 1)
+    await assert.rejects(
+      h.use(async () => {
+        h.update(cfg(3000))
+        throw new Error('bug')
+      }),
+      /bug/,
+    )
+    assert.equal(made[0]!.state.closed, true)
+    h.update(cfg(4000))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(made[1]!.state.closed, true, 'no user: closed on the reload')
+    await h.close()
+    assert.equal(made[2]!.state.closed, true)
+    await assert.rejects(
+      h.use(async () => 1),
+      /not configured/,
+    )
+  })
+})

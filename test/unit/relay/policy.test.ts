@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { inNetworks, parseCidrs } from '../../../lib/net/networks'
+import {
+  addressLiteralIp,
+  classifyRcpt,
+  normaliseDomain,
+  normaliseIp,
+  relayRule,
+  type RcptInput,
+} from '../../../lib/relay/policy'
+
+const local = { domains: new Set(['example.com']), ips: new Set(['127.0.0.5', '2001:db8::25']) }
+const rcpt = (path: string, user: string, domain: string): RcptInput => ({ path, user, domain })
+
+describe('classifyRcpt', () => {
+  test('local domain: ours, case-insensitively', () => {
+    assert.deepEqual(classifyRcpt(rcpt('<alice@Example.COM>', 'alice', 'Example.COM'), local), {
+      kind: 'local',
+      rule: 'local_domain',
+    })
+  })
+  test('remote domain, trailing dot and subdomain are not ours', () => {
+    assert.deepEqual(classifyRcpt(rcpt('<x@remote.example>', 'x', 'remote.example'), local), {
+      kind: 'remote',
+      addressLiteral: false,
+    })
+    assert.equal(classifyRcpt(rcpt('<x@example.com>', 'x', 'example.com.'), local).kind, 'remote')
+    assert.equal(classifyRcpt(rcpt('<x@evil.example.com>', 'x', 'evil.example.com'), local).kind, 'remote')
+  })
+  test('internationalised domains: host_list entries and recipient hosts compare as A-labels', () => {
+    // Haraka hands plugins the A-label (<u@b\u00fccher.example> has host xn--bcher-kva.example); host_list may hold either form.
+    const idn = {
+      domains: new Set(['B\u00fccher.Example', 'xn--caf-dma.example'].map(normaliseDomain)),
+      ips: new Set<string>(),
+    }
+    const ours = { kind: 'local', rule: 'local_domain' }
+    assert.deepEqual(classifyRcpt(rcpt('<u@b\u00fccher.example>', 'u', 'xn--bcher-kva.example'), idn), ours)
+    assert.deepEqual(classifyRcpt(rcpt('<u@B\u00dcCHER.example>', 'u', 'B\u00dcCHER.example'), idn), ours)
+    assert.deepEqual(classifyRcpt(rcpt('<u@caf\u00e9.example>', 'u', 'xn--caf-dma.example'), idn), ours)
+    assert.equal(
+      classifyRcpt(rcpt('<u@xn--bcher-kva.example>', 'u', 'xn--bcher-kva.example.'), idn).kind,
+      'remote',
+    )
+    assert.equal(normaliseDomain('B\u00fccher.example.'), 'xn--bcher-kva.example.')
+    assert.equal(normaliseDomain('Example.COM'), 'example.com')
+  })
+  test('the bare <postmaster> is ours (RFC 5321 4.5.1); another bare local part is not', () => {
+    assert.deepEqual(classifyRcpt(rcpt('<Postmaster>', 'Postmaster', ''), local), {
+      kind: 'local',
+      rule: 'postmaster',
+    })
+    assert.deepEqual(classifyRcpt(rcpt('<alice>', 'alice', ''), local), {
+      kind: 'remote',
+      addressLiteral: false,
+    })
+  })
+  test('an address literal is ours only when it is one of our IPs', () => {
+    assert.deepEqual(classifyRcpt(rcpt('<a@[127.0.0.5]>', 'a', '[127.0.0.5]'), local), {
+      kind: 'local',
+      rule: 'local_address_literal',
+    })
+    assert.deepEqual(classifyRcpt(rcpt('<a@[IPv6:2001:db8:0::25]>', 'a', '[ipv6:2001:db8:0::25]'), local), {
+      kind: 'local',
+      rule: 'local_address_literal',
+    })
+    assert.deepEqual(classifyRcpt(rcpt('<a@[192.0.2.1]>', 'a', '[192.0.2.1]'), local), {
+      kind: 'remote',
+      addressLiteral: true,
+    })
+    assert.deepEqual(classifyRcpt(rcpt('<a@[tag:127.0.0.5]>', 'a', '[tag:127.0.0.5]'), local), {
+      kind: 'remote',
+      addressLiteral: true,
+    })
+  })
+  test('tricks win over a local domain', () => {
+    assert.deepEqual(
+      classifyRcpt(rcpt('<u%remote.example@example.com>', 'u%remote.example', 'example.com'), local),
+      { kind: 'trick', trick: 'percent_hack' },
+    )
+    // Haraka drops the route from user/domain; the raw path still shows it.
+    assert.deepEqual(classifyRcpt(rcpt('<@example.com:u@remote.example>', 'u', 'remote.example'), local), {
+      kind: 'trick',
+      trick: 'source_route',
+    })
+  })
+})
+
+describe('relayRule', () => {
+  const nobody = { authenticated: false, trustedNetwork: false, popBeforeSmtp: false }
+  test('denied unless authenticated, trusted or granted, in that order', () => {
+    assert.equal(relayRule(nobody), null)
+    assert.equal(relayRule({ ...nobody, authenticated: true, trustedNetwork: true }), 'authenticated')
+    assert.equal(relayRule({ ...nobody, trustedNetwork: true, popBeforeSmtp: true }), 'trusted_network')
+    assert.equal(relayRule({ ...nobody, popBeforeSmtp: true }), 'pop_before_smtp')
+  })
+})
+
+describe('IP helpers', () => {
+  test('address literals: IPv4 dotted quad, IPv6 with the tag, nothing else', () => {
+    assert.equal(addressLiteralIp('[192.0.2.1]'), '192.0.2.1')
+    assert.equal(addressLiteralIp('[IPv6:::ffff:192.0.2.1]'), '192.0.2.1')
+    assert.equal(addressLiteralIp('[ipv6:2001:DB8::1]'), '2001:db8::1')
+    assert.equal(addressLiteralIp('[0x7f.1]'), null)
+    assert.equal(addressLiteralIp('[2001:db8::1]'), null)
+    assert.equal(addressLiteralIp('[IPv6:192.0.2.1]'), null)
+    assert.equal(addressLiteralIp('192.0.2.1'), null)
+  })
+  test('normaliseIp folds IPv4-mapped IPv6 and refuses junk', () => {
+    assert.equal(normaliseIp('::ffff:127.0.0.1'), '127.0.0.1')
+    assert.equal(normaliseIp('2001:0db8::0001'), '2001:db8::1')
+    assert.equal(normaliseIp('nope'), null)
+    assert.equal(normaliseIp('0x7f.1'), null)
+    assert.equal(normaliseIp('127.1'), null)
+  })
+})
+
+describe('trusted networks', () => {
+  const nets = parseCidrs(['192.0.2.0/24', '2001:db8::/32'])
+  test('matches inside the ranges, IPv4-mapped IPv6 included', () => {
+    assert.equal(inNetworks('192.0.2.7', nets), true)
+    assert.equal(inNetworks('::ffff:192.0.2.7', nets), true)
+    assert.equal(inNetworks('2001:db8::1', nets), true)
+  })
+  test('loopback is not trusted unless listed; junk never matches', () => {
+    assert.equal(inNetworks('127.0.0.1', nets), false)
+    assert.equal(inNetworks('::1', nets), false)
+    assert.equal(inNetworks('not-an-ip', nets), false)
+    assert.equal(inNetworks('127.0.0.1', []), false)
+  })
+})

@@ -1,0 +1,124 @@
+// lib/stamp/primary and lib/stamp/identity: the login's primary address, read
+// from a real slapd, and the fallback to the login when it cannot be had.
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { Directory } from '../../../lib/ldap/directory'
+import { identityValue } from '../../../lib/stamp/identity'
+import { pickPrimary, primaryAddress } from '../../../lib/stamp/primary'
+import { TestDirectories } from '../../harness/directories'
+import { startSlapd, type Slapd } from '../../harness/slapd'
+import { DEMO_LDIF, FIXTURE_DIR } from '../../harness/stack'
+
+let slapd: Slapd
+const dirs = new TestDirectories()
+const open = (overrides: Record<string, unknown> = {}): Directory => dirs.open(slapd.url, overrides)
+
+before(async () => {
+  slapd = await startSlapd({
+    ldif: [DEMO_LDIF, path.join(FIXTURE_DIR, 'stamp-people.ldif')],
+    schemas: [path.join(FIXTURE_DIR, 'directory-extras.schema')],
+  })
+})
+after(async () => {
+  await dirs.closeAll()
+  await slapd?.dispose()
+})
+
+describe('pickPrimary', () => {
+  test('the first value, as the directory returned them', () => {
+    assert.equal(pickPrimary('mail', ['alice@example.com', 'a.liddell@example.com']), 'alice@example.com')
+  })
+  test('proxyAddresses: the SMTP: value, whatever its position; smtp: and X500: are not primary', () => {
+    assert.equal(pickPrimary('proxyAddresses', ['smtp:b@example.com', 'SMTP:A@example.com']), 'A@example.com')
+    assert.equal(pickPrimary('proxyaddresses', ['smtp:b@example.com', 'X500:/o=x']), undefined)
+  })
+  test('a value that is not an address is not used', () => {
+    assert.equal(pickPrimary('mail', ['not an address']), undefined)
+    assert.equal(pickPrimary('mail', ['a@b\r\nBcc: c@d']), undefined)
+    assert.equal(pickPrimary('mail', []), undefined)
+  })
+})
+
+describe('primaryAddress on slapd', () => {
+  test('search mode, by uid or by address: the first mail value', async () => {
+    const d = open()
+    assert.deepEqual(await primaryAddress(d, 'search', 'alice', 'mail'), {
+      kind: 'found',
+      address: 'alice@example.com',
+    })
+    assert.deepEqual(await primaryAddress(d, 'search', 'a.liddell@example.com', 'mail'), {
+      kind: 'found',
+      address: 'alice@example.com',
+    })
+  })
+
+  test('template mode reads the entry by DN', async () => {
+    const d = open({ mode: 'template', dn_template: 'uid=%l,ou=people,dc=example,dc=com' })
+    assert.deepEqual(await primaryAddress(d, 'template', 'carol@example.com', 'mail'), {
+      kind: 'found',
+      address: 'carol@example.com',
+    })
+    assert.deepEqual(await primaryAddress(d, 'template', 'nobody@example.com', 'mail'), { kind: 'no_entry' })
+  })
+
+  test('Active Directory style proxyAddresses', async () => {
+    const d = open()
+    assert.deepEqual(await primaryAddress(d, 'search', 'dave', 'proxyAddresses'), {
+      kind: 'found',
+      address: 'Dave.Lister@example.com',
+    })
+  })
+
+  test('no such login, and an entry without the attribute', async () => {
+    const d = open()
+    assert.deepEqual(await primaryAddress(d, 'search', 'nobody', 'mail'), { kind: 'no_entry' })
+    assert.deepEqual(await primaryAddress(d, 'search', 'erin', 'mail'), { kind: 'no_address' })
+  })
+})
+
+describe('identityValue falls back to the login', () => {
+  test('found: the address, recorded as address(primary)', async () => {
+    const v = await identityValue(open(), {
+      mode: 'search',
+      login: 'alice',
+      attribute: 'mail',
+      budgetMs: 5000,
+    })
+    assert.deepEqual(v, { value: 'alice@example.com', label: { pass: 'address(primary)' } })
+  })
+
+  test('no address: the login, recorded as address(no_address)', async () => {
+    const v = await identityValue(open(), {
+      mode: 'search',
+      login: 'erin',
+      attribute: 'mail',
+      budgetMs: 5000,
+    })
+    assert.equal(v.value, 'erin')
+    assert.deepEqual(v.label, { fail: 'address(no_address)' })
+  })
+
+  test('directory down: the login, recorded as address(directory_unavailable)', async () => {
+    const d = dirs.open('ldap://127.0.0.1:1', { connect_timeout: 500, timeout: 1000 })
+    const v = await identityValue(d, { mode: 'search', login: 'alice', attribute: 'mail', budgetMs: 5000 })
+    assert.equal(v.value, 'alice')
+    assert.deepEqual(v.label, { err: 'address(directory_unavailable)' })
+    assert.match(v.fallback ?? '', /directory unavailable/)
+  })
+
+  test('a directory that never answers is cut off by the time budget (fake directory: pure timing logic)', async () => {
+    const hanging = { findUser: () => new Promise<never>(() => undefined) } as unknown as Directory
+    const started = Date.now()
+    const v = await identityValue(hanging, {
+      mode: 'search',
+      login: 'alice',
+      attribute: 'mail',
+      budgetMs: 200,
+    })
+    assert.equal(v.value, 'alice')
+    assert.deepEqual(v.label, { err: 'address(directory_unavailable)' })
+    assert.match(v.fallback ?? '', /no answer within 200 ms/)
+    assert.ok(Date.now() - started < 5000)
+  })
+})
