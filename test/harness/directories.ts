@@ -2,7 +2,8 @@
 // ldap_directory.ini configuration with the demo service account and short
 // timeouts, and a tracker that closes every client a test file opened.
 import { parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
-import { createDirectory, type AuthDirectory } from '../../lib/ldap/directory'
+import { createDirectory } from '../../lib/ldap/directory'
+import type { AuthDirectory } from '../../lib/ldap/types'
 
 export const SERVICE_ACCOUNT = {
   bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',

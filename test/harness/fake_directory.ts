@@ -17,7 +17,7 @@ import {
   type Filter,
 } from 'ldapts'
 import type { DirectoryConfig } from '../../lib/ldap/config'
-import type { AuthDirectory, DirectoryEntry, Lookup } from '../../lib/ldap/directory'
+import type { AuthDirectory, DirectoryEntry, Lookup } from '../../lib/ldap/types'
 import { dnEqual } from '../../lib/ldap/dn'
 import { escapeDnValue, escapeFilterValue } from '../../lib/ldap/escape'
 import { renderTemplate } from '../../lib/ldap/template'

@@ -8,12 +8,9 @@ import { parseAuthConfig } from '../../lib/authn/config'
 import { CredentialCache } from '../../lib/authn/cache'
 import { verifyCredentials } from '../../lib/authn/verify'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import {
-  createDirectory,
-  DirectoryBusyError,
-  DirectoryUnavailableError,
-  type AuthDirectory,
-} from '../../lib/ldap/directory'
+import { createDirectory } from '../../lib/ldap/directory'
+import type { AuthDirectory } from '../../lib/ldap/types'
+import { DirectoryBusyError, DirectoryUnavailableError } from '../../lib/ldap/errors'
 import type { ServerEvent } from '../../lib/ldap/servers'
 import { loginParts } from '../../lib/ldap/template'
 import {

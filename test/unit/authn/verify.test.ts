@@ -8,12 +8,8 @@ import { CredentialCache } from '../../../lib/authn/cache'
 import { verifyCredentials, type VerifyContext } from '../../../lib/authn/verify'
 import { parseLocalUsers } from '../../../lib/authn/local_users'
 import { sha512crypt } from '../../../lib/authn/sha512crypt'
-import {
-  DirectoryBusyError,
-  DirectoryUnavailableError,
-  type AuthDirectory,
-  type DirectoryEntry,
-} from '../../../lib/ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError } from '../../../lib/ldap/errors'
+import type { AuthDirectory, DirectoryEntry } from '../../../lib/ldap/types'
 
 interface FakeUser {
   password: string

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseDirectoryConfig, type DirectoryConfig } from '../../../lib/ldap/config'
-import type { AuthDirectory } from '../../../lib/ldap/directory'
+import type { AuthDirectory } from '../../../lib/ldap/types'
 import { DirectoryHandle } from '../../../lib/ldap/handle'
 
 /** A directory whose calls fail once it is closed, as the real pools do (PoolClosedError). */

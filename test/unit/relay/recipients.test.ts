@@ -3,7 +3,7 @@
 // not a dot-atom ("a b"@, "a@b"@) is searched exactly as written.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { Directory } from '../../../lib/ldap/directory'
+import type { Directory } from '../../../lib/ldap/types'
 import { recipientExists } from '../../../lib/relay/recipients'
 
 function recorder(found: boolean): { dir: Directory; searched: string[] } {

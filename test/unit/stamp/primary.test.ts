@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import type { Directory } from '../../../lib/ldap/directory'
+import type { Directory } from '../../../lib/ldap/types'
 import { identityValue } from '../../../lib/stamp/identity'
 import { pickPrimary, primaryAddress } from '../../../lib/stamp/primary'
 import { TestDirectories } from '../../harness/directories'
