@@ -16,7 +16,13 @@ export interface DirectoryOptions {
   onServerEvent?: (event: ServerEvent) => void
 }
 
-export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): AuthDirectory {
+/** The LDAP client: the interface, and which servers are up (for operators and tests). */
+export interface LdapDirectory extends AuthDirectory {
+  /** Servers and whether each is currently considered up, in configured order. */
+  serverStatus(): { url: string; up: boolean }[]
+}
+
+export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): LdapDirectory {
   const failover = createFailover(cfg, opts.onServerEvent)
   const failed = (op: string, err: unknown) => unavailable(op, err, failover.anyUp())
 
@@ -78,10 +84,6 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
         if (isTooManyMatches(err)) return { kind: 'ambiguous' }
         throw failed('search', err)
       }
-    },
-
-    userDn(parts) {
-      return renderTemplate(cfg.dnTemplate, parts, escapeDnValue)
     },
 
     userDns(parts) {

@@ -1,5 +1,7 @@
 // What the rest of the code sees of the directory: an entry, a lookup's answer,
-// and the two interfaces.
+// and the two interfaces. Directory is what the lookups after AUTH need (the
+// service account's searches and reads); AuthDirectory adds the user binds only
+// ldap_auth makes, so a fake for auth_relay or auth_stamp stubs no password check.
 import type { LoginParts } from './template'
 
 export interface DirectoryEntry {
@@ -16,8 +18,6 @@ export type BindResult = { ok: false } | { ok: true; entry: DirectoryEntry | nul
 export interface Directory {
   /** Search mode: the one entry matching user_filter for this login. */
   findUser(parts: LoginParts, attributes: readonly string[]): Promise<Lookup>
-  /** Template mode: the DN built from the first dn_template for this login. */
-  userDn(parts: LoginParts): string
   /** Template mode: the DNs built from every dn_template, in order. */
   userDns(parts: LoginParts): string[]
   /** Read one entry by DN (service account, or anonymous when none is set). */
@@ -28,18 +28,15 @@ export interface Directory {
    * False when it does not, or when the group does not exist.
    */
   isMember(groupDn: string, memberDn: string, memberAttributes?: readonly string[]): Promise<boolean>
-  /** True when `password` binds as `dn`; false on invalid credentials. Never call with an empty password. */
-  checkPassword(dn: string, password: string): Promise<boolean>
   close(): Promise<void>
 }
 
-/** What ldap_auth needs besides the shared interface (kept separate so fakes of Directory stay valid). */
 export interface AuthDirectory extends Directory {
+  /** True when `password` binds as `dn`; false on invalid credentials. Never call with an empty password. */
+  checkPassword(dn: string, password: string): Promise<boolean>
   /**
    * Bind as `dn`; on success read `attributes` of the entry on the same
    * connection, with the user's own rights (nothing is read when the list is empty).
    */
   bindAndRead(dn: string, password: string, attributes: readonly string[]): Promise<BindResult>
-  /** Servers and whether each is currently considered up, in configured order. */
-  serverStatus(): { url: string; up: boolean }[]
 }

@@ -76,7 +76,6 @@ export function fakeDirectory(
       if (found.length > 1) return { kind: 'ambiguous' }
       return { kind: 'found', entry: project(found[0]!, attributes) }
     },
-    userDn: (parts) => renderTemplate(cfg.dnTemplate, parts, escapeDnValue),
     userDns: (parts) => cfg.dnTemplates.map((t) => renderTemplate(t, parts, escapeDnValue)),
     async readEntry(dn, attributes) {
       state.searches.push(`base ${dn}`)
@@ -95,7 +94,6 @@ export function fakeDirectory(
       if (!e || e.password === undefined || e.password !== password || !password) return { ok: false }
       return { ok: true, entry: attributes.length ? project(e, attributes) : null }
     },
-    serverStatus: () => [],
     async close() {},
   }
   return { dir, state }

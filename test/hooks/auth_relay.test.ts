@@ -55,7 +55,6 @@ function fakeDirectory(state: FakeState): AuthDirectory {
       const entry = ENTRIES[parts.u.toLowerCase()]
       return entry ? { kind: 'found', entry } : { kind: 'none' }
     },
-    userDn: (parts) => `uid=${parts.l},ou=people,dc=example,dc=com`,
     userDns: (parts) => [`uid=${parts.l},ou=people,dc=example,dc=com`],
     readEntry: async () => null,
     async isMember(group, member) {
@@ -64,7 +63,6 @@ function fakeDirectory(state: FakeState): AuthDirectory {
     },
     checkPassword: async () => false,
     bindAndRead: async () => ({ ok: false }),
-    serverStatus: () => [],
     close: async () => undefined,
   }
 }

@@ -45,13 +45,11 @@ async function run(
 const ENTRY = { dn: 'uid=alice,ou=people,dc=example,dc=com', attributes: { mail: ['alice@example.com'] } }
 const directory = (): AuthDirectory => ({
   findUser: async () => ({ kind: 'found', entry: ENTRY }),
-  userDn: () => '',
   userDns: () => [],
   readEntry: async () => null,
   isMember: async () => false,
   checkPassword: async () => false,
   bindAndRead: async () => ({ ok: false }),
-  serverStatus: () => [],
   close: async () => undefined,
 })
 

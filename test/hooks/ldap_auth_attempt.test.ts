@@ -35,7 +35,6 @@ function gatedDirectory(password: string) {
       await wait()
       return { kind: 'found', entry: { dn: ALICE_DN, attributes: {} } }
     },
-    userDn: () => ALICE_DN,
     userDns: () => [ALICE_DN],
     readEntry: async () => null,
     isMember: async () => true,
@@ -44,7 +43,6 @@ function gatedDirectory(password: string) {
       return pw === password
     },
     bindAndRead: async () => ({ ok: false }),
-    serverStatus: () => [],
     close: async () => undefined,
   }
   return {

@@ -33,7 +33,6 @@ function fakeDirectory(users: Record<string, FakeUser>) {
       const entry: DirectoryEntry | undefined = u && { dn: dnOf(parts.u), attributes: u.attributes ?? {} }
       return entry ? { kind: 'found', entry } : { kind: 'none' }
     },
-    userDn: (parts) => dnOf(parts.u),
     userDns: (parts) => [dnOf(parts.u)],
     async readEntry() {
       return null
@@ -55,7 +54,6 @@ function fakeDirectory(users: Record<string, FakeUser>) {
         ? { ok: true, entry: { dn, attributes: u.attributes ?? {} } }
         : { ok: false }
     },
-    serverStatus: () => [],
     async close() {},
   }
   return { dir, state, dnOf }

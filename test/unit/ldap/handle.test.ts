@@ -15,13 +15,11 @@ function fakeDirectory(name: string) {
   }
   const dir: AuthDirectory = {
     findUser: () => live({ kind: 'found' as const, entry: { dn: 'uid=alice,dc=x', attributes: {} } }),
-    userDn: () => 'uid=alice,dc=x',
     userDns: () => ['uid=alice,dc=x'],
     readEntry: () => live(null),
     isMember: () => live(true),
     checkPassword: () => live(true),
     bindAndRead: () => live({ ok: true as const, entry: null }),
-    serverStatus: () => [],
     async close() {
       state.closed = true
     },
