@@ -22,7 +22,7 @@ import {
 import { normaliseLogin } from './login'
 import { safeForLog } from '../text'
 import type { DirectoryConfig } from '../ldap/config'
-import type { DirectoryEntry } from '../ldap/directory'
+import type { DirectoryEntry } from '../ldap/types'
 import { foldValue, parseDn } from '../ldap/dn'
 import { escapeDnValue, escapeFilterValue } from '../ldap/escape'
 import { loginParts, renderTemplate, type LoginParts, type Placeholder, type Token } from '../ldap/template'

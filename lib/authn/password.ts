@@ -1,6 +1,7 @@
 // "Is the password right?" (Dovecot's passdb question), against the directory.
 // Returns a typed outcome; the hook maps it to a reply through REPLIES.
-import { DirectoryUnavailableError, type AuthDirectory, type DirectoryEntry } from '../ldap/directory'
+import { DirectoryUnavailableError } from '../ldap/errors'
+import type { AuthDirectory, DirectoryEntry } from '../ldap/types'
 import { loginParts } from '../ldap/template'
 import { normaliseLogin } from './login'
 

@@ -9,13 +9,8 @@ import type { AuthConfig } from './config'
 import { normaliseLogin } from './login'
 import { checkAccountState, attributesFor, needsGroupEntryCheck } from './account'
 import type { LocalUsers } from './local_users'
-import {
-  DirectoryBusyError,
-  DirectoryUnavailableError,
-  type AuthDirectory,
-  type DirectoryEntry,
-  type Lookup,
-} from '../ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError } from '../ldap/errors'
+import type { AuthDirectory, DirectoryEntry, Lookup } from '../ldap/types'
 import { dnEqual } from '../ldap/dn'
 import { findLoginEntry } from '../ldap/login_entry'
 import { loginParts } from '../ldap/template'

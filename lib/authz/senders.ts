@@ -2,7 +2,7 @@
 // the addresses the directory lists for the login, the [send_as] groups it is
 // a member of, and the sub-address rule. The comparison rule is lib/mail/address.
 import type { DirectoryConfig } from '../ldap/config'
-import type { Directory, Lookup } from '../ldap/directory'
+import type { Directory, Lookup } from '../ldap/types'
 import { addressesOfValue } from '../ldap/addresses'
 import { dnEqual } from '../ldap/dn'
 import { findLoginEntry } from '../ldap/login_entry'

@@ -2,13 +2,7 @@
 // login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
-import {
-  defaultsOf,
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-} from '../config/schema'
+import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { parseDn, type Rdn } from './dn'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
@@ -40,12 +34,8 @@ export const DIRECTORY_SPEC = {
   health_check_interval: { type: 'int', default: 10000, min: 500, max: 600000 },
 } satisfies SectionSpec
 
-export const DIRECTORY_DEFAULTS = Object.freeze(defaultsOf(DIRECTORY_SPEC))
-
 export interface DirectoryConfig extends SectionValues<typeof DIRECTORY_SPEC> {
   readonly userFilter: readonly Token[]
-  /** the first DN template (what userDn() renders) */
-  readonly dnTemplate: readonly Token[]
   /** every DN template, tried in order by template-mode authentication */
   readonly dnTemplates: readonly (readonly Token[])[]
   readonly tlsCa: string | undefined
@@ -60,7 +50,6 @@ function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: stri
   const dnTemplates = main.dn_template.map((t, i) =>
     checkDnTemplate(t, main.dn_template.length > 1 ? i + 1 : 0, errors),
   )
-  const dnTemplate = dnTemplates[0] ?? []
   if (userFilter.length && hasSlot(userFilter)) {
     // Render with a value full of metacharacters: the escaped result must still parse.
     const probe = renderTemplate(userFilter, { u: 'a*()\\', l: 'a*', d: 'x)' }, escapeFilterValue)
@@ -89,7 +78,7 @@ function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: stri
     }
   }
 
-  return { ...main, userFilter, dnTemplate, dnTemplates, tlsCa }
+  return { ...main, userFilter, dnTemplates, tlsCa }
 }
 
 /** One DN template: placeholders known, the login inside an attribute value, a DN that parses. */

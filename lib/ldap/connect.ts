@@ -4,30 +4,11 @@
 // dropped connection fails its operation and the pool replaces it properly.
 import net from 'node:net'
 import tls from 'node:tls'
-import { Client, ResultCodeError } from 'ldapts'
+import { Client } from 'ldapts'
 import type { DirectoryConfig } from './config'
 import { withDeadline } from '../deadline'
+import { describeLdapError, DirectoryUnavailableError } from './errors'
 import type { ServerSet } from './servers'
-
-export class DirectoryUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'DirectoryUnavailableError'
-  }
-}
-
-/**
- * Our own connection pool stayed full for `timeout` while a server is up: load,
- * not an outage. Still a DirectoryUnavailableError (callers answer it as a
- * temporary failure), but the "while the directory is down" fallbacks must not
- * apply to it.
- */
-export class DirectoryBusyError extends DirectoryUnavailableError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'DirectoryBusyError'
-  }
-}
 
 interface Target {
   url: string
@@ -36,7 +17,7 @@ interface Target {
   port: number
 }
 
-export function parseServerUrl(url: string): Target {
+function parseServerUrl(url: string): Target {
   const m = /^(ldaps?):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/i.exec(url)
   if (!m) throw new Error(`not an LDAP URL: ${url}`)
   const secure = m[1]!.toLowerCase() === 'ldaps'
@@ -148,17 +129,17 @@ export async function openServer(url: string, cfg: DirectoryConfig): Promise<Cli
  */
 export async function openClient(
   cfg: DirectoryConfig,
-  servers?: ServerSet,
+  servers: ServerSet,
   prepare?: { what: string; run: (client: Client) => Promise<void> },
 ): Promise<{ client: Client; url: string }> {
   const failures: string[] = []
-  for (const url of servers ? servers.candidates() : cfg.servers) {
+  for (const url of servers.candidates()) {
     let client: Client
     try {
       client = await openServer(url, cfg)
     } catch (err) {
       failures.push(`${url}: ${(err as Error).message}`)
-      servers?.markDown(url, `connect failed: ${(err as Error).message}`)
+      servers.markDown(url, `connect failed: ${(err as Error).message}`)
       continue
     }
     if (!prepare) return { client, url }
@@ -169,13 +150,8 @@ export async function openClient(
       await client.unbind().catch(() => undefined)
       const detail = describeLdapError(err)
       failures.push(`${url}: ${prepare.what} failed: ${detail}`)
-      servers?.markDown(url, `${prepare.what} failed: ${detail}`)
+      servers.markDown(url, `${prepare.what} failed: ${detail}`)
     }
   }
   throw new DirectoryUnavailableError(`no directory server usable (${failures.join('; ')})`)
-}
-
-/** An error for a log line: an LDAP result with its code, else the message. */
-export function describeLdapError(err: unknown): string {
-  return err instanceof ResultCodeError ? `LDAP result ${err.code}: ${err.message}` : (err as Error).message
 }

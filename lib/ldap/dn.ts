@@ -90,7 +90,7 @@ export function foldValue(value: string): string {
 }
 
 /** A canonical string for comparing DNs; undefined when `dn` does not parse. */
-export function normaliseDn(dn: string): string | undefined {
+function normaliseDn(dn: string): string | undefined {
   try {
     return parseDn(dn)
       .map((rdn) =>

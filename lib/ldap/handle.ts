@@ -4,7 +4,8 @@
 // finishes its later steps (search, then bind, then group check) on the pools
 // it started with instead of failing on closed ones.
 import type { DirectoryConfig } from './config'
-import { createDirectory, type AuthDirectory, type DirectoryOptions } from './directory'
+import { createDirectory, type DirectoryOptions } from './directory'
+import type { AuthDirectory } from './types'
 
 interface Slot {
   key: string

@@ -3,7 +3,7 @@
 // Search mode: the one entry user_filter matches. Template mode: the one
 // dn_template DN that exists; two existing DNs are ambiguous, like two search
 // matches, so no entry is chosen and no user's attributes are read for another.
-import type { Directory, DirectoryEntry, Lookup } from './directory'
+import type { Directory, DirectoryEntry, Lookup } from './types'
 import { dnEqual } from './dn'
 import { loginParts } from './template'
 

@@ -3,7 +3,7 @@
 // under recipient_base_dn, reusing the client that ldap_auth uses for logins:
 // exactly the same escaping, timeouts and outage handling.
 import type { DirectoryConfig } from '../ldap/config'
-import type { Directory } from '../ldap/directory'
+import type { Directory } from '../ldap/types'
 import { loginParts } from '../ldap/template'
 import { withoutUnnecessaryQuotes } from '../mail/address'
 import type { RelayConfig } from './config'

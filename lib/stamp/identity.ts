@@ -2,7 +2,7 @@
 // login's primary address from the directory. A directory that is down, slow
 // or has no address for the login never blocks or loses the message: the
 // login is stamped instead and the reason is returned for the results store.
-import type { Directory } from '../ldap/directory'
+import type { Directory } from '../ldap/types'
 import { primaryAddress } from './primary'
 
 export interface IdentityValue {

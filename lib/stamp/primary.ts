@@ -3,7 +3,7 @@
 // found by lib/ldap/login_entry (search with user_filter, or the dn_template DN that exists).
 // For Active Directory's proxyAddresses the primary is the value prefixed with
 // upper-case `SMTP:` (lower-case `smtp:` values are secondary addresses).
-import type { Directory } from '../ldap/directory'
+import type { Directory } from '../ldap/types'
 import { addressesOfValue, type AttributeAddress } from '../ldap/addresses'
 import { findLoginEntry } from '../ldap/login_entry'
 

@@ -14,7 +14,7 @@ import { safeForLog } from '../../lib/text'
 import { toDsn } from '../../haraka/dsn'
 import { endChain, nextOnce } from '../../haraka/next_once'
 import { removeFields } from '../../haraka/header_edit'
-import { DirectoryUnavailableError } from '../../lib/ldap/directory'
+import { DirectoryUnavailableError } from '../../lib/ldap/errors'
 import { fieldName } from '../../lib/mail/fields'
 import {
   addressCountProblem,

@@ -2,7 +2,7 @@
 // ldap_directory.ini configuration with the demo service account and short
 // timeouts, and a tracker that closes every client a test file opened.
 import { parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
-import { createDirectory, type AuthDirectory } from '../../lib/ldap/directory'
+import { createDirectory, type LdapDirectory } from '../../lib/ldap/directory'
 
 export const SERVICE_ACCOUNT = {
   bind_dn: 'cn=haraka,ou=services,dc=example,dc=com',
@@ -24,9 +24,9 @@ export function testDirectoryConfig(
 
 /** Opens directories for one test file; closeAll() in after() leaves no connection open. */
 export class TestDirectories {
-  private readonly opened: AuthDirectory[] = []
+  private readonly opened: LdapDirectory[] = []
 
-  open(servers: string, overrides: Record<string, unknown> = {}): AuthDirectory {
+  open(servers: string, overrides: Record<string, unknown> = {}): LdapDirectory {
     const d = createDirectory(testDirectoryConfig(servers, overrides))
     this.opened.push(d)
     return d

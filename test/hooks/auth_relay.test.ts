@@ -10,64 +10,28 @@ import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import type { AuthDirectory, DirectoryEntry } from '../../lib/ldap/directory'
-import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import * as hooks from '../../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../../plugins/auth_relay/state'
+import { fakeDirectory, type FakeEntry } from '../harness/fake_directory'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
-const ENTRIES: Record<string, DirectoryEntry> = {
-  'alice@example.com': {
-    dn: 'uid=alice,ou=people,dc=example,dc=com',
-    attributes: { mail: ['alice@example.com', 'a.liddell@example.com'] },
+const person = (uid: string, mail: string[]): FakeEntry => ({
+  dn: `uid=${uid},ou=people,dc=example,dc=com`,
+  attributes: { objectClass: ['inetOrgPerson'], uid: [uid], mail },
+})
+const ENTRIES: FakeEntry[] = [
+  person('alice', ['alice@example.com', 'a.liddell@example.com']),
+  person('john', ['john@example.com']),
+  person('john.smith', ['john.smith@example.com']),
+  {
+    dn: 'cn=sales,ou=groups,dc=example,dc=com',
+    attributes: { objectClass: ['groupOfNames'], member: ['uid=alice,ou=people,dc=example,dc=com'] },
   },
-  'john@example.com': {
-    dn: 'uid=john,ou=people,dc=example,dc=com',
-    attributes: { mail: ['john@example.com'] },
-  },
-  'john.smith@example.com': {
-    dn: 'uid=john.smith,ou=people,dc=example,dc=com',
-    attributes: { mail: ['john.smith@example.com'] },
-  },
-}
-const GROUPS: Record<string, string[]> = {
-  'cn=sales,ou=groups,dc=example,dc=com': ['uid=alice,ou=people,dc=example,dc=com'],
-}
-
-interface FakeState {
-  down: boolean
-  searches: number
-  /** while set, every search waits for it (a slow directory) */
-  hold?: Promise<void>
-}
-
-function fakeDirectory(state: FakeState): AuthDirectory {
-  const unavailable = () => new DirectoryUnavailableError('search failed: connect ECONNREFUSED')
-  return {
-    async findUser(parts) {
-      state.searches++
-      if (state.hold) await state.hold
-      if (state.down) throw unavailable()
-      const entry = ENTRIES[parts.u.toLowerCase()]
-      return entry ? { kind: 'found', entry } : { kind: 'none' }
-    },
-    userDn: (parts) => `uid=${parts.l},ou=people,dc=example,dc=com`,
-    userDns: (parts) => [`uid=${parts.l},ou=people,dc=example,dc=com`],
-    readEntry: async () => null,
-    async isMember(group, member) {
-      if (state.down) throw unavailable()
-      return (GROUPS[group] ?? []).includes(member)
-    },
-    checkPassword: async () => false,
-    bindAndRead: async () => ({ ok: false }),
-    serverStatus: () => [],
-    close: async () => undefined,
-  }
-}
+]
 
 function makePlugin(main: Record<string, string> = {}, extra: Record<string, Record<string, string>> = {}) {
   const parsed = parseRelayConfig({ main, ...extra })
@@ -76,15 +40,16 @@ function makePlugin(main: Record<string, string> = {}, extra: Record<string, Rec
     main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
   })
   assert.ok(dir.ok)
-  const state: FakeState = { down: false, searches: 0 }
+  // One directory behind both handles, so `state` counts the searches of either.
+  const { dir: fake, state } = fakeDirectory(dir.cfg, ENTRIES)
   const logs: string[] = []
   const log = (msg: string) => void logs.push(msg)
   const plugin = {
     name: 'auth_relay',
     cfg: parsed.cfg,
     dirCfg: dir.cfg,
-    directory: new DirectoryHandle(() => fakeDirectory(state)),
-    recipients: new DirectoryHandle(() => fakeDirectory(state)),
+    directory: new DirectoryHandle(() => fake),
+    recipients: new DirectoryHandle(() => fake),
     grantFile: undefined,
     localDomains: new Set(['example.com']),
     logdebug: log,

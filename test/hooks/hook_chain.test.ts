@@ -8,14 +8,14 @@ import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
 import { endChain, nextOnce } from '../../haraka/next_once'
-import { parseDirectoryConfig } from '../../lib/ldap/config'
-import type { AuthDirectory } from '../../lib/ldap/directory'
+import { parseDirectoryConfig, type DirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig } from '../../lib/relay/config'
 import { parseStampConfig } from '../../lib/stamp/config'
 import * as relay from '../../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../../plugins/auth_relay/state'
 import { stamp_message } from '../../plugins/auth_stamp/hooks'
+import { fakeDirectory } from '../harness/fake_directory'
 import { fakeAuthenticatedSession } from '../harness/fake_session'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
@@ -42,18 +42,11 @@ async function run(
   return calls
 }
 
-const ENTRY = { dn: 'uid=alice,ou=people,dc=example,dc=com', attributes: { mail: ['alice@example.com'] } }
-const directory = (): AuthDirectory => ({
-  findUser: async () => ({ kind: 'found', entry: ENTRY }),
-  userDn: () => '',
-  userDns: () => [],
-  readEntry: async () => null,
-  isMember: async () => false,
-  checkPassword: async () => false,
-  bindAndRead: async () => ({ ok: false }),
-  serverStatus: () => [],
-  close: async () => undefined,
-})
+const ALICE = {
+  dn: 'uid=alice,ou=people,dc=example,dc=com',
+  attributes: { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] },
+}
+const directory = (cfg: DirectoryConfig) => fakeDirectory(cfg, [ALICE]).dir
 
 function relayPlugin(main: Record<string, string> = {}): AuthRelay {
   const parsed = parseRelayConfig({ main })

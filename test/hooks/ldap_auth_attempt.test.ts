@@ -12,47 +12,26 @@ import { parseAuthConfig } from '../../lib/authn/config'
 import type { Credentials } from '../../lib/authn/sasl'
 import { CredentialCache } from '../../lib/authn/cache'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import type { AuthDirectory } from '../../lib/ldap/directory'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../../plugins/ldap_auth/attempt'
 import { load_ldap_auth_ini, load_ldap_directory_ini } from '../../plugins/ldap_auth/hooks'
-import { fakeDirectory, type FakeEntry } from '../harness/fake_directory'
+import { fakeDirectory, fakeDirectoryConfig, type FakeEntry } from '../harness/fake_directory'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
 
-/** A directory that answers when `release()` is called (or at once when `hang` is false). */
+/** The shared fake with alice (password `password`), holding every request until `release()` is called. */
 function gatedDirectory(password: string) {
+  const alice = { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] }
+  const fake = fakeDirectory(fakeDirectoryConfig(), [{ dn: ALICE_DN, password, attributes: alice }])
   let open: () => void = () => undefined
-  let gate = new Promise<void>((resolve) => (open = resolve))
-  const state = { hang: true, calls: 0 }
-  const wait = async () => {
-    state.calls++
-    if (state.hang) await gate
-  }
-  const dir: AuthDirectory = {
-    async findUser() {
-      await wait()
-      return { kind: 'found', entry: { dn: ALICE_DN, attributes: {} } }
-    },
-    userDn: () => ALICE_DN,
-    userDns: () => [ALICE_DN],
-    readEntry: async () => null,
-    isMember: async () => true,
-    async checkPassword(_dn, pw) {
-      await wait()
-      return pw === password
-    },
-    bindAndRead: async () => ({ ok: false }),
-    serverStatus: () => [],
-    close: async () => undefined,
-  }
+  const arm = () => (fake.state.hold = new Promise<void>((resolve) => (open = resolve)))
+  arm()
   return {
-    dir,
-    state,
+    ...fake,
     release() {
       open()
-      gate = new Promise<void>((resolve) => (open = resolve))
+      arm()
     },
   }
 }
@@ -166,7 +145,7 @@ describe('the AUTH deadline', () => {
 
   test('an answer in time is unchanged: 235 and the session authenticated; no Haraka timeout: auth_timeout alone', async () => {
     const s = setup({ timeout: 30 })
-    s.fake.state.hang = false
+    s.fake.state.hold = undefined
     s.run('right')
     await sleep(50)
     assert.deepEqual(
@@ -199,7 +178,7 @@ describe('a reload of ldap_directory.ini during an AUTH', () => {
     // The replaced directory knows alice's old password and answers when released; the new one does not.
     const old = gatedDirectory('old-secret')
     const replacement = gatedDirectory('new-secret')
-    replacement.state.hang = false
+    replacement.state.hold = undefined
     const logs: string[] = []
     const log = (msg: string) => void logs.push(msg)
     const plugin = {
@@ -250,7 +229,11 @@ describe('a reload of ldap_directory.ini during an AUTH', () => {
       [535],
     )
     assert.deepEqual(second.c.results.get('ldap_auth')?.fail, ['authn(invalid_credentials)'])
-    assert.equal(r.replacement.state.calls, 2, 'search and bind on the new directory')
+    assert.equal(
+      r.replacement.state.searches + r.replacement.state.binds,
+      2,
+      'search and bind on the new directory',
+    )
     const third = session(r.plugin, r.log)
     third.run('new-secret')
     await sleep(50)
@@ -414,13 +397,13 @@ describe('the session identity', () => {
   test('a cache hit keeps the identity the directory gave', async () => {
     const s = identitySetup(TEMPLATE, { auth: { cache_ttl: 60 } })
     assert.equal((await s.login('alice@ceo.example', 'wonderland-42')).user, 'alice')
-    const binds = s.fake.state.binds.length
+    const binds = s.fake.state.binds
     const again = await s.login('alice@ceo.example', 'wonderland-42')
     assert.deepEqual(
       [again.code, again.user, again.results.get('ldap_auth')?.pass],
       [235, 'alice', ['authn(cache_ok)']],
     )
-    assert.equal(s.fake.state.binds.length, binds, 'answered from the cache')
+    assert.equal(s.fake.state.binds, binds, 'answered from the cache')
   })
 })
 

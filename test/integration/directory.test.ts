@@ -7,7 +7,8 @@ import { parseAuthConfig } from '../../lib/authn/config'
 import { CredentialCache } from '../../lib/authn/cache'
 import { verifyCredentials } from '../../lib/authn/verify'
 import type { DirectoryConfig } from '../../lib/ldap/config'
-import { createDirectory, DirectoryUnavailableError, type AuthDirectory } from '../../lib/ldap/directory'
+import { createDirectory, type LdapDirectory } from '../../lib/ldap/directory'
+import { DirectoryUnavailableError } from '../../lib/ldap/errors'
 import { findLoginEntry } from '../../lib/ldap/login_entry'
 import { loginParts } from '../../lib/ldap/template'
 import { TestDirectories, testDirectoryConfig } from '../harness/directories'
@@ -19,7 +20,7 @@ let slapd: Slapd
 const dirs = new TestDirectories()
 const configFor = (overrides: Record<string, unknown> = {}): DirectoryConfig =>
   testDirectoryConfig(slapd.url, overrides)
-const open = (overrides: Record<string, unknown> = {}): AuthDirectory => dirs.open(slapd.url, overrides)
+const open = (overrides: Record<string, unknown> = {}): LdapDirectory => dirs.open(slapd.url, overrides)
 
 /** Connections slapd accepted so far (its stats log has one ACCEPT line each). */
 function accepted(): number {

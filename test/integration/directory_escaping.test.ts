@@ -6,7 +6,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { authenticate } from '../../lib/authn/password'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import { createDirectory, type AuthDirectory as Directory } from '../../lib/ldap/directory'
+import { createDirectory, type LdapDirectory as Directory } from '../../lib/ldap/directory'
 import { startSlapd, type Slapd } from '../harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from '../harness/stack'
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { authenticate } from '../../lib/authn/password'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import { createDirectory, type AuthDirectory } from '../../lib/ldap/directory'
+import { createDirectory, type LdapDirectory } from '../../lib/ldap/directory'
 import type { ServerEvent } from '../../lib/ldap/servers'
 import { startSlapd, type Slapd } from '../harness/slapd'
 import { ALICE, DEMO_LDIF } from '../harness/stack'
@@ -14,7 +14,7 @@ import { ALICE, DEMO_LDIF } from '../harness/stack'
 const TIMEOUT = 1000
 let s1: Slapd
 let s2: Slapd
-const dirs: AuthDirectory[] = []
+const dirs: LdapDirectory[] = []
 
 before(async () => {
   ;[s1, s2] = await Promise.all([startSlapd({ ldif: [DEMO_LDIF] }), startSlapd({ ldif: [DEMO_LDIF] })])
@@ -25,7 +25,7 @@ after(async () => {
   await Promise.all([s1?.dispose(), s2?.dispose()])
 })
 
-function open(events: ServerEvent[]): AuthDirectory {
+function open(events: ServerEvent[]): LdapDirectory {
   const r = parseDirectoryConfig({
     main: {
       servers: `${s1.url},${s2.url}`,
@@ -46,7 +46,7 @@ function open(events: ServerEvent[]): AuthDirectory {
 const aliceBinds = (s: Slapd) =>
   (s.logTail(1_000_000).match(/BIND dn="uid=alice,ou=people,dc=example,dc=com" method=128/g) ?? []).length
 
-async function timedLogin(d: AuthDirectory): Promise<{ outcome: string; reason: string; ms: number }> {
+async function timedLogin(d: LdapDirectory): Promise<{ outcome: string; reason: string; ms: number }> {
   const t = Date.now()
   const r = await authenticate(d, 'search', ALICE.login, ALICE.password)
   return { outcome: r.outcome, reason: r.reason, ms: Date.now() - t }

@@ -8,12 +8,8 @@ import { parseAuthConfig } from '../../lib/authn/config'
 import { CredentialCache } from '../../lib/authn/cache'
 import { verifyCredentials } from '../../lib/authn/verify'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
-import {
-  createDirectory,
-  DirectoryBusyError,
-  DirectoryUnavailableError,
-  type AuthDirectory,
-} from '../../lib/ldap/directory'
+import { createDirectory, type LdapDirectory } from '../../lib/ldap/directory'
+import { DirectoryBusyError, DirectoryUnavailableError } from '../../lib/ldap/errors'
 import type { ServerEvent } from '../../lib/ldap/servers'
 import { loginParts } from '../../lib/ldap/template'
 import {
@@ -31,7 +27,7 @@ const SERVICE = SERVICE_ACCOUNT
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
 
 let slapd: Slapd
-const dirs: AuthDirectory[] = []
+const dirs: LdapDirectory[] = []
 const fakes: FakeServer[] = []
 before(async () => {
   slapd = await startSlapd({ ldif: [DEMO_LDIF] })
@@ -59,7 +55,7 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check()
 }
 
-function open(main: Record<string, unknown>, events: ServerEvent[] = []): AuthDirectory {
+function open(main: Record<string, unknown>, events: ServerEvent[] = []): LdapDirectory {
   const r = parseDirectoryConfig({
     main: { bind_dn: 'cn=svc,dc=example,dc=com', bind_password: 'x', base_dn: 'dc=example,dc=com', ...main },
   })

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test'
 import { generate, type SubjectAltNameEntry } from 'selfsigned'
 import { authenticate } from '../../lib/authn/password'
 import { directoryWarnings } from '../../lib/ldap/config'
-import type { AuthDirectory } from '../../lib/ldap/directory'
+import type { LdapDirectory } from '../../lib/ldap/directory'
 import { openServer } from '../../lib/ldap/connect'
 import { generateSelfSigned, type KeyPair } from '../../demo/tls'
 import { TestDirectories, testDirectoryConfig } from '../harness/directories'
@@ -32,7 +32,7 @@ let localhostOnlyCaFile: string
 const dirs = new TestDirectories()
 const configFor = (overrides: { servers: string } & Record<string, unknown>) =>
   testDirectoryConfig(overrides.servers, overrides)
-const open = (overrides: { servers: string } & Record<string, unknown>): AuthDirectory =>
+const open = (overrides: { servers: string } & Record<string, unknown>): LdapDirectory =>
   dirs.open(overrides.servers, overrides)
 
 /** A self-signed certificate with these subjectAltNames only (selfsigned: type 2 DNS, type 7 IP). */

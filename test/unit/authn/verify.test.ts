@@ -8,61 +8,25 @@ import { CredentialCache } from '../../../lib/authn/cache'
 import { verifyCredentials, type VerifyContext } from '../../../lib/authn/verify'
 import { parseLocalUsers } from '../../../lib/authn/local_users'
 import { sha512crypt } from '../../../lib/authn/sha512crypt'
-import {
-  DirectoryBusyError,
-  DirectoryUnavailableError,
-  type AuthDirectory,
-  type DirectoryEntry,
-} from '../../../lib/ldap/directory'
+import type { AuthDirectory } from '../../../lib/ldap/types'
+import { fakeDirectory as sharedFake, fakeDirectoryConfig } from '../../harness/fake_directory'
 
 interface FakeUser {
   password: string
   attributes?: Record<string, string[]>
 }
 
+/** The shared fake with one entry per login (found by its mail value) and the group cn=staff. */
 function fakeDirectory(users: Record<string, FakeUser>) {
-  const state = { down: false, busy: false, binds: 0, searches: 0, groups: new Set<string>() }
   const dnOf = (login: string) => `uid=${login.split('@')[0]},ou=people,dc=example,dc=com`
-  const byDn = new Map(Object.entries(users).map(([login, u]) => [dnOf(login), u]))
-  const check = () => {
-    if (state.down) throw new DirectoryUnavailableError('connect ECONNREFUSED')
-    if (state.busy)
-      throw new DirectoryBusyError('search failed: connection pool busy: no free connection within 5000 ms')
-  }
-  const dir: AuthDirectory = {
-    async findUser(parts) {
-      check()
-      state.searches++
-      const u = users[parts.u]
-      const entry: DirectoryEntry | undefined = u && { dn: dnOf(parts.u), attributes: u.attributes ?? {} }
-      return entry ? { kind: 'found', entry } : { kind: 'none' }
-    },
-    userDn: (parts) => dnOf(parts.u),
-    userDns: (parts) => [dnOf(parts.u)],
-    async readEntry() {
-      return null
-    },
-    async isMember(group, member) {
-      check()
-      return state.groups.has(`${group}|${member}`)
-    },
-    async checkPassword(dn, password) {
-      check()
-      state.binds++
-      return byDn.get(dn)?.password === password
-    },
-    async bindAndRead(dn, password) {
-      check()
-      state.binds++
-      const u = byDn.get(dn)
-      return u?.password === password
-        ? { ok: true, entry: { dn, attributes: u.attributes ?? {} } }
-        : { ok: false }
-    },
-    serverStatus: () => [],
-    async close() {},
-  }
-  return { dir, state, dnOf }
+  const staff = { dn: 'cn=staff,dc=example,dc=com', attributes: { member: [] as string[] } }
+  const people = Object.entries(users).map(([login, u]) => ({
+    dn: dnOf(login),
+    password: u.password,
+    attributes: { objectClass: ['inetOrgPerson'], mail: [login], ...u.attributes },
+  }))
+  const { dir, state } = sharedFake(fakeDirectoryConfig(), [...people, staff])
+  return { dir, state, dnOf, staff }
 }
 
 function config(main: Record<string, unknown> = {}): AuthConfig {
@@ -130,7 +94,7 @@ describe('verifyCredentials', () => {
   })
 
   test('account state after the password: refusal reasons, and nothing is checked for a wrong password', async () => {
-    const { dir, state, dnOf } = fakeDirectory({
+    const { dir, dnOf, staff } = fakeDirectory({
       'dave@example.com': { password: 'pw', attributes: { useraccountcontrol: ['514'] } },
       'erin@example.com': { password: 'pw', attributes: { useraccountcontrol: ['512'] } },
     })
@@ -149,7 +113,7 @@ describe('verifyCredentials', () => {
       (await verifyCredentials(ctx, attempt('erin@example.com', 'pw'))).reason,
       'not_in_required_group',
     )
-    state.groups.add(`cn=staff,dc=example,dc=com|${dnOf('erin@example.com')}`)
+    staff.attributes.member.push(dnOf('erin@example.com'))
     assert.equal((await verifyCredentials(ctx, attempt('erin@example.com', 'pw'))).outcome, 'OK')
   })
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { addressesOfValue } from '../../../lib/ldap/addresses'
-import type { Lookup } from '../../../lib/ldap/directory'
+import type { Lookup } from '../../../lib/ldap/types'
 import {
   claimedByAnotherEntry,
   ownedFromEntry,

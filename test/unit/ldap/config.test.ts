@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { DIRECTORY_DEFAULTS, parseDirectoryConfig } from '../../../lib/ldap/config'
+import { DIRECTORY_SPEC, parseDirectoryConfig } from '../../../lib/ldap/config'
+import { escapeDnValue } from '../../../lib/ldap/escape'
+import { loginParts, renderTemplate } from '../../../lib/ldap/template'
 
 const searchMode = {
   servers: 'ldap://127.0.0.1:3389',
@@ -20,7 +22,7 @@ describe('ldap_directory.ini', () => {
     assert.ok(r.ok)
     assert.deepEqual(r.cfg.servers, ['ldap://127.0.0.1:3389'])
     assert.equal(r.cfg.mode, 'search')
-    assert.equal(r.cfg.timeout, DIRECTORY_DEFAULTS.timeout)
+    assert.equal(r.cfg.timeout, DIRECTORY_SPEC.timeout.default)
     assert.equal(r.cfg.tls_reject_unauthorized, true)
     assert.ok(Object.isFrozen(r.cfg))
   })
@@ -97,7 +99,10 @@ describe('ldap_directory.ini', () => {
     const r = parseDirectoryConfig({ main: { servers: 'ldap://a', mode: 'template', dn_template: t } })
     assert.ok(r.ok)
     assert.equal(r.cfg.dnTemplates.length, 2)
-    assert.equal(r.cfg.dnTemplate, r.cfg.dnTemplates[0])
+    assert.deepEqual(
+      r.cfg.dnTemplates.map((tokens) => renderTemplate(tokens, loginParts('bob@example.com'), escapeDnValue)),
+      ['uid=bob,ou=people,dc=example,dc=com', 'uid=bob,ou=staff,dc=example,dc=com'],
+    )
     const bad = errorsOf({
       main: {
         servers: 'ldap://a',

@@ -2,32 +2,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseDirectoryConfig, type DirectoryConfig } from '../../../lib/ldap/config'
-import type { AuthDirectory } from '../../../lib/ldap/directory'
 import { DirectoryHandle } from '../../../lib/ldap/handle'
+import { fakeDirectory, type FakeEntry } from '../../harness/fake_directory'
 
-/** A directory whose calls fail once it is closed, as the real pools do (PoolClosedError). */
-function fakeDirectory(name: string) {
-  const state = { name, closed: false }
-  const live = async <T>(value: T): Promise<T> => {
-    await new Promise((r) => setImmediate(r))
-    if (state.closed) throw new Error(`${name}: pool is closed`)
-    return value
-  }
-  const dir: AuthDirectory = {
-    findUser: () => live({ kind: 'found' as const, entry: { dn: 'uid=alice,dc=x', attributes: {} } }),
-    userDn: () => 'uid=alice,dc=x',
-    userDns: () => ['uid=alice,dc=x'],
-    readEntry: () => live(null),
-    isMember: () => live(true),
-    checkPassword: () => live(true),
-    bindAndRead: () => live({ ok: true as const, entry: null }),
-    serverStatus: () => [],
-    async close() {
-      state.closed = true
-    },
-  }
-  return { dir, state }
-}
+// alice (password pw) in the group cn=g; the shared fake's calls fail once it is closed, as the real pools do.
+const ENTRIES: FakeEntry[] = [
+  { dn: 'uid=alice,dc=x', password: 'pw', attributes: { objectClass: ['inetOrgPerson'], uid: ['alice'] } },
+  { dn: 'cn=g,dc=x', attributes: { member: ['uid=alice,dc=x'] } },
+]
 
 function cfg(timeout: number): DirectoryConfig {
   const r = parseDirectoryConfig({ main: { bind_dn: 'cn=x', bind_password: 'x', base_dn: 'dc=x', timeout } })
@@ -37,8 +19,8 @@ function cfg(timeout: number): DirectoryConfig {
 
 function handle() {
   const made: ReturnType<typeof fakeDirectory>[] = []
-  const h = new DirectoryHandle(() => {
-    const f = fakeDirectory(`dir${made.length + 1}`)
+  const h = new DirectoryHandle((c) => {
+    const f = fakeDirectory(c, ENTRIES)
     made.push(f)
     return f.dir
   })

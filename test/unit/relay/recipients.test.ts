@@ -3,18 +3,20 @@
 // not a dot-atom ("a b"@, "a@b"@) is searched exactly as written.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { Directory } from '../../../lib/ldap/directory'
 import { recipientExists } from '../../../lib/relay/recipients'
+import { fakeDirectory, fakeDirectoryConfig, type FakeEntry } from '../../harness/fake_directory'
 
-function recorder(found: boolean): { dir: Directory; searched: string[] } {
-  const searched: string[] = []
-  const dir = {
-    async findUser(parts: { u: string; l: string; d: string }) {
-      searched.push(`${parts.u} | ${parts.l} | ${parts.d}`)
-      return found ? { kind: 'found', entry: { dn: 'uid=x', attributes: {} } } : { kind: 'none' }
-    },
-  } as unknown as Directory
-  return { dir, searched }
+// A filter comparing all three parts, so the search shows each: %u the address, %l and %d its parts.
+const cfg = fakeDirectoryConfig({ user_filter: '(&(mail=%u)(uid=%l)(dc=%d))' })
+const person = (local: string): FakeEntry => ({
+  dn: `uid=${local},dc=example,dc=com`,
+  attributes: { mail: [`${local}@example.com`], uid: [local], dc: ['example.com'] },
+})
+
+/** The shared fake, with bob's addresses when `found`; `searched` is each filter it was asked. */
+function recorder(found: boolean) {
+  const { dir, state } = fakeDirectory(cfg, found ? [person('bob'), person('b.o.b')] : [])
+  return { dir, searched: state.requests }
 }
 
 describe('recipientExists', () => {
@@ -24,9 +26,9 @@ describe('recipientExists', () => {
     assert.equal(await recipientExists(dir, '"b.o.b"', 'example.com'), true)
     assert.equal(await recipientExists(dir, 'bob', 'example.com'), true)
     assert.deepEqual(searched, [
-      'bob@example.com | bob | example.com',
-      'b.o.b@example.com | b.o.b | example.com',
-      'bob@example.com | bob | example.com',
+      'search (&(mail=bob@example.com)(uid=bob)(dc=example.com))',
+      'search (&(mail=b.o.b@example.com)(uid=b.o.b)(dc=example.com))',
+      'search (&(mail=bob@example.com)(uid=bob)(dc=example.com))',
     ])
   })
 
@@ -36,9 +38,9 @@ describe('recipientExists', () => {
     assert.equal(await recipientExists(dir, '"a@b"', 'example.com'), false)
     assert.equal(await recipientExists(dir, '"a..b"', 'example.com'), false)
     assert.deepEqual(searched, [
-      '"a b"@example.com | "a b" | example.com',
-      '"a@b"@example.com | "a@b" | example.com',
-      '"a..b"@example.com | "a..b" | example.com',
+      'search (&(mail="a b"@example.com)(uid="a b")(dc=example.com))',
+      'search (&(mail="a@b"@example.com)(uid="a@b")(dc=example.com))',
+      'search (&(mail="a..b"@example.com)(uid="a..b")(dc=example.com))',
     ])
   })
 })

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import type { Directory } from '../../../lib/ldap/directory'
+import type { Directory } from '../../../lib/ldap/types'
 import { identityValue } from '../../../lib/stamp/identity'
 import { pickPrimary, primaryAddress } from '../../../lib/stamp/primary'
 import { TestDirectories } from '../../harness/directories'
+import { fakeDirectory, fakeDirectoryConfig } from '../../harness/fake_directory'
 import { startSlapd, type Slapd } from '../../harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from '../../harness/stack'
 
@@ -108,7 +109,8 @@ describe('identityValue falls back to the login', () => {
   })
 
   test('a directory that never answers is cut off by the time budget (fake directory: pure timing logic)', async () => {
-    const hanging = { findUser: () => new Promise<never>(() => undefined) } as unknown as Directory
+    const { dir: hanging, state } = fakeDirectory(fakeDirectoryConfig(), [])
+    state.hold = new Promise<never>(() => undefined)
     const started = Date.now()
     const v = await identityValue(hanging, {
       mode: 'search',
