@@ -12,11 +12,10 @@ import { parseLocalUsers } from '../../lib/authn/local_users'
 import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
 import { booleanKeys } from '../../lib/config/schema'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { REPLIES, replyText } from '../../lib/replies'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
-import { answerFailure, countFailure, logServerEvent } from './outcome'
+import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
 
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
@@ -113,7 +112,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
       // abandoned the exchange. It counts as a failure; this line is a new command.
       const log = `AUTH ${note.pending.mech} abandoned: the client sent another command instead of a response`
       const { last } = countFailure(this, connection, EXCHANGE_ABANDONED, log, { delay: false })
-      if (last) return next(constants.denysoftdisconnect, replyText(REPLIES.AUTH_TOO_MANY_FAILURES))
+      if (last) return disconnectAfterFailures(next)
     }
   }
   if (!step) {

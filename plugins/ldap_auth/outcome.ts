@@ -66,11 +66,16 @@ export function answerFailure(
 ): void {
   const { delayMs, last } = countFailure(plugin, connection, decision, log, opts)
   const answer = () => {
-    if (last) return next(constants.denysoftdisconnect, replyText(REPLIES.AUTH_TOO_MANY_FAILURES))
+    if (last) return disconnectAfterFailures(next)
     connection.respond(decision.reply.code, replyText(decision.reply), () => next(constants.ok))
   }
   if (delayMs) setTimeout(answer, delayMs)
   else answer()
+}
+
+/** max_failures reached: 421 4.7.0, and Haraka closes the connection. */
+export function disconnectAfterFailures(next: Next): void {
+  next(constants.denysoftdisconnect, replyText(REPLIES.AUTH_TOO_MANY_FAILURES))
 }
 
 /**
