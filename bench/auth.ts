@@ -1,20 +1,25 @@
 // npm run bench: AUTH verdicts per second against a throwaway slapd, without
 // and with the credential cache, the directory connections each run opened,
 // and the CPU cost of a SHA512-crypt check for local users. Loopback only;
-// bounded in count; prints a table.
-import { authenticate } from '../lib/authn/password'
+// bounded in count; prints a table. Verdicts come from createAuthenticator, as
+// ldap_auth's do.
+import { createAuthenticator } from '../lib/authn/authenticator'
 import { parseAuthConfig } from '../lib/authn/config'
-import { CredentialCache } from '../lib/authn/cache'
-import { verifyCredentials } from '../lib/authn/verify'
 import { parseLocalUsers } from '../lib/authn/local_users'
 import { sha512crypt } from '../lib/authn/sha512crypt'
 import { parseDirectoryConfig } from '../lib/ldap/config'
-import { createDirectory } from '../lib/ldap/directory'
 import { startSlapd } from '../test/harness/slapd'
 import { DEMO_LDIF } from '../test/harness/stack'
 
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 2000)
 const CONCURRENCY = 8
+const ALICE = { authcid: 'alice@example.com', authzid: '', password: 'wonderland-42' }
+
+function authConfig(main: Record<string, unknown> = {}) {
+  const cfg = parseAuthConfig({ main })
+  if (!cfg.ok) throw new Error(cfg.errors.join('; '))
+  return cfg.cfg
+}
 
 async function main(): Promise<void> {
   const slapd = await startSlapd({ ldif: [DEMO_LDIF] })
@@ -34,15 +39,8 @@ async function main(): Promise<void> {
       ['directory (search + bind)', 0],
       ['cache_ttl=60 (hits after the first)', 60],
     ] as const) {
-      const cfg = parseAuthConfig({ main: { cache_ttl: cacheTtl } })
-      if (!cfg.ok) throw new Error(cfg.errors.join('; '))
-      const directory = createDirectory(dirCfg.cfg)
-      const cache = new CredentialCache({
-        ttlMs: cacheTtl * 1000,
-        negativeTtlMs: 0,
-        staleMs: 0,
-        maxEntries: 1000,
-      })
+      const auth = authConfig({ cache_ttl: cacheTtl })
+      const authenticator = createAuthenticator({ directory: dirCfg.cfg, auth })
       const before = accepted()
       let done = 0
       let ok = 0
@@ -51,16 +49,13 @@ async function main(): Promise<void> {
         Array.from({ length: CONCURRENCY }, async () => {
           while (done < ATTEMPTS) {
             done++
-            const v = await verifyCredentials(
-              { directory, mode: 'search', cfg: cfg.cfg, cache },
-              { authcid: 'alice@example.com', authzid: '', password: 'wonderland-42' },
-            )
+            const v = await authenticator.verify(ALICE)
             if (v.outcome === 'OK') ok++
           }
         }),
       )
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
-      await directory.close()
+      await authenticator.close()
       await new Promise((r) => setTimeout(r, 200))
       rows.push([
         label,
@@ -72,8 +67,8 @@ async function main(): Promise<void> {
       ])
     }
     // Sanity: the benchmark measured real binds.
-    const check = createDirectory(dirCfg.cfg)
-    if ((await authenticate(check, 'search', 'alice', 'wrong')).outcome !== 'PASSWORD_MISMATCH')
+    const check = createAuthenticator({ directory: dirCfg.cfg, auth: authConfig() })
+    if ((await check.verify({ ...ALICE, password: 'wrong' })).outcome !== 'PASSWORD_MISMATCH')
       throw new Error('wrong password accepted')
     await check.close()
   } finally {

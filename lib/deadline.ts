@@ -1,10 +1,12 @@
 // Time bounds, in one place. A hook must answer before Haraka's plugin timeout
 // (config/<plugin>.timeout, else plugin_timeout, else 30 s: Haraka then answers
 // "plugin timeout" itself and a later verdict would answer a later command), so
-// each hook's deadline is hookDeadlineMs. And a promise bounded in time: a step that can wait forever on a peer (a TLS
-// handshake nobody answers, a probe, a pooled connection being opened) gets a
-// deadline, and whatever it produces after the deadline is handed to `late`
-// (to close a connection nobody will use) instead of being lost.
+// each hook's deadline is hookDeadlineMs, and settleWithin answers either way and
+// drops what comes later. And a promise bounded in time (withDeadline): a step that
+// can wait forever on a peer (a TLS handshake nobody answers, a probe, a pooled
+// connection being opened) gets a deadline, and whatever it produces after the
+// deadline is handed to `late` (to close a connection nobody will use) instead of
+// being lost.
 
 export class DeadlineError extends Error {
   constructor(message: string) {
@@ -19,32 +21,58 @@ export function withDeadline<T>(
   message: string,
   hooks: { onTimeout?: () => void; late?: (value: T) => void } = {},
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false
-    const timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) =>
+    settleWithin<T>(work, ms, {
+      value: resolve,
+      error: reject,
+      timeout() {
+        try {
+          hooks.onTimeout?.()
+        } finally {
+          reject(new DeadlineError(message))
+        }
+      },
+      late: (settled) => {
+        if ('value' in settled) hooks.late?.(settled.value)
+      },
+    }),
+  )
+}
+
+/** Where settleWithin hands a piece of work's outcome: exactly one of value, error and timeout. */
+export interface Settlement<T> {
+  value(value: T): void
+  error(err: unknown): void
+  /** the deadline passed first */
+  timeout(): void
+  /** what the work gave after the deadline: never handed to value or error */
+  late?(settled: { value: T } | { error: unknown }): void
+}
+
+/**
+ * The deadline as callbacks, for a caller that answers either way (a hook that must
+ * reply before Haraka's plugin timeout, and must drop a verdict that comes later).
+ */
+export function settleWithin<T>(work: Promise<T>, ms: number, on: Settlement<T>): void {
+  let done = false
+  const timer = setTimeout(() => {
+    done = true
+    on.timeout()
+  }, ms)
+  work.then(
+    (value) => {
+      if (done) return on.late?.({ value })
       done = true
-      try {
-        hooks.onTimeout?.()
-      } finally {
-        reject(new DeadlineError(message))
-      }
-    }, ms)
-    work.then(
-      (value) => {
-        if (!done) {
-          done = true
-          clearTimeout(timer)
-          resolve(value)
-        } else hooks.late?.(value)
-      },
-      (err: unknown) => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        reject(err)
-      },
-    )
-  })
+      clearTimeout(timer)
+      on.value(value)
+    },
+    (error: unknown) => {
+      if (done) return on.late?.({ error })
+      done = true
+      clearTimeout(timer)
+      on.error(error)
+    },
+  )
 }
 
 /** The part of a Haraka plugin timeout kept free for our own reply to reach the client first. */

@@ -4,6 +4,8 @@
 // label `rule(reason)`, one log line and the DSN. The reasons of each rule are
 // listed in Reasons: the README's results tables document the same labels.
 import type { Reply } from './replies'
+import type { ExchangeReason } from './authn/sasl'
+import type { AuthnReason, AuthzReason } from './authn/verify'
 
 export type PluginName = 'ldap_auth' | 'auth_relay' | 'auth_stamp' | 'eml_sink'
 
@@ -15,8 +17,9 @@ export type Verdict = 'pass' | 'fail' | 'skip' | 'err'
  * that decides them (lib/authn, lib/authz, lib/relay, lib/stamp) and named here.
  */
 export interface Reasons {
-  authn: string
-  authz: string
+  auth: ExchangeReason
+  authn: AuthnReason
+  authz: AuthzReason
   mail: string
   sender: string
   mail_auth: string

@@ -101,3 +101,35 @@ export type ReplyName = keyof typeof REPLIES
 export function replyText(reply: Reply): string {
   return `${reply.enh} ${reply.text}`
 }
+
+/**
+ * How an AUTH attempt ends (lib/authn/verify), after Dovecot's passdb results. Declared
+ * here, with its replies, so the reply table depends on nothing above it.
+ */
+export type AuthOutcome =
+  | 'OK'
+  | 'PASSWORD_MISMATCH'
+  | 'USER_UNKNOWN'
+  | 'AMBIGUOUS'
+  | 'EMPTY_PASSWORD'
+  | 'INVALID_LOGIN'
+  | 'ACCOUNT_REFUSED'
+  | 'AUTHZID_REFUSED'
+  | 'DIRECTORY_DOWN'
+
+const AUTH_OUTCOME_REPLY: Record<AuthOutcome, Reply> = {
+  OK: REPLIES.AUTH_OK,
+  PASSWORD_MISMATCH: REPLIES.AUTH_FAILED,
+  USER_UNKNOWN: REPLIES.AUTH_FAILED,
+  AMBIGUOUS: REPLIES.AUTH_FAILED,
+  EMPTY_PASSWORD: REPLIES.AUTH_FAILED,
+  INVALID_LOGIN: REPLIES.AUTH_FAILED,
+  ACCOUNT_REFUSED: REPLIES.AUTH_FAILED,
+  AUTHZID_REFUSED: REPLIES.AUTH_FAILED,
+  DIRECTORY_DOWN: REPLIES.AUTH_TEMPFAIL,
+}
+
+/** Only OK is 235 and only an outage is 454: every refusal is the same 535 5.7.8 (no probing). */
+export function authReplyFor(outcome: AuthOutcome): Reply {
+  return AUTH_OUTCOME_REPLY[outcome]
+}

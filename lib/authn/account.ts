@@ -51,16 +51,6 @@ const FILETIME_NEVER = 0x7fffffffffffffffn
 const FILETIME_UNIX_EPOCH = 116444736000000000n
 const PPOLICY_PERMANENT = '000001010000Z'
 
-export function policyActive(p: AccountPolicy): boolean {
-  return Boolean(
-    p.requireGroup ||
-    p.disabledAttribute ||
-    p.checkUserAccountControl ||
-    p.checkAccountExpires ||
-    p.checkPpolicyLock,
-  )
-}
-
 /** Attributes the checks read from the user's entry ([] when no check needs the entry). */
 export function attributesFor(p: AccountPolicy): string[] {
   const attrs: string[] = []

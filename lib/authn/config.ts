@@ -1,12 +1,6 @@
 // Schema of config/ldap_auth.ini.
 import type { AccountPolicy } from './account'
-import {
-  defaultsOf,
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-} from '../config/schema'
+import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { parseDn } from '../ldap/dn'
 import { normaliseLogin } from './login'
 import type { Mechanism } from './sasl'
@@ -53,8 +47,6 @@ export const AUTH_SPEC = {
   local_users: { type: 'enum', default: 'off', values: ['off', 'first', 'last'] },
   local_users_when_directory_down: { type: 'bool', default: false },
 } satisfies SectionSpec
-
-export const AUTH_DEFAULTS = Object.freeze(defaultsOf(AUTH_SPEC))
 
 export interface AuthConfig extends SectionValues<typeof AUTH_SPEC> {
   readonly mechanismList: readonly Mechanism[]

@@ -53,9 +53,11 @@ export interface IdentityRule {
   attributes: readonly string[]
 }
 
+/** Why a right password gives no session identity: `authz(<reason>)`. */
+export type IdentityProblem = 'ignored_login_text' | 'identity_unknown'
+
 export type SessionIdentity =
-  | { ok: true; identity: string }
-  | { ok: false; reason: 'ignored_login_text' | 'identity_unknown'; detail: string }
+  { ok: true; identity: string } | { ok: false; reason: IdentityProblem; detail: string }
 
 const NONE: Cover = { local: false, domain: false }
 // Noncharacters stand for the placeholders while a template is analysed; no config text holds them.

@@ -4,9 +4,11 @@
 
 import { hasUnsafeLoginCharacters } from '../text'
 
-export const MAX_LOGIN_LENGTH = 256
+const MAX_LOGIN_LENGTH = 256
 
-export type NormalLogin = { ok: true; login: string } | { ok: false; reason: string }
+export type LoginProblem = 'empty_login' | 'login_too_long' | 'control_characters'
+
+export type NormalLogin = { ok: true; login: string } | { ok: false; reason: LoginProblem }
 
 /**
  * Trim surrounding white space, NFC-normalise (so a precomposed and a

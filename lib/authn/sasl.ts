@@ -16,8 +16,25 @@ export interface Credentials {
   password: string
 }
 
+/** Why the exchange refuses a line: the results label `auth(<reason>)`. */
+export type ExchangeRefusal =
+  | 'no_tls'
+  | 'syntax'
+  | 'already_authenticated'
+  | 'in_transaction'
+  | 'unknown_mechanism'
+  | 'cancelled'
+  | 'bad_base64'
+  | 'bad_utf8'
+  | 'malformed_plain'
+  | 'empty_authcid'
+  | 'control_characters'
+
+/** `auth(<reason>)`: a refused line, or an exchange the client left for another command after our 334. */
+export type ExchangeReason = ExchangeRefusal | 'abandoned'
+
 export type Step =
-  | { kind: 'reply'; reply: Reply; reason: string; detail?: string }
+  | { kind: 'reply'; reply: Reply; reason: ExchangeRefusal; detail?: string }
   | { kind: 'challenge'; text: string; pending: Pending }
   | { kind: 'verify'; credentials: Credentials }
 
@@ -37,7 +54,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 // EF BB BF stays a character instead of vanishing (`EF BB BF 78` is not `78`).
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-function refuse(reply: Reply, reason: string, detail?: string): Step {
+function refuse(reply: Reply, reason: ExchangeRefusal, detail?: string): Step {
   return detail === undefined ? { kind: 'reply', reply, reason } : { kind: 'reply', reply, reason, detail }
 }
 
@@ -90,7 +107,7 @@ export function startAuth(args: string, state: SessionState): Step {
   if (state.authenticated) return refuse(REPLIES.AUTH_ALREADY, 'already_authenticated')
   if (state.inTransaction) return refuse(REPLIES.AUTH_IN_TRANSACTION, 'in_transaction')
   const mech = state.mechanisms.find((m) => m === mechName)
-  if (!mech) return refuse(REPLIES.AUTH_UNKNOWN_MECHANISM, `unknown_mechanism`)
+  if (!mech) return refuse(REPLIES.AUTH_UNKNOWN_MECHANISM, 'unknown_mechanism')
   const initial = parts[1]
   if (mech === 'PLAIN') {
     return initial === undefined ? { kind: 'challenge', text: '', pending: { mech } } : plainResponse(initial)

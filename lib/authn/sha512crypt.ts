@@ -7,8 +7,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export const ROUNDS_DEFAULT = 5000
-export const ROUNDS_MIN = 1000
-export const ROUNDS_MAX = 999999999
+const ROUNDS_MIN = 1000
+const ROUNDS_MAX = 999999999
 const SALT_MAX = 16
 const ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 // Byte order of the final base-64 encoding (step 22).
@@ -79,7 +79,7 @@ function repeatTo(block: Buffer, length: number): Buffer {
 }
 
 /** The encoded 86-character digest of `password` with `salt` and `rounds` (already clamped). */
-export function sha512cryptDigest(password: string | Buffer, salt: string, rounds: number): string {
+function sha512cryptDigest(password: string | Buffer, salt: string, rounds: number): string {
   const P = Buffer.isBuffer(password) ? password : Buffer.from(password, 'utf8')
   const S = Buffer.from(salt.slice(0, SALT_MAX), 'utf8')
   // Steps 4-8: digest B.

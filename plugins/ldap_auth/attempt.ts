@@ -5,18 +5,21 @@
 // So we answer 454 4.7.0 ourselves before that, and a late verdict is logged
 // and dropped: it never replies, and never sets auth_user or relaying.
 import type { Connection, Next } from 'haraka'
+import { createAuthenticator } from '../../lib/authn/authenticator'
 import { budgetWarnings } from '../../lib/authn/budget'
-import { hookDeadlineMs } from '../../lib/deadline'
-import { safeForLog } from '../../lib/text'
-import type { Credentials } from '../../lib/authn/sasl'
 import type { CredentialCache } from '../../lib/authn/cache'
+import { AUTH_INTERNAL_ERROR, AUTH_TIMED_OUT, verdictDecision } from '../../lib/authn/decide'
 import { identityNotes, identityRuleFor } from '../../lib/authn/identity'
-import { verifyCredentials, type Verdict } from '../../lib/authn/verify'
 import type { LocalUsers } from '../../lib/authn/local_users'
+import type { Credentials } from '../../lib/authn/sasl'
+import type { Verdict } from '../../lib/authn/verify'
+import { hookDeadlineMs, settleWithin } from '../../lib/deadline'
+import { labelOf } from '../../lib/decisions'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
-import { REPLIES } from '../../lib/replies'
-import { answerFailure, answerSuccess, replyFor, type AuthPlugin } from './outcome'
+import { safeForLog } from '../../lib/text'
+import { recordAuthContract } from '../../haraka/record'
+import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
 
 export interface AttemptPlugin extends AuthPlugin {
   dirCfg: DirectoryConfig
@@ -47,70 +50,44 @@ export function verifyAttempt(
   const who = safeForLog(authcid)
   const started = Date.now()
   const deadlineMs = hookDeadlineMs(plugin.cfg.auth_timeout, plugin.timeout)
-  const left = () => deadlineMs - (Date.now() - started)
-  let settled = false
-
-  const timer = setTimeout(() => {
-    if (settled) return
-    settled = true
-    connection.results.add({ name: 'auth' }, { fail: `${plugin.name}/${mech}` })
-    const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
-    answerFailure(plugin, connection, next, REPLIES.AUTH_TEMPFAIL, 'authn(timeout)', log, { delay: false })
-  }, deadlineMs)
-
-  const ctx = {
-    mode: plugin.dirCfg.mode as 'search' | 'template',
-    identityRule: identityRuleFor(plugin.dirCfg),
-    cfg: plugin.cfg,
-    cache: plugin.cache,
+  const logBug = (err: unknown) =>
+    connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
+  // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
+  const authenticator = createAuthenticator({
+    directory: plugin.dirCfg,
+    auth: plugin.cfg,
     localUsers: plugin.localUsers,
-    readStateAsService: Boolean(plugin.dirCfg.bind_dn),
-  }
-  // use(): a reload of ldap_directory.ini meanwhile closes the old pools only after this attempt.
-  plugin.directory
-    .use((directory) => verifyCredentials({ ...ctx, directory }, credentials))
-    .then(
-      (v: Verdict) => {
-        if (late(`${v.rule}(${v.reason})`)) return
-        if (v.outcome === 'OK') {
-          const session = { login: v.login!, identity: v.identity!, user: v.user!, proxy: v.proxy === true }
-          return answerSuccess(plugin, connection, next, mech, { ...session, reason: v.reason })
-        }
-        connection.results.add({ name: 'auth' }, { fail: `${plugin.name}/${mech}` })
-        const log = `AUTH ${mech} failed for ${who}: ${v.rule}(${v.reason})${v.detail ? ` ${v.detail}` : ''}`
-        // An outage is not the client's doing: counted, but answered without the delay; no delay outlives the deadline.
-        answerFailure(plugin, connection, next, replyFor(v.outcome), `${v.rule}(${v.reason})`, log, {
-          delay: v.outcome !== 'DIRECTORY_DOWN',
-          maxDelayMs: left(),
-        })
-      },
-      (err: unknown) => {
-        // A bug, not a directory outage (those are outcomes): still a temporary failure, never a 235.
-        connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
-        if (late('internal error')) return
-        answerFailure(
-          plugin,
-          connection,
-          next,
-          REPLIES.AUTH_TEMPFAIL,
-          'authn(internal_error)',
-          `AUTH ${mech} internal error for ${who}`,
-          { delay: false },
-        )
-      },
-    )
+    cache: plugin.cache,
+    handle: plugin.directory,
+  })
 
-  /** True (and logged) when the deadline already answered: the verdict must change nothing. */
-  function late(verdict: string): boolean {
-    if (!settled) {
-      settled = true
-      clearTimeout(timer)
-      return false
-    }
-    connection.lognotice(
-      plugin,
-      `AUTH ${mech} for ${who}: verdict ${verdict} came after ${Date.now() - started} ms, when 454 had been answered: ignored`,
-    )
-    return true
-  }
+  settleWithin(authenticator.verify(credentials), deadlineMs, {
+    value(v: Verdict) {
+      if (v.outcome === 'OK') return answerSuccess(plugin, connection, next, mech, v)
+      recordAuthContract(connection, plugin, { pass: false, method: mech })
+      const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}`
+      // An outage is not the client's doing: counted, but answered without the delay.
+      // No delay outlives the deadline.
+      answerFailure(plugin, connection, next, verdictDecision(v), log, {
+        delay: v.outcome !== 'DIRECTORY_DOWN',
+        maxDelayMs: deadlineMs - (Date.now() - started),
+      })
+    },
+    error(err) {
+      logBug(err)
+      const log = `AUTH ${mech} internal error for ${who}`
+      answerFailure(plugin, connection, next, AUTH_INTERNAL_ERROR, log, { delay: false })
+    },
+    timeout() {
+      recordAuthContract(connection, plugin, { pass: false, method: mech })
+      const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
+      answerFailure(plugin, connection, next, AUTH_TIMED_OUT, log, { delay: false })
+    },
+    late(settled) {
+      if ('error' in settled) logBug(settled.error)
+      const verdict = 'value' in settled ? labelOf(settled.value) : 'internal error'
+      const after = `came after ${Date.now() - started} ms, when 454 had been answered: ignored`
+      connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} ${after}`)
+    },
+  })
 }

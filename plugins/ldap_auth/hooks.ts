@@ -1,21 +1,21 @@
 // ldap_auth: SMTP AUTH (RFC 4954) PLAIN and LOGIN, offered and accepted only
 // under TLS, verified against the directory (and optionally a local
 // credentials file and a cache). Thin: the exchange is lib/authn/sasl, the
-// verdict lib/authn/verify within a deadline ./attempt, replies lib/replies,
-// session endings ./outcome.
+// verdict lib/authn/authenticator within a deadline ./attempt, what each ending
+// records lib/authn/decide (through haraka/record), session endings ./outcome.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
+import { credentialCacheFor } from '../../lib/authn/authenticator'
 import { authWarnings, AUTH_SPEC, parseAuthConfig } from '../../lib/authn/config'
-import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
-import { CredentialCache } from '../../lib/authn/cache'
-import { booleanKeys } from '../../lib/config/schema'
+import { EXCHANGE_ABANDONED, exchangeRefused } from '../../lib/authn/decide'
 import { parseLocalUsers } from '../../lib/authn/local_users'
+import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
+import { booleanKeys } from '../../lib/config/schema'
+import { DirectoryHandle } from '../../lib/ldap/handle'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
-import { DirectoryHandle } from '../../lib/ldap/handle'
-import { REPLIES, replyText } from '../../lib/replies'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
-import { answerFailure, countFailure, logServerEvent } from './outcome'
+import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
 
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
@@ -51,9 +51,8 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
     this.cfg,
   )
   if (this.cfg === previous) return
-  const c = this.cfg
   renewCache(this)
-  for (const w of authWarnings(c)) this.logwarn(`ldap_auth.ini: ${w}`)
+  for (const w of authWarnings(this.cfg)) this.logwarn(`ldap_auth.ini: ${w}`)
   warnAboutBudget(this)
 }
 
@@ -85,14 +84,8 @@ export function load_auth_enc_file_ini(this: LdapAuth): void {
  * directory holds it and would store its verdict there after the reload.
  */
 function renewCache(plugin: LdapAuth): void {
-  const c = plugin.cfg
   plugin.cache?.retire()
-  plugin.cache = new CredentialCache({
-    ttlMs: c.cache_ttl * 1000,
-    negativeTtlMs: c.negative_cache_ttl * 1000,
-    staleMs: c.cache_when_directory_down ? c.cache_stale_ttl * 1000 : 0,
-    maxEntries: c.cache_size,
-  })
+  plugin.cache = credentialCacheFor(plugin.cfg)
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */
@@ -117,14 +110,9 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     } else {
       // Haraka answered another command (RSET, NOOP, MAIL...) after our 334: that
       // abandoned the exchange. It counts as a failure; this line is a new command.
-      const { last } = countFailure(
-        this,
-        connection,
-        'auth(abandoned)',
-        `AUTH ${note.pending.mech} abandoned: the client sent another command instead of a response`,
-        { delay: false },
-      )
-      if (last) return next(constants.denysoftdisconnect, replyText(REPLIES.AUTH_TOO_MANY_FAILURES))
+      const log = `AUTH ${note.pending.mech} abandoned: the client sent another command instead of a response`
+      const { last } = countFailure(this, connection, EXCHANGE_ABANDONED, log, { delay: false })
+      if (last) return disconnectAfterFailures(next)
     }
   }
   if (!step) {
@@ -149,7 +137,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     }
     case 'reply': {
       const log = `AUTH refused: ${step.reason}${step.detail ? ` (${step.detail})` : ''}`
-      return answerFailure(this, connection, next, step.reply, `auth(${step.reason})`, log)
+      return answerFailure(this, connection, next, exchangeRefused(step), log)
     }
     case 'verify':
       verifyAttempt(this, next, connection, step.credentials)

@@ -36,6 +36,12 @@ function gatedDirectory(password: string) {
   }
 }
 
+/** The plugin as verifyAttempt sees it, logging into `log`. */
+function testPlugin(fields: Record<string, unknown>, log: (msg: string) => void): AttemptPlugin {
+  const levels = { logdebug: log, loginfo: log, lognotice: log, logwarn: log, logerror: log }
+  return { name: 'ldap_auth', localUsers: undefined, ...levels, ...fields } as unknown as AttemptPlugin
+}
+
 function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
   const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
   const dirCfg = parseDirectoryConfig({
@@ -45,20 +51,16 @@ function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
   const fake = gatedDirectory('right')
   const logs: string[] = []
   const log = (msg: string) => void logs.push(msg)
-  const plugin = {
-    name: 'ldap_auth',
-    timeout: opts.timeout,
-    cfg: auth.cfg,
-    dirCfg: dirCfg.cfg,
-    directory: new DirectoryHandle(() => fake.dir),
-    cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
-    localUsers: undefined,
-    logdebug: log,
-    loginfo: log,
-    lognotice: log,
-    logwarn: log,
-    logerror: log,
-  } as unknown as AttemptPlugin
+  const plugin = testPlugin(
+    {
+      timeout: opts.timeout,
+      cfg: auth.cfg,
+      dirCfg: dirCfg.cfg,
+      directory: new DirectoryHandle(() => fake.dir),
+      cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
+    },
+    log,
+  )
   plugin.directory.update(dirCfg.cfg)
 
   const { c, replies, nexts, run } = session(plugin, log)
@@ -181,18 +183,16 @@ describe('a reload of ldap_directory.ini during an AUTH', () => {
     replacement.state.hold = undefined
     const logs: string[] = []
     const log = (msg: string) => void logs.push(msg)
-    const plugin = {
-      name: 'ldap_auth',
-      timeout: 30,
-      config: { get: (file: string) => files[file] ?? {} },
-      directory: new DirectoryHandle((cfg) => (cfg.base_dn.startsWith('ou=old') ? old.dir : replacement.dir)),
-      localUsers: undefined,
-      logdebug: log,
-      loginfo: log,
-      lognotice: log,
-      logwarn: log,
-      logerror: log,
-    } as unknown as AttemptPlugin
+    const plugin = testPlugin(
+      {
+        timeout: 30,
+        config: { get: (file: string) => files[file] ?? {} },
+        directory: new DirectoryHandle((cfg) =>
+          cfg.base_dn.startsWith('ou=old') ? old.dir : replacement.dir,
+        ),
+      },
+      log,
+    )
     load_ldap_auth_ini.call(plugin as never)
     load_ldap_directory_ini.call(plugin as never)
     const reload = () => {
@@ -309,25 +309,21 @@ function identitySetup(
   const logs: string[] = []
   const log = (msg: string) => void logs.push(msg)
   const c = auth.cfg
-  const plugin = {
-    name: 'ldap_auth',
-    timeout: 30,
-    cfg: c,
-    dirCfg: dirCfg.cfg,
-    directory: new DirectoryHandle(() => fake.dir),
-    cache: new CredentialCache({
-      ttlMs: c.cache_ttl * 1000,
-      negativeTtlMs: c.negative_cache_ttl * 1000,
-      staleMs: 0,
-      maxEntries: 10,
-    }),
-    localUsers: undefined,
-    logdebug: log,
-    loginfo: log,
-    lognotice: log,
-    logwarn: log,
-    logerror: log,
-  } as unknown as AttemptPlugin
+  const plugin = testPlugin(
+    {
+      timeout: 30,
+      cfg: c,
+      dirCfg: dirCfg.cfg,
+      directory: new DirectoryHandle(() => fake.dir),
+      cache: new CredentialCache({
+        ttlMs: c.cache_ttl * 1000,
+        negativeTtlMs: c.negative_cache_ttl * 1000,
+        staleMs: 0,
+        maxEntries: 10,
+      }),
+    },
+    log,
+  )
   plugin.directory.update(dirCfg.cfg)
   /** One AUTH on a fresh connection; resolves when the hook called next(). */
   const login = async (authcid: string, password: string, authzid = '') => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { budgetWarnings, directoryWorstCaseMs } from '../../../lib/authn/budget'
-import { hookDeadlineMs } from '../../../lib/deadline'
 import { parseAuthConfig, type AuthConfig } from '../../../lib/authn/config'
 import { parseDirectoryConfig, type DirectoryConfig } from '../../../lib/ldap/config'
 
@@ -17,16 +16,6 @@ function dir(main: Record<string, unknown> = {}): DirectoryConfig {
 }
 
 describe('the AUTH deadline', () => {
-  test('auth_timeout, never beyond the plugin timeout less a quarter of it (at most 2 s)', () => {
-    assert.equal(hookDeadlineMs(25000, 30), 25000)
-    assert.equal(hookDeadlineMs(29000, 30), 28000)
-    assert.equal(hookDeadlineMs(25000, 3), 2250)
-    assert.equal(hookDeadlineMs(25000, 2), 1500)
-    assert.equal(hookDeadlineMs(25000, 0.5), 375)
-    assert.equal(hookDeadlineMs(25000, 0), 25000, 'Haraka never times the hook out')
-    assert.equal(hookDeadlineMs(25000, undefined), 25000)
-  })
-
   test('the directory worst case: connections per server, each operation once, the group check', () => {
     // search: service connection + bind + search, then a bind connection + the user bind
     assert.equal(directoryWorstCaseMs(dir(), auth()), 3000 + 5000 + 5000 + 3000 + 5000)
