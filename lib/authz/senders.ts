@@ -19,11 +19,6 @@ export type Owned =
     }
   | { kind: 'no_entry' }
 
-/** Kept for callers that compare one address: the canonical form, or the trimmed text when it is no address. */
-export function normaliseAddress(address: string): string {
-  return canonicalAddress(address) ?? address.trim().toLowerCase()
-}
-
 /** Owned addresses from an entry's attribute values, in `attributes` order. */
 export function ownedFromEntry(
   dn: string,

@@ -4,7 +4,7 @@
 // and/or in a file of `<ip> <time>` lines. Weaker than AUTH: it trusts an IP,
 // not a person, and everyone behind that IP (NAT) shares the grant.
 import { readFile, stat } from 'node:fs/promises'
-import { normaliseIp } from './policy'
+import { normaliseIp } from '../net/ip'
 
 /** Clock skew we tolerate for a writer whose time runs ahead of ours. */
 const FUTURE_SLACK_S = 60

@@ -1,8 +1,8 @@
 // "May this recipient be accepted?" for one RCPT, as pure decisions: first
 // what the recipient is (a trick, one of ours, or somewhere else), then, for
 // somewhere else, whether this session may relay.
-import ipaddr from 'ipaddr.js'
 import { canonicalDomain } from '../mail/address'
+import { addressLiteralIp } from '../net/ip'
 import { findTrick, type Trick } from './tricks'
 
 export type RcptTarget =
@@ -28,7 +28,7 @@ export interface LocalIdentity {
 export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget {
   const trick = findTrick(rcpt.path)
   if (trick) return { kind: 'trick', trick }
-  const domain = normaliseDomain(rcpt.domain)
+  const domain = canonicalDomain(rcpt.domain)
   // RFC 5321 §4.5.1: the bare <postmaster> must be accepted.
   if (!domain)
     return rcpt.user.toLowerCase() === 'postmaster'
@@ -55,31 +55,4 @@ export function relayRule(who: {
   if (who.trustedNetwork) return 'trusted_network'
   if (who.popBeforeSmtp) return 'pop_before_smtp'
   return null
-}
-
-/**
- * The form host_list entries and envelope hosts are compared in: lower-case, a
- * non-ASCII name as its A-label (Haraka hands plugins `xn--bcher-kva.example`
- * for `bücher.example`), as lib/mail/address compares domains. A trailing
- * root dot is NOT stripped, so `example.com.` is not local.
- */
-export function normaliseDomain(domain: string): string {
-  return canonicalDomain(domain)
-}
-
-/** `[192.0.2.1]` or `[IPv6:2001:db8::1]` as a normalised IP string; null for anything else. */
-export function addressLiteralIp(literal: string): string | null {
-  const m = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(literal.trim())
-  if (!m) return null
-  const isV6 = /^\[ipv6:/i.test(literal.trim())
-  const text = m[1]!
-  if (isV6 ? !ipaddr.IPv6.isValid(text) : !ipaddr.IPv4.isValidFourPartDecimal(text)) return null
-  return normaliseIp(text)
-}
-
-/** One text form per IP (IPv4-mapped IPv6 becomes IPv4); null when not an IP. */
-export function normaliseIp(ip: string): string | null {
-  // Only the standard notations: no `0x7f.1`-style IPv4 shorthands.
-  if (!ipaddr.IPv4.isValidFourPartDecimal(ip) && !ipaddr.IPv6.isValid(ip)) return null
-  return ipaddr.process(ip).toString()
 }

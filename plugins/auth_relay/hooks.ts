@@ -15,7 +15,7 @@ import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import { inNetworks } from '../../lib/net/networks'
-import { normaliseDomain } from '../../lib/relay/policy'
+import { canonicalDomain } from '../../lib/mail/address'
 import {
   recipientCheckProblem,
   recipientDirectoryConfig,
@@ -82,7 +82,7 @@ function updateRecipientDirectory(plugin: AuthRelay, startup: boolean): void {
 /** Local domains are Haraka's standard config/host_list. */
 export function load_host_list(this: AuthRelay): void {
   const list = this.config.get('host_list', 'list', () => this.load_host_list()) as string[]
-  this.localDomains = new Set(list.map((d) => normaliseDomain(d.trim())).filter(Boolean))
+  this.localDomains = new Set(list.map((d) => canonicalDomain(d.trim())).filter(Boolean))
 }
 
 /** Every connection: answer 530 5.7.0 to MAIL without AUTH on submission ports, ahead of core's 550. */

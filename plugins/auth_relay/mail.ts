@@ -10,7 +10,7 @@ import { endChain, nextOnce } from '../../haraka/next_once'
 import { DirectoryUnavailableError } from '../../lib/ldap/directory'
 import { judgeAuthParam, parseAuthParam, type AuthParam } from '../../lib/authz/mail_auth'
 import { inNetworks } from '../../lib/net/networks'
-import { normaliseDomain } from '../../lib/relay/policy'
+import { canonicalDomain } from '../../lib/mail/address'
 import { REPLIES, type Reply } from '../../lib/replies'
 import { authUser, loginOwnership, popGrant, type AuthRelay, type LoginOwnership } from './state'
 
@@ -118,7 +118,7 @@ async function unauthenticatedSender(
   await recordAuthParam(plugin, connection, authParam, { authenticated: false })
   const mode = cfg.inbound_local_sender
   if (mode === 'accept' || sender.isNull() || trusted) return null
-  if (!plugin.localDomains.has(normaliseDomain(hostOf(sender)))) return null
+  if (!plugin.localDomains.has(canonicalDomain(hostOf(sender)))) return null
   if (await popGrant(plugin, connection)) return null
   connection.results.add(plugin, { fail: 'mail(local_sender_unauthenticated)' })
   const what = `${safeForLog(addressOf(sender))} is in a local domain but ${ip} did not authenticate`
