@@ -3,7 +3,7 @@
 // a member of, and the sub-address rule. The comparison rule is lib/mail/address.
 import type { DirectoryConfig } from '../ldap/config'
 import type { Directory, Lookup } from '../ldap/directory'
-import { addressesOfValue } from '../ldap/addresses'
+import { addressesOfValue, pickPrimary } from '../ldap/addresses'
 import { dnEqual } from '../ldap/dn'
 import { findLoginEntry } from '../ldap/login_entry'
 import { canonicalAddress, withoutSubaddress } from '../mail/address'
@@ -14,7 +14,7 @@ export type Owned =
       dn: string
       /** canonical forms of every listed address */
       addresses: ReadonlySet<string>
-      /** the address to name in a Sender: header we add: the first listed, as written */
+      /** the address to name in a Sender: header we add (lib/ldap/addresses pickPrimary), as written */
       primary: string | undefined
     }
   | { kind: 'no_entry' }
@@ -26,19 +26,14 @@ export function ownedFromEntry(
   attributes: readonly string[],
 ): Owned {
   const addresses = new Set<string>()
-  let first: string | undefined
-  let primary: string | undefined
   for (const attr of attributes) {
     for (const v of values[attr.toLowerCase()] ?? []) {
       const found = addressesOfValue(attr, v)
       const canonical = found && canonicalAddress(found.address)
-      if (!found || !canonical) continue
-      addresses.add(canonical)
-      first ??= found.address
-      if (found.primary) primary ??= found.address
+      if (canonical) addresses.add(canonical)
     }
   }
-  return { kind: 'found', dn, addresses, primary: primary ?? first }
+  return { kind: 'found', dn, addresses, primary: pickPrimary(values, attributes) }
 }
 
 /** The login's entry, found the way lib/ldap/login_entry finds it, and its address attributes. */

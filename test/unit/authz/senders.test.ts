@@ -2,7 +2,6 @@
 // sub-addressing, send-as groups, and the per-session cache.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addressesOfValue } from '../../../lib/ldap/addresses'
 import type { Lookup } from '../../../lib/ldap/directory'
 import {
   claimedByAnotherEntry,
@@ -20,30 +19,7 @@ function found(owned: Owned): Extract<Owned, { kind: 'found' }> {
   return owned as Extract<Owned, { kind: 'found' }>
 }
 
-describe('addresses from attribute values', () => {
-  test('proxyAddresses: smtp:/SMTP: values without the prefix, other types ignored', () => {
-    assert.deepEqual(addressesOfValue('proxyAddresses', 'SMTP:Alice@Example.com'), {
-      address: 'Alice@Example.com',
-      primary: true,
-    })
-    assert.deepEqual(addressesOfValue('proxyaddresses', 'smtp:al@example.com'), {
-      address: 'al@example.com',
-      primary: false,
-    })
-    assert.equal(addressesOfValue('proxyAddresses', 'X500:/o=Example/cn=alice'), null)
-    assert.equal(addressesOfValue('proxyAddresses', 'sip:alice@example.com'), null)
-    assert.equal(addressesOfValue('proxyAddresses', 'alice@example.com'), null)
-  })
-  test('other attributes hold plain addresses, prefix or not', () => {
-    assert.deepEqual(addressesOfValue('mail', ' alice@example.com '), {
-      address: 'alice@example.com',
-      primary: false,
-    })
-    assert.deepEqual(addressesOfValue('mail', 'smtp:x@example.com'), {
-      address: 'smtp:x@example.com',
-      primary: false,
-    })
-  })
+describe('ownedFromEntry', () => {
   test('ownedFromEntry: canonical set in attribute order; primary is SMTP:, else the first listed', () => {
     const attrs = {
       mail: ['Alice@Example.com'],
