@@ -1,11 +1,9 @@
 // "May this login use this sender address?" (Dovecot's authz question), from
 // the addresses the directory lists for the login, the [send_as] groups it is
 // a member of, and the sub-address rule. The comparison rule is lib/mail/address.
-import type { DirectoryConfig } from '../ldap/config'
-import type { Directory, Lookup } from '../ldap/directory'
+import type { Lookup } from '../ldap/directory'
 import { addressesOfValue, pickPrimary } from '../ldap/addresses'
 import { dnEqual } from '../ldap/dn'
-import { findLoginEntry } from '../ldap/login_entry'
 import { canonicalAddress, withoutSubaddress } from '../mail/address'
 
 export type Owned =
@@ -34,18 +32,6 @@ export function ownedFromEntry(
     }
   }
   return { kind: 'found', dn, addresses, primary: pickPrimary(values, attributes) }
-}
-
-/** The login's entry, found the way lib/ldap/login_entry finds it, and its address attributes. */
-export async function lookupOwnedAddresses(
-  dir: Directory,
-  cfg: DirectoryConfig,
-  login: string,
-  attributes: readonly string[],
-): Promise<Owned> {
-  const found = await findLoginEntry(dir, cfg.mode, login, attributes)
-  if (found.kind !== 'found') return { kind: 'no_entry' }
-  return ownedFromEntry(found.entry.dn, found.entry.attributes, attributes)
 }
 
 export type Ownership =
