@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { canonicalDomain } from '../../../lib/mail/address'
-import { classifyRcpt, relayRule, type RcptInput } from '../../../lib/relay/policy'
+import { classifyRcpt, judgeRcpt, relayRule, type RcptInput } from '../../../lib/relay/policy'
+import { REPLIES } from '../../../lib/replies'
 
 const local = { domains: new Set(['example.com']), ips: new Set(['127.0.0.5', '2001:db8::25']) }
 const rcpt = (path: string, user: string, domain: string): RcptInput => ({ path, user, domain })
@@ -86,5 +87,88 @@ describe('relayRule', () => {
     assert.equal(relayRule({ ...nobody, authenticated: true, trustedNetwork: true }), 'authenticated')
     assert.equal(relayRule({ ...nobody, trustedNetwork: true, popBeforeSmtp: true }), 'trusted_network')
     assert.equal(relayRule({ ...nobody, popBeforeSmtp: true }), 'pop_before_smtp')
+  })
+})
+
+describe('judgeRcpt', () => {
+  const asked: string[] = []
+  const ctx = (
+    over: { verify?: boolean; exists?: boolean; auth?: boolean; trusted?: boolean; grant?: boolean } = {},
+  ) => ({
+    local,
+    verifyRecipients: over.verify ?? false,
+    recipientExists: async () => (asked.push('recipient'), over.exists ?? true),
+    client: {
+      ip: '192.0.2.9',
+      authenticated: over.auth ?? false,
+      trustedNetwork: over.trusted ?? false,
+      popGrant: async () => (asked.push('grant'), over.grant ?? false),
+    },
+  })
+  test('a trick: fail rcpt(<trick>), its 550 5.7.1, even for an authenticated session', async () => {
+    const d = await judgeRcpt(
+      rcpt('<u%remote.example@example.com>', 'u%remote.example', 'example.com'),
+      ctx({ auth: true }),
+    )
+    assert.equal(d.verdict, 'fail')
+    assert.equal(d.reason, 'percent_hack')
+    assert.deepEqual(d.reply, { code: 550, enh: '5.7.1', text: 'Relaying denied: percent hack' })
+    assert.equal(d.detail, 'relaying denied: percent hack')
+  })
+  test('ours: accepted by the rule that made it ours; verified when asked, postmaster never', async () => {
+    asked.length = 0
+    assert.equal((await judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), ctx())).reason, 'local_domain')
+    assert.equal(
+      (await judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), ctx({ verify: true }))).reason,
+      'local_user',
+    )
+    const unknown = await judgeRcpt(
+      rcpt('<a@example.com>', 'a', 'example.com'),
+      ctx({ verify: true, exists: false }),
+    )
+    assert.equal(unknown.reason, 'unknown_user')
+    assert.equal(unknown.reply, REPLIES.RCPT_UNKNOWN_USER)
+    assert.deepEqual(asked, ['recipient', 'recipient'])
+    const pm = await judgeRcpt(
+      rcpt('<PostMaster@example.com>', 'PostMaster', 'example.com'),
+      ctx({ verify: true }),
+    )
+    assert.equal(pm.reason, 'local_domain')
+    assert.equal(
+      (await judgeRcpt(rcpt('<postmaster>', 'postmaster', ''), ctx({ verify: true }))).reason,
+      'postmaster',
+    )
+    assert.deepEqual(asked, ['recipient', 'recipient'])
+  })
+  test('elsewhere: authenticated, trusted network (relaying), a grant (relaying), else denied', async () => {
+    asked.length = 0
+    const remote = rcpt('<x@remote.example>', 'x', 'remote.example')
+    assert.deepEqual(await judgeRcpt(remote, ctx({ auth: true })), {
+      plugin: 'auth_relay',
+      rule: 'rcpt',
+      verdict: 'pass',
+      reason: 'authenticated',
+    })
+    const trusted = await judgeRcpt(remote, ctx({ trusted: true }))
+    assert.equal(trusted.reason, 'trusted_network')
+    assert.equal(trusted.relaying, true)
+    assert.deepEqual(asked, [], 'no grant is looked up for AUTH or a trusted network')
+    const granted = await judgeRcpt(remote, ctx({ grant: true }))
+    assert.equal(granted.reason, 'pop_before_smtp')
+    assert.equal(granted.relaying, true)
+    const denied = await judgeRcpt(remote, ctx())
+    assert.equal(denied.reason, 'relay_denied')
+    assert.equal(denied.reply, REPLIES.RELAY_DENIED)
+    assert.equal(denied.detail, 'relaying denied for unauthenticated 192.0.2.9')
+    const literal = await judgeRcpt(rcpt('<a@[192.0.2.1]>', 'a', '[192.0.2.1]'), ctx())
+    assert.equal(literal.reply, REPLIES.RELAY_DENIED_IP_LITERAL)
+    assert.equal(
+      literal.detail,
+      'relaying denied: address literal is not ours, for unauthenticated 192.0.2.9',
+    )
+  })
+  test('a directory that cannot tell rejects: the hook answers 451', async () => {
+    const down = { ...ctx({ verify: true }), recipientExists: () => Promise.reject(new Error('down')) }
+    await assert.rejects(judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), down), /down/)
   })
 })
