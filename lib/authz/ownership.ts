@@ -8,7 +8,7 @@ import type { DirectoryHandle } from '../ldap/handle'
 import { findLoginEntry } from '../ldap/login_entry'
 import { loginParts } from '../ldap/template'
 import { claimedByAnotherEntry, ownedFromEntry, ownsAddress, type Owned, type Ownership } from './senders'
-import { cachedClaim, cachedMembership, cachedOwned, type SenderCache } from './session'
+import { cachedAnswer, cachedOwned, type SenderCache } from './session'
 
 export interface LoginOwnership {
   owned(): Promise<Owned>
@@ -76,9 +76,11 @@ export function loginOwnership(
         subaddressSeparator: src.subaddressSeparator,
         sendAs: src.sendAs,
         isMember: (group) =>
-          cachedMembership(cache, group, () => use(src.directory, (d) => d.isMember(group, entry.dn))),
+          cachedAnswer(cache.groups, group, () => use(src.directory, (d) => d.isMember(group, entry.dn))),
         claimedByAnotherEntry: (canonical) =>
-          cachedClaim(cache, canonical, () => claimedByAnotherEntry(entry.dn, claimLookups(canonical))),
+          cachedAnswer(cache.claims, canonical, () =>
+            claimedByAnotherEntry(entry.dn, claimLookups(canonical)),
+          ),
       })
     },
   }

@@ -30,7 +30,8 @@ export async function cachedOwned(cache: SenderCache, load: () => Promise<Owned>
   return cache.owned
 }
 
-async function cachedAnswer(
+/** The answer kept for `key` (a [send_as] group in `cache.groups`, an address in `cache.claims`), else `check`'s. */
+export async function cachedAnswer(
   answers: Map<string, boolean>,
   key: string,
   check: () => Promise<boolean>,
@@ -41,20 +42,4 @@ async function cachedAnswer(
   if (!answers.has(key) && answers.size >= SESSION_ANSWERS_MAX) answers.delete(answers.keys().next().value!)
   answers.set(key, answer)
   return answer
-}
-
-export function cachedMembership(
-  cache: SenderCache,
-  groupDn: string,
-  check: () => Promise<boolean>,
-): Promise<boolean> {
-  return cachedAnswer(cache.groups, groupDn, check)
-}
-
-export function cachedClaim(
-  cache: SenderCache,
-  address: string,
-  check: () => Promise<boolean>,
-): Promise<boolean> {
-  return cachedAnswer(cache.claims, address, check)
 }

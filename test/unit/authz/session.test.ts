@@ -2,13 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ownedFromEntry, type Owned } from '../../../lib/authz/senders'
-import {
-  cachedClaim,
-  cachedMembership,
-  cachedOwned,
-  senderCacheFor,
-  type SenderCache,
-} from '../../../lib/authz/session'
+import { cachedAnswer, cachedOwned, senderCacheFor, type SenderCache } from '../../../lib/authz/session'
 
 const DN = 'uid=alice,ou=people,dc=example,dc=com'
 
@@ -37,28 +31,31 @@ describe('per-session cache', () => {
     assert.deepEqual(o, { kind: 'no_entry' })
     let checks = 0
     const check = async () => (checks++, true)
-    assert.equal(await cachedMembership(cache, 'cn=g', check), true)
-    assert.equal(await cachedMembership(cache, 'cn=g', check), true)
+    assert.equal(await cachedAnswer(cache.groups, 'cn=g', check), true)
+    assert.equal(await cachedAnswer(cache.groups, 'cn=g', check), true)
     assert.equal(checks, 1)
-    await assert.rejects(cachedMembership(cache, 'cn=h', async () => Promise.reject(new Error('down'))))
-    assert.equal(await cachedMembership(cache, 'cn=h', async () => false), false)
+    await assert.rejects(cachedAnswer(cache.groups, 'cn=h', async () => Promise.reject(new Error('down'))))
+    assert.equal(await cachedAnswer(cache.groups, 'cn=h', async () => false), false)
     let claims = 0
     const claim = async () => (claims++, true)
-    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
-    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
+    assert.equal(await cachedAnswer(cache.claims, 'john.smith@example.com', claim), true)
+    assert.equal(await cachedAnswer(cache.claims, 'john.smith@example.com', claim), true)
     assert.equal(claims, 1)
-    await assert.rejects(cachedClaim(cache, 'x@example.com', async () => Promise.reject(new Error('down'))))
-    assert.equal(await cachedClaim(cache, 'x@example.com', async () => false), false)
+    await assert.rejects(
+      cachedAnswer(cache.claims, 'x@example.com', async () => Promise.reject(new Error('down'))),
+    )
+    assert.equal(await cachedAnswer(cache.claims, 'x@example.com', async () => false), false)
   })
   test('a session keeps at most 1000 claim answers: the oldest are dropped, the newest kept', async () => {
     const cache = senderCacheFor(undefined, 'k')
-    for (let i = 0; i < 5000; i++) await cachedClaim(cache, `alice+${i}@example.com`, async () => false)
+    for (let i = 0; i < 5000; i++)
+      await cachedAnswer(cache.claims, `alice+${i}@example.com`, async () => false)
     assert.equal(cache.claims.size, 1000)
     let checks = 0
     const check = async () => (checks++, false)
-    await cachedClaim(cache, 'alice+4999@example.com', check)
+    await cachedAnswer(cache.claims, 'alice+4999@example.com', check)
     assert.equal(checks, 0)
-    await cachedClaim(cache, 'alice+0@example.com', check)
+    await cachedAnswer(cache.claims, 'alice+0@example.com', check)
     assert.equal(checks, 1)
     assert.equal(cache.claims.size, 1000)
   })
