@@ -2,7 +2,6 @@
 // code, an enhanced status code (RFC 3463/5248) and text. Hooks render these;
 // nothing else makes up reply text. Below the table, the maps from a judge's
 // reasons to its replies.
-import { TRICK_TEXT, type Trick } from './relay/tricks'
 
 export interface Reply {
   readonly code: number
@@ -93,13 +92,10 @@ export const REPLIES = {
 
 export type ReplyName = keyof typeof REPLIES
 
-/** A relay trick at RCPT (lib/relay/tricks): 550 5.7.1 `Relaying denied: <what the trick is>`. */
-export const TRICK_REPLIES = Object.fromEntries(
-  Object.entries(TRICK_TEXT).map(([trick, what]) => [
-    trick,
-    { code: 550, enh: '5.7.1', text: `Relaying denied: ${what}` },
-  ]),
-) as Record<Trick, Reply>
+/** A relay trick at RCPT, `what` it is as lib/relay/tricks names it: 550 5.7.1 `Relaying denied: <what>`. */
+export function relayTrickReply(what: string): Reply {
+  return { code: 550, enh: '5.7.1', text: `Relaying denied: ${what}` }
+}
 
 /** header_alignment's refusals, by the problem lib/authz/headers and lib/authz/alignment find. */
 export const HEADER_REPLIES = {

@@ -4,7 +4,7 @@
 import type { Decision } from '../decisions'
 import { canonicalDomain } from '../mail/address'
 import { addressLiteralIp } from '../net/ip'
-import { REPLIES, TRICK_REPLIES, type Reply } from '../replies'
+import { relayTrickReply, REPLIES, type Reply } from '../replies'
 import { findTrick, TRICK_TEXT, type Trick } from './tricks'
 
 type LocalRule = 'local_domain' | 'postmaster' | 'local_address_literal'
@@ -91,8 +91,10 @@ const refuse = (reason: RcptReason, reply: Reply, detail: string) =>
 /** RCPT TO: tricks are refused for everyone, our recipients accepted (verified), the rest relayed only for some. */
 export async function judgeRcpt(input: RcptInput, ctx: RcptContext): Promise<RcptDecision> {
   const target = classifyRcpt(input, ctx.local)
-  if (target.kind === 'trick')
-    return refuse(target.trick, TRICK_REPLIES[target.trick], `relaying denied: ${TRICK_TEXT[target.trick]}`)
+  if (target.kind === 'trick') {
+    const what = TRICK_TEXT[target.trick]
+    return refuse(target.trick, relayTrickReply(what), `relaying denied: ${what}`)
+  }
   if (target.kind === 'local') {
     // postmaster@ any local domain must always be accepted (RFC 5321 §4.5.1).
     const postmaster = target.rule === 'postmaster' || input.user.toLowerCase() === 'postmaster'
