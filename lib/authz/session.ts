@@ -18,7 +18,7 @@ export interface SenderCache {
   claims: Map<string, boolean>
 }
 
-export const SESSION_ANSWERS_MAX = 1000
+const SESSION_ANSWERS_MAX = 1000
 
 /** The cache for `key`: the session's `current` one when it was made for the same key, else a new, empty one. */
 export function senderCacheFor(current: SenderCache | undefined, key: string): SenderCache {

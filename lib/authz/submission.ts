@@ -8,7 +8,7 @@ import type { Decision } from '../decisions'
 import { REPLIES } from '../replies'
 
 /** Local ports on which Haraka core refuses MAIL from a session that is not relaying. */
-export const CORE_SUBMISSION_PORTS: readonly number[] = [587, 465]
+const CORE_SUBMISSION_PORTS: readonly number[] = [587, 465]
 
 /** 'refuse': answer 530 5.7.0; 'relay': mark the session relaying, then run core; 'core': run core. */
 export type MailGateDecision = 'refuse' | 'relay' | 'core'
