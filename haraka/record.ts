@@ -2,7 +2,8 @@
 // which karma, the headers plugin and Redis subscribers read), one log line on
 // the session, and the DSN the hook answers with. Every results.add of our
 // plugins goes through here, so metrics and the audit trail have one home.
-import type { Connection, Plugin, Transaction } from 'haraka'
+import constants from 'haraka-constants'
+import type { Connection, Next, Plugin, Transaction } from 'haraka'
 import { labelOf, type Decision, type Verdict } from '../lib/decisions'
 import { toDsn } from './dsn'
 
@@ -69,4 +70,22 @@ export function recordAuthContract(
   } else {
     add(connection, { name: 'auth' }, { fail: `${plugin.name}/${result.method}` })
   }
+}
+
+/**
+ * Record a decision and answer the hook with it: its reply (a 5xx as DENY, a
+ * 4xx as DENYSOFT), or, when it has none, `next(accept)` (no code: CONT).
+ */
+export function answer(
+  next: Next,
+  connection: Connection,
+  plugin: Plugin,
+  decision: Decision,
+  opts: RecordOptions = {},
+  accept?: number,
+): void {
+  const dsn = record(connection, plugin, decision, opts)
+  if (decision.reply) next(decision.reply.code >= 500 ? constants.deny : constants.denysoft, dsn)
+  else if (accept === undefined) next()
+  else next(accept)
 }

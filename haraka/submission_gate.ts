@@ -10,14 +10,10 @@
 // calls the prototype's method unchanged (EHLO-first check, parsing, hooks).
 // If a Haraka release renames cmd_mail the override is not installed (logged);
 // the mail hook then still refuses on the configured ports, core on 587/465.
+// Where a refusal is due is lib/authz/submission's rule.
 import type { Connection } from 'haraka'
+import type { MailGateDecision } from '../lib/authz/submission'
 import { replyText, type Reply } from '../lib/replies'
-
-/** Local ports on which Haraka core refuses MAIL from a session that is not relaying. */
-export const CORE_SUBMISSION_PORTS: readonly number[] = [587, 465]
-
-/** 'refuse': answer `reply`; 'relay': mark the session relaying, then run core; 'core': run core. */
-export type MailGateDecision = 'refuse' | 'relay' | 'core'
 
 interface CmdMailHost {
   cmd_mail?: (this: Connection, line: string) => void

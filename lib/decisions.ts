@@ -3,6 +3,11 @@
 // judges in lib/ return Decisions; haraka/record writes each one as a results
 // label `rule(reason)`, one log line and the DSN. The reasons of each rule are
 // listed in Reasons: the README's results tables document the same labels.
+import type { HeaderReason } from './authz/alignment'
+import type { LocalSenderReason, SenderReason } from './authz/envelope'
+import type { MailAuthReason } from './authz/mail_auth'
+import type { SubmissionReason } from './authz/submission'
+import type { RcptReason } from './relay/policy'
 import type { Reply } from './replies'
 import type { ExchangeReason } from './authn/sasl'
 import type { AuthnReason, AuthzReason } from './authn/verify'
@@ -20,11 +25,11 @@ export interface Reasons {
   auth: ExchangeReason
   authn: AuthnReason
   authz: AuthzReason
-  mail: string
-  sender: string
-  mail_auth: string
-  rcpt: string
-  header: string
+  mail: SubmissionReason | LocalSenderReason
+  sender: SenderReason
+  mail_auth: MailAuthReason
+  rcpt: RcptReason
+  header: HeaderReason
   stamp: string
   address: string
   verify: string

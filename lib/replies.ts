@@ -1,6 +1,7 @@
 // Every SMTP reply our plugins give, in one table: a typed outcome maps to a
 // code, an enhanced status code (RFC 3463/5248) and text. Hooks render these;
-// nothing else makes up reply text.
+// nothing else makes up reply text. Below the table, the maps from a judge's
+// reasons to its replies.
 
 export interface Reply {
   readonly code: number
@@ -48,12 +49,6 @@ export const REPLIES = {
     enh: '5.7.1',
     text: 'Relaying denied: address literal is not this server',
   },
-  RELAY_TRICK_PERCENT_HACK: { code: 550, enh: '5.7.1', text: 'Relaying denied: percent hack' },
-  RELAY_TRICK_BANG_PATH: { code: 550, enh: '5.7.1', text: 'Relaying denied: bang path' },
-  RELAY_TRICK_QUOTED_AT: { code: 550, enh: '5.7.1', text: 'Relaying denied: quoted local part with @' },
-  RELAY_TRICK_SOURCE_ROUTE: { code: 550, enh: '5.7.1', text: 'Relaying denied: source route' },
-  RELAY_TRICK_DOUBLE_AT: { code: 550, enh: '5.7.1', text: 'Relaying denied: more than one @' },
-  RELAY_TRICK_TRAILING_DOT: { code: 550, enh: '5.7.1', text: 'Relaying denied: domain with a trailing dot' },
   RCPT_UNKNOWN_USER: { code: 550, enh: '5.1.1', text: 'No such user here' },
   INBOUND_LOCAL_SPOOF: { code: 550, enh: '5.7.1', text: 'Sender in a local domain must authenticate' },
   HEADER_FROM_NOT_OWNED: {
@@ -96,6 +91,22 @@ export const REPLIES = {
 } as const satisfies Record<string, Reply>
 
 export type ReplyName = keyof typeof REPLIES
+
+/** A relay trick at RCPT, `what` it is as lib/relay/tricks names it: 550 5.7.1 `Relaying denied: <what>`. */
+export function relayTrickReply(what: string): Reply {
+  return { code: 550, enh: '5.7.1', text: `Relaying denied: ${what}` }
+}
+
+/** header_alignment's refusals, by the problem lib/authz/headers and lib/authz/alignment find. */
+export const HEADER_REPLIES = {
+  unparseable: REPLIES.HEADER_UNPARSEABLE,
+  malformed_field_name: REPLIES.HEADER_MALFORMED_FIELD_NAME,
+  from_not_owned: REPLIES.HEADER_FROM_NOT_OWNED,
+  sender_not_owned: REPLIES.HEADER_SENDER_NOT_OWNED,
+  sender_required: REPLIES.HEADER_SENDER_REQUIRED,
+  too_large: REPLIES.HEADER_TOO_LARGE,
+  too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
+} as const satisfies Record<string, Reply>
 
 /** `<enh> <text>` as Haraka's respond() wants after the code. */
 export function replyText(reply: Reply): string {

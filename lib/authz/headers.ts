@@ -21,8 +21,6 @@ export type IdentityHeaders =
       /** addr-spec of every From: mailbox, in order, as `local@domain` */
       from: string[]
       sender: string[]
-      /** indexes in the header list of the Sender fields (to replace them) */
-      senderIndexes: number[]
     }
   | { ok: false; problem: 'unparseable' | 'malformed_field_name'; detail: string }
 
@@ -37,12 +35,12 @@ function mailboxes(value: string, single: boolean): string[] {
 export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders {
   const from: string[] = []
   const sender: string[] = []
-  const senderIndexes: number[] = []
+  let senderFields = 0
   const malformed = fields.find(isMalformedField)
   if (malformed !== undefined) {
     return { ok: false, problem: 'malformed_field_name', detail: `field name ${fieldNameForLog(malformed)}` }
   }
-  for (const [i, field] of fields.entries()) {
+  for (const field of fields) {
     const name = fieldName(field)
     if (name !== 'from' && name !== 'sender') continue
     let found: string[]
@@ -55,13 +53,13 @@ export function readIdentityHeaders(fields: readonly string[]): IdentityHeaders 
     if (name === 'from') from.push(...found)
     else {
       sender.push(...found)
-      senderIndexes.push(i)
+      senderFields++
     }
   }
-  if (senderIndexes.length > 1) {
+  if (senderFields > 1) {
     return { ok: false, problem: 'unparseable', detail: 'more than one Sender field' }
   }
-  return { ok: true, from, sender, senderIndexes }
+  return { ok: true, from, sender }
 }
 
 export interface IdentityBounds {
@@ -141,4 +139,9 @@ export function judgeAlignment(headers: IdentityHeaders, owns: (address: string)
 /** Every address the judgement needs ownership for, once each. */
 export function addressesToCheck(headers: IdentityHeaders): string[] {
   return headers.ok ? [...new Set([...headers.from, ...headers.sender])] : []
+}
+
+/** Indexes of the Sender fields in the header list: add_sender replaces them all, readable or not. */
+export function senderFieldIndexes(fields: readonly string[]): number[] {
+  return fields.flatMap((field, i) => (fieldName(field) === 'sender' ? [i] : []))
 }

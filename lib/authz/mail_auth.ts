@@ -3,6 +3,8 @@
 // that authenticated (and only for an address the login owns) or from a peer
 // in mail_auth_peers; anything else is treated as AUTH=<>. It never grants relaying.
 import { Address } from '@haraka/email-address'
+import type { Decision } from '../decisions'
+import { safeForLog } from '../text'
 
 export type AuthParam =
   { kind: 'absent' } | { kind: 'null' } | { kind: 'mailbox'; address: string } | { kind: 'malformed' }
@@ -68,4 +70,17 @@ export function judgeAuthParam(
   }
   if (who.trustedPeer) return { value: `<${param.address}>`, accepted: true, reason: 'trusted_peer' }
   return { value: '<>', accepted: false, reason: 'unauthenticated' }
+}
+
+/** The verdict as recorded: pass mail_auth(<reason>) when believed, skip when treated as AUTH=<>. */
+export function mailAuthDecision(
+  param: Exclude<AuthParam, { kind: 'absent' }>,
+  verdict: MailAuthVerdict,
+): Decision<'mail_auth'> {
+  const shown = param.kind === 'mailbox' ? safeForLog(param.address) : param.kind
+  const detail = verdict.accepted
+    ? `AUTH=${verdict.value} on MAIL FROM accepted (${verdict.reason})`
+    : `AUTH= parameter ${shown} on MAIL FROM ignored, treated as AUTH=<> (${verdict.reason})`
+  const verdictKey = verdict.accepted ? 'pass' : 'skip'
+  return { plugin: 'auth_relay', rule: 'mail_auth', reason: verdict.reason, verdict: verdictKey, detail }
 }

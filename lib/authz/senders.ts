@@ -1,11 +1,9 @@
 // "May this login use this sender address?" (Dovecot's authz question), from
 // the addresses the directory lists for the login, the [send_as] groups it is
 // a member of, and the sub-address rule. The comparison rule is lib/mail/address.
-import type { DirectoryConfig } from '../ldap/config'
-import type { Directory, Lookup } from '../ldap/types'
-import { addressesOfValue } from '../ldap/addresses'
+import type { Lookup } from '../ldap/types'
+import { addressesOfValue, pickPrimary } from '../ldap/addresses'
 import { dnEqual } from '../ldap/dn'
-import { findLoginEntry } from '../ldap/login_entry'
 import { canonicalAddress, withoutSubaddress } from '../mail/address'
 
 export type Owned =
@@ -14,15 +12,10 @@ export type Owned =
       dn: string
       /** canonical forms of every listed address */
       addresses: ReadonlySet<string>
-      /** the address to name in a Sender: header we add: the first listed, as written */
+      /** the address to name in a Sender: header we add (lib/ldap/addresses pickPrimary), as written */
       primary: string | undefined
     }
   | { kind: 'no_entry' }
-
-/** Kept for callers that compare one address: the canonical form, or the trimmed text when it is no address. */
-export function normaliseAddress(address: string): string {
-  return canonicalAddress(address) ?? address.trim().toLowerCase()
-}
 
 /** Owned addresses from an entry's attribute values, in `attributes` order. */
 export function ownedFromEntry(
@@ -31,31 +24,14 @@ export function ownedFromEntry(
   attributes: readonly string[],
 ): Owned {
   const addresses = new Set<string>()
-  let first: string | undefined
-  let primary: string | undefined
   for (const attr of attributes) {
     for (const v of values[attr.toLowerCase()] ?? []) {
       const found = addressesOfValue(attr, v)
       const canonical = found && canonicalAddress(found.address)
-      if (!found || !canonical) continue
-      addresses.add(canonical)
-      first ??= found.address
-      if (found.primary) primary ??= found.address
+      if (canonical) addresses.add(canonical)
     }
   }
-  return { kind: 'found', dn, addresses, primary: primary ?? first }
-}
-
-/** The login's entry, found the way lib/ldap/login_entry finds it, and its address attributes. */
-export async function lookupOwnedAddresses(
-  dir: Directory,
-  cfg: DirectoryConfig,
-  login: string,
-  attributes: readonly string[],
-): Promise<Owned> {
-  const found = await findLoginEntry(dir, cfg.mode, login, attributes)
-  if (found.kind !== 'found') return { kind: 'no_entry' }
-  return ownedFromEntry(found.entry.dn, found.entry.attributes, attributes)
+  return { kind: 'found', dn, addresses, primary: pickPrimary(values, attributes) }
 }
 
 export type Ownership =

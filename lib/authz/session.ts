@@ -5,7 +5,8 @@
 // directory outage is retried at the next command. A session keeps at most
 // SESSION_ANSWERS_MAX answers of each kind (the oldest go first): one message
 // checks at most identity_header_max_addresses addresses, but a session may send
-// many messages.
+// many messages. Where the cache is kept for the session is the adapter's
+// business (haraka/notes).
 import type { Owned } from './senders'
 
 export interface SenderCache {
@@ -17,16 +18,11 @@ export interface SenderCache {
   claims: Map<string, boolean>
 }
 
-const NOTE = 'auth_relay_senders'
+const SESSION_ANSWERS_MAX = 1000
 
-export const SESSION_ANSWERS_MAX = 1000
-
-export function senderCache(notes: Record<string, any>, key: string): SenderCache {
-  const current = notes[NOTE] as SenderCache | undefined
-  if (current?.key === key) return current
-  const fresh: SenderCache = { key, groups: new Map(), claims: new Map() }
-  notes[NOTE] = fresh
-  return fresh
+/** The cache for `key`: the session's `current` one when it was made for the same key, else a new, empty one. */
+export function senderCacheFor(current: SenderCache | undefined, key: string): SenderCache {
+  return current?.key === key ? current : { key, groups: new Map(), claims: new Map() }
 }
 
 export async function cachedOwned(cache: SenderCache, load: () => Promise<Owned>): Promise<Owned> {
@@ -34,7 +30,8 @@ export async function cachedOwned(cache: SenderCache, load: () => Promise<Owned>
   return cache.owned
 }
 
-async function cachedAnswer(
+/** The answer kept for `key` (a [send_as] group in `cache.groups`, an address in `cache.claims`), else `check`'s. */
+export async function cachedAnswer(
   answers: Map<string, boolean>,
   key: string,
   check: () => Promise<boolean>,
@@ -45,20 +42,4 @@ async function cachedAnswer(
   if (!answers.has(key) && answers.size >= SESSION_ANSWERS_MAX) answers.delete(answers.keys().next().value!)
   answers.set(key, answer)
   return answer
-}
-
-export function cachedMembership(
-  cache: SenderCache,
-  groupDn: string,
-  check: () => Promise<boolean>,
-): Promise<boolean> {
-  return cachedAnswer(cache.groups, groupDn, check)
-}
-
-export function cachedClaim(
-  cache: SenderCache,
-  address: string,
-  check: () => Promise<boolean>,
-): Promise<boolean> {
-  return cachedAnswer(cache.claims, address, check)
 }

@@ -64,7 +64,7 @@ export function withoutUnnecessaryQuotes(local: string): string {
   return unquoted !== null && DOT_ATOM.test(unquoted) ? unquoted : local
 }
 
-export function canonicalLocal(local: string): string {
+function canonicalLocal(local: string): string {
   return withoutUnnecessaryQuotes(local).normalize('NFC').toLowerCase()
 }
 

@@ -37,10 +37,6 @@ export function parseCidr(text: string): ParsedCidr {
   return { ok: false, why: 'not a four-part decimal IPv4 or an IPv6 address' }
 }
 
-export function isCidr(text: string): boolean {
-  return parseCidr(text).ok
-}
-
 /** A list option of CIDR ranges: each bad item is an error naming `where`; none is kept when one is bad. */
 export function cidrOption(where: string, list: readonly string[], errors: string[]): Cidr[] {
   const out: Cidr[] = []
@@ -54,14 +50,6 @@ export function cidrOption(where: string, list: readonly string[], errors: strin
     }
   }
   return bad ? [] : out
-}
-
-/** Parse ranges known to be valid (tests, fixed lists); throws on the first bad one. */
-export function parseCidrs(list: readonly string[]): Cidr[] {
-  const errors: string[] = []
-  const out = cidrOption('CIDR', list, errors)
-  if (errors.length) throw new Error(errors.join('; '))
-  return out
 }
 
 /** True when `ip` (IPv4, IPv6, or IPv4-mapped IPv6) falls in one of `ranges`. */

@@ -1,11 +1,11 @@
 // Schema of config/auth_relay.ini: [main] options, plus the [send_as] section
 // that maps a shared address to the group whose members may send as it.
-import { defaultsOf, parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import { parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { parseDirectoryConfig } from '../ldap/config'
 import { compileTemplate, type Token } from '../ldap/template'
 import { canonicalAddress } from '../mail/address'
 import { CIDR_HINT, cidrOption, isVeryWide, type Cidr } from '../net/networks'
-import { normaliseIp } from './policy'
+import { normaliseIp } from '../net/ip'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
 
@@ -35,8 +35,6 @@ export const RELAY_SPEC = {
   pop_before_smtp_file: { type: 'string', default: '' },
   pop_before_smtp_ttl: { type: 'int', default: 600, min: 10, max: 86400 },
 } satisfies SectionSpec
-
-export const RELAY_DEFAULTS = Object.freeze(defaultsOf(RELAY_SPEC))
 
 /** Sections besides [main], for the docs drift test: name -> what its lines are. */
 export const RELAY_SECTIONS = { send_as: 'shared address = group DN' } as const

@@ -4,7 +4,8 @@
 // and/or in a file of `<ip> <time>` lines. Weaker than AUTH: it trusts an IP,
 // not a person, and everyone behind that IP (NAT) shares the grant.
 import { readFile, stat } from 'node:fs/promises'
-import { normaliseIp } from './policy'
+import { withDeadline } from '../deadline'
+import { normaliseIp } from '../net/ip'
 
 /** Clock skew we tolerate for a writer whose time runs ahead of ours. */
 const FUTURE_SLACK_S = 60
@@ -75,14 +76,6 @@ export interface GrantSources {
   ttlSeconds: number
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
 /** Is there a fresh grant for `ip`? Never throws: an unreadable source is a problem, not a grant. */
 export async function checkGrant(
   rawIp: string,
@@ -104,7 +97,11 @@ export async function checkGrant(
       problems.push('redis: not connected (is the redis plugin listed before auth_relay in config/plugins?)')
     } else {
       try {
-        const found = judge(await withTimeout(client.get(`${prefix}${ip}`), timeoutMs, 'redis'), 'redis')
+        const time = client.get(`${prefix}${ip}`)
+        const found = judge(
+          await withDeadline(time, timeoutMs, `redis: no answer within ${timeoutMs} ms`),
+          'redis',
+        )
         if (found) return found
       } catch (err) {
         problems.push(`redis: ${(err as Error).message}`)

@@ -1,13 +1,17 @@
 // "May this recipient be accepted?" for one RCPT, as pure decisions: first
 // what the recipient is (a trick, one of ours, or somewhere else), then, for
 // somewhere else, whether this session may relay.
-import ipaddr from 'ipaddr.js'
+import type { Decision } from '../decisions'
 import { canonicalDomain } from '../mail/address'
-import { findTrick, type Trick } from './tricks'
+import { addressLiteralIp } from '../net/ip'
+import { relayTrickReply, REPLIES, type Reply } from '../replies'
+import { findTrick, TRICK_TEXT, type Trick } from './tricks'
+
+type LocalRule = 'local_domain' | 'postmaster' | 'local_address_literal'
 
 export type RcptTarget =
   | { kind: 'trick'; trick: Trick }
-  | { kind: 'local'; rule: 'local_domain' | 'postmaster' | 'local_address_literal' }
+  | { kind: 'local'; rule: LocalRule }
   | { kind: 'remote'; addressLiteral: boolean }
 
 export interface RcptInput {
@@ -28,7 +32,7 @@ export interface LocalIdentity {
 export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget {
   const trick = findTrick(rcpt.path)
   if (trick) return { kind: 'trick', trick }
-  const domain = normaliseDomain(rcpt.domain)
+  const domain = canonicalDomain(rcpt.domain)
   // RFC 5321 §4.5.1: the bare <postmaster> must be accepted.
   if (!domain)
     return rcpt.user.toLowerCase() === 'postmaster'
@@ -57,29 +61,54 @@ export function relayRule(who: {
   return null
 }
 
-/**
- * The form host_list entries and envelope hosts are compared in: lower-case, a
- * non-ASCII name as its A-label (Haraka hands plugins `xn--bcher-kva.example`
- * for `bücher.example`), as lib/mail/address compares domains. A trailing
- * root dot is NOT stripped, so `example.com.` is not local.
- */
-export function normaliseDomain(domain: string): string {
-  return canonicalDomain(domain)
+export type RcptReason =
+  Trick | LocalRule | 'local_user' | 'unknown_user' | RelayRule | 'relay_denied' | 'directory_unavailable'
+
+/** A decision on one recipient; `relaying`: the session may relay from now on (a trusted network, a grant). */
+export type RcptDecision = Decision<'rcpt'> & { relaying?: true }
+
+export interface RcptContext {
+  local: LocalIdentity
+  verifyRecipients: boolean
+  /** Is there a directory entry for this local recipient? Rejects when the directory cannot tell. */
+  recipientExists(): Promise<boolean>
+  client: {
+    ip: string
+    authenticated: boolean
+    trustedNetwork: boolean
+    /** a fresh POP/IMAP-before-SMTP grant for the client's IP (false when that is off) */
+    popGrant(): Promise<boolean>
+  }
 }
 
-/** `[192.0.2.1]` or `[IPv6:2001:db8::1]` as a normalised IP string; null for anything else. */
-export function addressLiteralIp(literal: string): string | null {
-  const m = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(literal.trim())
-  if (!m) return null
-  const isV6 = /^\[ipv6:/i.test(literal.trim())
-  const text = m[1]!
-  if (isV6 ? !ipaddr.IPv6.isValid(text) : !ipaddr.IPv4.isValidFourPartDecimal(text)) return null
-  return normaliseIp(text)
+function rcpt(reason: RcptReason, more: Partial<RcptDecision> = {}): RcptDecision {
+  return { plugin: 'auth_relay', rule: 'rcpt', verdict: 'pass', reason, ...more }
 }
 
-/** One text form per IP (IPv4-mapped IPv6 becomes IPv4); null when not an IP. */
-export function normaliseIp(ip: string): string | null {
-  // Only the standard notations: no `0x7f.1`-style IPv4 shorthands.
-  if (!ipaddr.IPv4.isValidFourPartDecimal(ip) && !ipaddr.IPv6.isValid(ip)) return null
-  return ipaddr.process(ip).toString()
+const refuse = (reason: RcptReason, reply: Reply, detail: string) =>
+  rcpt(reason, { verdict: 'fail', reply, detail })
+
+/** RCPT TO: tricks are refused for everyone, our recipients accepted (verified), the rest relayed only for some. */
+export async function judgeRcpt(input: RcptInput, ctx: RcptContext): Promise<RcptDecision> {
+  const target = classifyRcpt(input, ctx.local)
+  if (target.kind === 'trick') {
+    const what = TRICK_TEXT[target.trick]
+    return refuse(target.trick, relayTrickReply(what), `relaying denied: ${what}`)
+  }
+  if (target.kind === 'local') {
+    // postmaster@ any local domain must always be accepted (RFC 5321 §4.5.1).
+    const postmaster = target.rule === 'postmaster' || input.user.toLowerCase() === 'postmaster'
+    if (!ctx.verifyRecipients || postmaster) return rcpt(target.rule)
+    if (await ctx.recipientExists()) return rcpt('local_user')
+    return refuse('unknown_user', REPLIES.RCPT_UNKNOWN_USER, 'no directory entry for this address')
+  }
+  const { client } = ctx
+  const asked = client.authenticated || client.trustedNetwork ? false : await client.popGrant()
+  const rule = relayRule({ ...client, popBeforeSmtp: asked })
+  if (rule) return rcpt(rule, rule === 'authenticated' ? {} : { relaying: true })
+  if (target.addressLiteral) {
+    const detail = `relaying denied: address literal is not ours, for unauthenticated ${client.ip}`
+    return refuse('relay_denied', REPLIES.RELAY_DENIED_IP_LITERAL, detail)
+  }
+  return refuse('relay_denied', REPLIES.RELAY_DENIED, `relaying denied for unauthenticated ${client.ip}`)
 }

@@ -10,19 +10,19 @@ import type { Connection, Next } from 'haraka'
 import { booleanKeys } from '../../lib/config/schema'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
-import { CORE_SUBMISSION_PORTS, installMailGate, type MailGateDecision } from '../../haraka/submission_gate'
+import { installMailGate } from '../../haraka/submission_gate'
+import { submissionGate, type MailGateDecision } from '../../lib/authz/submission'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
-import { inNetworks } from '../../lib/net/networks'
-import { normaliseDomain } from '../../lib/relay/policy'
+import { canonicalDomain } from '../../lib/mail/address'
 import {
   recipientCheckProblem,
   recipientDirectoryConfig,
   recipientDirectoryNeeded,
 } from '../../lib/relay/recipients'
 import { REPLIES } from '../../lib/replies'
-import { authUser, type AuthRelay } from './state'
+import { recordAuthRequired, submitter, type AuthRelay } from './state'
 
 export { sender_gate } from './mail'
 export { relay_gate } from './rcpt'
@@ -82,26 +82,20 @@ function updateRecipientDirectory(plugin: AuthRelay, startup: boolean): void {
 /** Local domains are Haraka's standard config/host_list. */
 export function load_host_list(this: AuthRelay): void {
   const list = this.config.get('host_list', 'list', () => this.load_host_list()) as string[]
-  this.localDomains = new Set(list.map((d) => normaliseDomain(d.trim())).filter(Boolean))
+  this.localDomains = new Set(list.map((d) => canonicalDomain(d.trim())).filter(Boolean))
 }
 
 /** Every connection: answer 530 5.7.0 to MAIL without AUTH on submission ports, ahead of core's 550. */
 export function gate_submission(this: AuthRelay, next: Next, connection: Connection): void {
   const decide = (c: Connection): MailGateDecision => {
-    const port = c.local.port
-    if (!this.cfg.submissionPorts.has(port) && !CORE_SUBMISSION_PORTS.includes(port)) return 'core'
-    if (c.relaying || authUser(c)) return 'core'
-    if (!inNetworks(c.remote.ip, this.cfg.trusted)) return 'refuse'
+    const gate = submissionGate(this.cfg.submissionPorts, submitter(this, c))
     // A trusted network may submit without AUTH; core would refuse it on 587/465.
-    if (CORE_SUBMISSION_PORTS.includes(port))
-      c.loginfo(this, `trusted network ${c.remote.ip}: relaying without AUTH on port ${port}`)
-    return CORE_SUBMISSION_PORTS.includes(port) ? 'relay' : 'core'
+    if (gate === 'relay')
+      c.loginfo(this, `trusted network ${c.remote.ip}: relaying without AUTH on port ${c.local.port}`)
+    return gate
   }
-  const installed = installMailGate(connection, decide, REPLIES.SUBMISSION_AUTH_REQUIRED, (c) => {
-    c.results.add(this, { fail: 'mail(auth_required)' })
-    c.lognotice(this, `MAIL refused on submission port ${c.local.port}: not authenticated`)
-  })
-  if (!installed)
+  const refuse = (c: Connection) => void recordAuthRequired(this, c)
+  if (!installMailGate(connection, decide, REPLIES.SUBMISSION_AUTH_REQUIRED, refuse))
     connection.logwarn(this, 'Connection#cmd_mail not found: MAIL without AUTH on 587/465 gets core 550')
   next()
 }

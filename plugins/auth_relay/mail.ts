@@ -1,20 +1,23 @@
 // MAIL FROM: submission ports need AUTH; an authenticated sender must own the
 // address; AUTH=<mailbox> is believed only where it may be; optionally,
-// unauthenticated mail claiming one of our domains is refused.
+// unauthenticated mail claiming one of our domains is refused. The decisions
+// are lib/authz's (submission, envelope, mail_auth).
 import constants from 'haraka-constants'
 import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
 import { toDsn } from '../../haraka/dsn'
-import { endChain, nextOnce } from '../../haraka/next_once'
-import { DirectoryUnavailableError } from '../../lib/ldap/errors'
-import { judgeAuthParam, parseAuthParam, type AuthParam } from '../../lib/authz/mail_auth'
+import { endChain, nextOnce, type OnceNext } from '../../haraka/next_once'
+import { authUser, noteMailAuth } from '../../haraka/notes'
+import { answer, record, type RecordOptions } from '../../haraka/record'
+import type { Decision } from '../../lib/decisions'
+import { judgeLocalSender, judgeSender } from '../../lib/authz/envelope'
+import { judgeAuthParam, mailAuthDecision, parseAuthParam, type AuthParam } from '../../lib/authz/mail_auth'
+import type { LoginOwnership } from '../../lib/authz/ownership'
+import { submissionGate } from '../../lib/authz/submission'
 import { inNetworks } from '../../lib/net/networks'
-import { normaliseDomain } from '../../lib/relay/policy'
-import { REPLIES, type Reply } from '../../lib/replies'
-import { authUser, loginOwnership, popGrant, type AuthRelay, type LoginOwnership } from './state'
-
-type Verdict = (reply: Reply | null, rule: string, why: string) => void
+import { REPLIES } from '../../lib/replies'
+import { checkFailed, loginOwnership, popGrant, recordAuthRequired, submitter, type AuthRelay } from './state'
 
 export function sender_gate(
   this: AuthRelay,
@@ -22,133 +25,84 @@ export function sender_gate(
   connection: Connection,
   params: [Address, Record<string, unknown>?],
 ): void {
-  const sender = params[0]
-  const authParam = parseAuthParam(params[1]?.AUTH)
-  const login = authUser(connection)
   const done = nextOnce(next)
+  const login = authUser(connection)
+  const [sender, mailParams] = params
+  const authParam = parseAuthParam(mailParams?.AUTH)
   const run = login
-    ? authenticatedSender(this, connection, login, sender, authParam)
-    : unauthenticatedSender(this, connection, sender, authParam)
-  const chain = run.then(
-    (reply) => (reply ? done(reply.code >= 500 ? constants.deny : constants.denysoft, toDsn(reply)) : done()),
-    (err: unknown) => {
-      const why =
-        err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
-      connection.results.add(this, { err: 'sender(directory_unavailable)' })
-      connection.logerror(this, `sender check for ${safeForLog(login ?? '-')} failed: ${why}`)
-      done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
-    },
-  )
-  endChain(
-    chain,
-    done,
-    (m) => connection.logerror(this, `MAIL: ${m}`),
-    constants.denysoft,
-    toDsn(REPLIES.RELAY_INTERNAL_ERROR),
-  )
+    ? authenticatedSender(this, connection, done, login, sender, authParam)
+    : unauthenticatedSender(this, connection, done, sender, authParam)
+  const chain = run.catch((err: unknown) => {
+    const what = `sender check for ${safeForLog(login ?? '-')} failed`
+    checkFailed(this, connection, done, 'sender', what, err)
+  })
+  const logError = (m: string) => connection.logerror(this, `MAIL: ${m}`)
+  endChain(chain, done, logError, constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
 }
 
-/** Resolves to the refusal to give, or null to accept. */
 async function authenticatedSender(
   plugin: AuthRelay,
   connection: Connection,
+  done: OnceNext,
   login: string,
   sender: Address,
   authParam: AuthParam,
-): Promise<Reply | null> {
-  const enforce = plugin.cfg.enforce_sender
-  let outcome: Reply | null = null
-  const refuse: Verdict = (reply, rule, why) => {
-    connection.results.add(plugin, { fail: `sender(${rule})` })
-    connection.lognotice(
-      plugin,
-      `MAIL ${enforce ? 'refused' : 'would be refused (enforce_sender=false)'} for ${safeForLog(login)}: ${why}`,
-    )
-    if (enforce) outcome = reply
-  }
+): Promise<void> {
+  const { cfg } = plugin
   const ownership = loginOwnership(plugin, connection, login)
-  if (sender.isNull()) {
-    if (!plugin.cfg.allow_null_sender) refuse(REPLIES.NULL_SENDER_REFUSED, 'null_sender', 'null sender <>')
-    else connection.results.add(plugin, { pass: 'sender(null_sender_allowed)' })
-  } else {
-    const address = addressOf(sender)
-    if ((await ownership.owned()).kind === 'no_entry') {
-      refuse(REPLIES.SENDER_NOT_OWNED, 'no_entry', 'no directory entry for the login')
-    } else {
-      const own = await ownership.owns(address)
-      if (!own.owned) {
-        const other = own.reason === 'another_entry' ? ' (another directory entry has it)' : ''
-        refuse(
-          REPLIES.SENDER_NOT_OWNED,
-          'not_owned',
-          `${safeForLog(address)} is not one of its addresses${other}`,
-        )
-      } else {
-        connection.results.add(plugin, { pass: `sender(${own.via === 'listed' ? 'owned' : own.via})` })
-        if (own.via === 'send_as')
-          connection.loginfo(
-            plugin,
-            `${safeForLog(login)} sends as ${safeForLog(address)}: member of ${own.group}`,
-          )
-      }
-    }
+  const policy = { enforce: cfg.enforce_sender, allowNullSender: cfg.allow_null_sender }
+  const decision = await judgeSender(sender.isNull() ? null : addressOf(sender), ownership, policy)
+  if (decision.reply) return answer(done, connection, plugin, decision, senderLog(login, decision))
+  record(connection, plugin, decision, senderLog(login, decision))
+  await recordAuthParam(plugin, connection, authParam, ownership)
+  done()
+}
+
+function senderLog(login: string, d: Decision<'sender'>): RecordOptions {
+  const who = safeForLog(login)
+  if (d.verdict === 'fail') {
+    const refused = d.reply ? 'refused' : 'would be refused (enforce_sender=false)'
+    return { log: `MAIL ${refused} for ${who}: ${d.detail}` }
   }
-  if (outcome) return outcome
-  await recordAuthParam(plugin, connection, authParam, { authenticated: true, ownership })
-  return null
+  return d.detail ? { log: `${who} ${d.detail}` } : { level: 'none' }
 }
 
 async function unauthenticatedSender(
   plugin: AuthRelay,
   connection: Connection,
+  done: OnceNext,
   sender: Address,
   authParam: AuthParam,
-): Promise<Reply | null> {
+): Promise<void> {
   const { cfg } = plugin
-  const ip = connection.remote.ip
-  const trusted = inNetworks(ip, cfg.trusted)
-  if (cfg.submissionPorts.has(connection.local.port) && !trusted) {
-    connection.results.add(plugin, { fail: 'mail(auth_required)' })
-    connection.lognotice(
-      plugin,
-      `MAIL refused on submission port ${connection.local.port}: not authenticated`,
-    )
-    return REPLIES.SUBMISSION_AUTH_REQUIRED
-  }
-  await recordAuthParam(plugin, connection, authParam, { authenticated: false })
-  const mode = cfg.inbound_local_sender
-  if (mode === 'accept' || sender.isNull() || trusted) return null
-  if (!plugin.localDomains.has(normaliseDomain(hostOf(sender)))) return null
-  if (await popGrant(plugin, connection)) return null
-  connection.results.add(plugin, { fail: 'mail(local_sender_unauthenticated)' })
-  const what = `${safeForLog(addressOf(sender))} is in a local domain but ${ip} did not authenticate`
-  connection.lognotice(
-    plugin,
-    `MAIL ${mode === 'refuse' ? 'refused' : 'would be refused (inbound_local_sender=observe)'}: ${what}`,
+  const who = submitter(plugin, connection)
+  if (submissionGate(cfg.submissionPorts, who) === 'refuse')
+    return done(constants.deny, recordAuthRequired(plugin, connection))
+  await recordAuthParam(plugin, connection, authParam, undefined)
+  const decision = await judgeLocalSender(
+    sender.isNull() ? null : { address: addressOf(sender), domain: hostOf(sender) },
+    { ip: connection.remote.ip, trusted: who.trusted, popGrant: () => popGrant(plugin, connection) },
+    { mode: cfg.inbound_local_sender, localDomains: plugin.localDomains },
   )
-  return mode === 'refuse' ? REPLIES.INBOUND_LOCAL_SPOOF : null
+  if (!decision) return done()
+  const refused = decision.reply ? 'refused' : 'would be refused (inbound_local_sender=observe)'
+  answer(done, connection, plugin, decision, { log: `MAIL ${refused}: ${decision.detail}` })
 }
 
-/** AUTH=<mailbox> (RFC 4954 §5): believed for an owned address of the login, or from mail_auth_peers; otherwise <>. */
+/** AUTH=<mailbox> (RFC 4954 §5), for the login's `ownership` or an unauthenticated session (undefined). */
 async function recordAuthParam(
   plugin: AuthRelay,
   connection: Connection,
   param: AuthParam,
-  who: { authenticated: true; ownership: LoginOwnership } | { authenticated: false },
+  ownership: LoginOwnership | undefined,
 ): Promise<void> {
-  if (param.kind === 'absent' || !connection.transaction) return
+  const txn = connection.transaction
+  if (param.kind === 'absent' || !txn) return
   const ownedByLogin =
-    who.authenticated && param.kind === 'mailbox' ? (await who.ownership.owns(param.address)).owned : false
+    ownership && param.kind === 'mailbox' ? (await ownership.owns(param.address)).owned : false
   const trustedPeer = inNetworks(connection.remote.ip, plugin.cfg.mailAuthPeers)
-  const verdict = judgeAuthParam(param, { authenticated: who.authenticated, trustedPeer, ownedByLogin })
-  connection.transaction.notes.auth_relay_mail_auth = verdict.value
-  connection.results.add(plugin, { [verdict.accepted ? 'pass' : 'skip']: `mail_auth(${verdict.reason})` })
-  const shown = param.kind === 'mailbox' ? safeForLog(param.address) : param.kind
-  if (verdict.accepted)
-    connection.loginfo(plugin, `AUTH=${verdict.value} on MAIL FROM accepted (${verdict.reason})`)
-  else
-    connection.lognotice(
-      plugin,
-      `AUTH= parameter ${shown} on MAIL FROM ignored, treated as AUTH=<> (${verdict.reason})`,
-    )
+  const verdict = judgeAuthParam(param, { authenticated: Boolean(ownership), trustedPeer, ownedByLogin })
+  noteMailAuth(txn, verdict.value)
+  const decision = mailAuthDecision(param, verdict)
+  record(connection, plugin, decision, { log: decision.detail, level: verdict.accepted ? 'info' : 'notice' })
 }

@@ -1,22 +1,26 @@
-// What the auth_relay hook files share: the plugin's state and the per-session
-// sender ownership (directory lookups cached per connection, lib/authz/session).
+// What the auth_relay hook files share: the plugin's state, and the Haraka
+// side of its services: the session's sender ownership (lib/authz/ownership)
+// with its answers kept in the connection's notes, the POP/IMAP-before-SMTP
+// grant of a transaction, the submission-port facts, and the one answer to a
+// check that failed.
 import type { Connection, Plugin } from 'haraka'
+import type { OnceNext } from '../../haraka/next_once'
+import { authUser, notePopGrant, popGrantNote, redisClient, sessionSenderCache } from '../../haraka/notes'
+import { answer, record } from '../../haraka/record'
+import {
+  loginOwnership as ownershipFrom,
+  type LoginOwnership,
+  type StopReason,
+} from '../../lib/authz/ownership'
+import { authRequired, type Submitter } from '../../lib/authz/submission'
 import type { DirectoryConfig } from '../../lib/ldap/config'
+import { DirectoryUnavailableError } from '../../lib/ldap/errors'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
+import { inNetworks } from '../../lib/net/networks'
 import type { RelayConfig } from '../../lib/relay/config'
-import type { AuthDirectory, Lookup } from '../../lib/ldap/types'
-import { findLoginEntry } from '../../lib/ldap/login_entry'
-import { loginParts } from '../../lib/ldap/template'
 import { checkGrant, type GrantFile } from '../../lib/relay/grants'
 import { recipientDirectoryNeeded } from '../../lib/relay/recipients'
-import {
-  claimedByAnotherEntry,
-  lookupOwnedAddresses,
-  ownsAddress,
-  type Owned,
-  type Ownership,
-} from '../../lib/authz/senders'
-import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../../lib/authz/session'
+import { REPLIES } from '../../lib/replies'
 
 export interface AuthRelay extends Plugin {
   cfg: RelayConfig
@@ -32,43 +36,7 @@ export interface AuthRelay extends Plugin {
   load_host_list(): void
 }
 
-export { authUser } from '../../haraka/auth_user'
-
-export interface LoginOwnership {
-  owned(): Promise<Owned>
-  owns(address: string): Promise<Ownership>
-}
-
-/** Thrown instead of starting a directory operation once the hook no longer needs the answer. */
-export class CheckStopped extends Error {
-  constructor(why: string) {
-    super(why)
-    this.name = 'CheckStopped'
-  }
-}
-
-/** Why to start no more directory work (the hook answered, the client left), or undefined to go on. */
-export type StopReason = () => string | undefined
-
-type Use = <R>(handle: DirectoryHandle, fn: (d: AuthDirectory) => Promise<R>) => Promise<R>
-
-/** Who else may have `address`: the entry it names as a login, and the entry the recipient filter finds for it. */
-function claimLookups(plugin: AuthRelay, use: Use, address: string): Array<() => Promise<Lookup>> {
-  const ONLY_DN = ['1.1']
-  const lookups = [
-    () => use(plugin.directory, (d) => findLoginEntry(d, plugin.dirCfg.mode, address, ONLY_DN)),
-  ]
-  if (recipientDirectoryNeeded(plugin.dirCfg, plugin.cfg)) {
-    lookups.push(() => use(plugin.recipients, (d) => d.findUser(loginParts(address), ONLY_DN)))
-  }
-  return lookups
-}
-
-/**
- * The login's addresses and send-as rights, read once per connection. With
- * `stop`, every directory operation first asks it, and throws CheckStopped
- * instead of starting when it gives a reason.
- */
+/** The login's addresses and send-as rights, read once per connection (see lib/authz/ownership for `stop`). */
 export function loginOwnership(
   plugin: AuthRelay,
   connection: Connection,
@@ -76,6 +44,7 @@ export function loginOwnership(
   stop?: StopReason,
 ): LoginOwnership {
   const { cfg, dirCfg } = plugin
+  // Every setting the answers depend on: a reload that changes one starts afresh.
   const key = [
     login,
     cfg.sender_attributes,
@@ -84,32 +53,15 @@ export function loginOwnership(
     cfg.recipient_filter,
     cfg.recipient_base_dn,
   ]
-  const cache = senderCache(connection.notes, JSON.stringify(key))
-  const use: Use = (handle, fn) => {
-    const why = stop?.()
-    return why ? Promise.reject(new CheckStopped(why)) : handle.use(fn)
+  const sources = {
+    directory: plugin.directory,
+    mode: dirCfg.mode,
+    recipients: recipientDirectoryNeeded(dirCfg, cfg) ? plugin.recipients : undefined,
+    senderAttributes: cfg.sender_attributes,
+    subaddressSeparator: cfg.subaddress_separator,
+    sendAs: cfg.sendAs,
   }
-  const owned = () =>
-    cachedOwned(cache, () =>
-      use(plugin.directory, (d) => lookupOwnedAddresses(d, dirCfg, login, cfg.sender_attributes)),
-    )
-  return {
-    owned,
-    async owns(address) {
-      const entry = await owned()
-      if (entry.kind !== 'found') return { owned: false }
-      return ownsAddress(entry.addresses, address, {
-        subaddressSeparator: cfg.subaddress_separator,
-        sendAs: cfg.sendAs,
-        isMember: (group) =>
-          cachedMembership(cache, group, () => use(plugin.directory, (d) => d.isMember(group, entry.dn))),
-        claimedByAnotherEntry: (canonical) =>
-          cachedClaim(cache, canonical, () =>
-            claimedByAnotherEntry(entry.dn, claimLookups(plugin, use, canonical)),
-          ),
-      })
-    },
-  }
+  return ownershipFrom(sources, sessionSenderCache(connection, JSON.stringify(key)), login, stop)
 }
 
 /**
@@ -122,28 +74,62 @@ export function loginOwnership(
 export async function popGrant(plugin: AuthRelay, connection: Connection): Promise<boolean> {
   const { cfg } = plugin
   if (!cfg.popBeforeSmtp) return false
-  const notes = connection.transaction?.notes
-  const known = notes?.[POP_NOTE] as boolean | undefined
+  const known = popGrantNote(connection.transaction)
   if (known !== undefined) return known
-  const server = (connection as Connection & { server?: { notes?: Record<string, any> } }).server
-  const check = await checkGrant(connection.remote.ip, {
+  const ip = connection.remote.ip
+  const check = await checkGrant(ip, {
     redis: cfg.pop_before_smtp_redis
-      ? { client: server?.notes?.redis, prefix: cfg.pop_before_smtp_redis_prefix, timeoutMs: 1000 }
+      ? { client: redisClient(connection), prefix: cfg.pop_before_smtp_redis_prefix, timeoutMs: 1000 }
       : undefined,
     file: plugin.grantFile,
     ttlSeconds: cfg.pop_before_smtp_ttl,
   })
   if (check.granted) {
-    connection.loginfo(
-      plugin,
-      `relay granted by pop-before-smtp for ${connection.remote.ip} (${check.source}, login ${check.ageSeconds} s ago)`,
-    )
+    const how = `${check.source}, login ${check.ageSeconds} s ago`
+    connection.loginfo(plugin, `relay granted by pop-before-smtp for ${ip} (${how})`)
   } else {
-    for (const p of check.problems)
-      connection.logwarn(plugin, `pop-before-smtp: no grant for ${connection.remote.ip}: ${p}`)
+    for (const p of check.problems) connection.logwarn(plugin, `pop-before-smtp: no grant for ${ip}: ${p}`)
   }
-  if (notes) notes[POP_NOTE] = check.granted
+  notePopGrant(connection.transaction, check.granted)
   return check.granted
 }
 
-const POP_NOTE = 'auth_relay_pop_before_smtp'
+/**
+ * A check that threw: the directory is down (or a recipient check cannot run
+ * as configured), or anything else went wrong on the way. 451 4.4.3, recorded
+ * as `<rule>(directory_unavailable)`, logged as `<what>: <why>`.
+ */
+export function checkFailed(
+  plugin: AuthRelay,
+  connection: Connection,
+  done: OnceNext,
+  rule: 'sender' | 'rcpt' | 'header',
+  what: string,
+  err: unknown,
+): void {
+  const why = err instanceof DirectoryUnavailableError ? err.message : ((err as Error).stack ?? String(err))
+  const failed = { plugin: 'auth_relay', rule, reason: 'directory_unavailable', verdict: 'err' } as const
+  answer(
+    done,
+    connection,
+    plugin,
+    { ...failed, reply: REPLIES.DIRECTORY_TEMPFAIL },
+    { log: `${what}: ${why}` },
+  )
+}
+
+/** Who sends MAIL, for the submission-port rule (lib/authz/submission). */
+export function submitter(plugin: AuthRelay, connection: Connection): Submitter {
+  return {
+    port: connection.local.port,
+    authenticated: Boolean(authUser(connection)),
+    trusted: inNetworks(connection.remote.ip, plugin.cfg.trusted),
+    relaying: connection.relaying,
+  }
+}
+
+/** The submission-port refusal, recorded the same by the gate ahead of core and by the mail hook. */
+export function recordAuthRequired(plugin: AuthRelay, connection: Connection): unknown {
+  const decision = authRequired(connection.local.port)
+  return record(connection, plugin, decision, { log: `MAIL refused ${decision.detail}` })
+}

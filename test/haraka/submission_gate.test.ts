@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Connection } from 'haraka'
-import { installMailGate, type MailGateDecision } from '../../haraka/submission_gate'
+import { installMailGate } from '../../haraka/submission_gate'
+import type { MailGateDecision } from '../../lib/authz/submission'
 import { REPLIES } from '../../lib/replies'
 
 class FakeConnection {

@@ -1,6 +1,6 @@
 // auth_relay's hooks on haraka-test-fixtures connections with a fake directory:
 // the return code, the DSN and the results each decision records. (The same
-// hooks on real Haraka and slapd: test/e2e_relay*.test.ts.)
+// hooks on real Haraka and slapd: test/e2e/relay*.test.ts.)
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

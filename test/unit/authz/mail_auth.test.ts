@@ -1,7 +1,7 @@
 // The AUTH=<mailbox> MAIL parameter (RFC 4954 §5): xtext, parsing, when it is believed.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { decodeXtext, judgeAuthParam, parseAuthParam } from '../../../lib/authz/mail_auth'
+import { decodeXtext, judgeAuthParam, mailAuthDecision, parseAuthParam } from '../../../lib/authz/mail_auth'
 
 describe('xtext', () => {
   test('+XX decodes; other printable characters are themselves', () => {
@@ -70,5 +70,39 @@ describe('judgeAuthParam', () => {
       accepted: false,
       reason: 'malformed',
     })
+  })
+})
+
+describe('mailAuthDecision', () => {
+  test('believed: pass mail_auth(<reason>); ignored: skip, with the parameter made log-safe', () => {
+    const mailbox = { kind: 'mailbox', address: 'a.liddell@example.com' } as const
+    assert.deepEqual(
+      mailAuthDecision(mailbox, {
+        value: '<a.liddell@example.com>',
+        accepted: true,
+        reason: 'authenticated',
+      }),
+      {
+        plugin: 'auth_relay',
+        rule: 'mail_auth',
+        reason: 'authenticated',
+        verdict: 'pass',
+        detail: 'AUTH=<a.liddell@example.com> on MAIL FROM accepted (authenticated)',
+      },
+    )
+    const ignored = mailAuthDecision(mailbox, { value: '<>', accepted: false, reason: 'not_owned' })
+    assert.equal(ignored.verdict, 'skip')
+    assert.equal(
+      ignored.detail,
+      'AUTH= parameter "a.liddell@example.com" on MAIL FROM ignored, treated as AUTH=<> (not_owned)',
+    )
+    const malformed = mailAuthDecision(
+      { kind: 'malformed' },
+      { value: '<>', accepted: false, reason: 'malformed' },
+    )
+    assert.equal(
+      malformed.detail,
+      'AUTH= parameter malformed on MAIL FROM ignored, treated as AUTH=<> (malformed)',
+    )
   })
 })

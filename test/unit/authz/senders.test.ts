@@ -1,8 +1,7 @@
 // Sender ownership: addresses from entry attributes (aliases, proxyAddresses),
-// sub-addressing, send-as groups, and the per-session cache.
+// sub-addressing and send-as groups.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addressesOfValue } from '../../../lib/ldap/addresses'
 import type { Lookup } from '../../../lib/ldap/types'
 import {
   claimedByAnotherEntry,
@@ -11,7 +10,6 @@ import {
   type Owned,
   type OwnershipRule,
 } from '../../../lib/authz/senders'
-import { cachedClaim, cachedMembership, cachedOwned, senderCache } from '../../../lib/authz/session'
 
 const DN = 'uid=alice,ou=people,dc=example,dc=com'
 
@@ -20,30 +18,7 @@ function found(owned: Owned): Extract<Owned, { kind: 'found' }> {
   return owned as Extract<Owned, { kind: 'found' }>
 }
 
-describe('addresses from attribute values', () => {
-  test('proxyAddresses: smtp:/SMTP: values without the prefix, other types ignored', () => {
-    assert.deepEqual(addressesOfValue('proxyAddresses', 'SMTP:Alice@Example.com'), {
-      address: 'Alice@Example.com',
-      primary: true,
-    })
-    assert.deepEqual(addressesOfValue('proxyaddresses', 'smtp:al@example.com'), {
-      address: 'al@example.com',
-      primary: false,
-    })
-    assert.equal(addressesOfValue('proxyAddresses', 'X500:/o=Example/cn=alice'), null)
-    assert.equal(addressesOfValue('proxyAddresses', 'sip:alice@example.com'), null)
-    assert.equal(addressesOfValue('proxyAddresses', 'alice@example.com'), null)
-  })
-  test('other attributes hold plain addresses, prefix or not', () => {
-    assert.deepEqual(addressesOfValue('mail', ' alice@example.com '), {
-      address: 'alice@example.com',
-      primary: false,
-    })
-    assert.deepEqual(addressesOfValue('mail', 'smtp:x@example.com'), {
-      address: 'smtp:x@example.com',
-      primary: false,
-    })
-  })
+describe('ownedFromEntry', () => {
   test('ownedFromEntry: canonical set in attribute order; primary is SMTP:, else the first listed', () => {
     const attrs = {
       mail: ['Alice@Example.com'],
@@ -237,57 +212,5 @@ describe('claimedByAnotherEntry', () => {
       claimedByAnotherEntry(DN_JOHN, [async () => Promise.reject(new Error('down'))]),
       /down/,
     )
-  })
-})
-
-describe('per-session cache', () => {
-  test('the entry is read once per key; a new key (another login, a reload) reads again', async () => {
-    const notes: Record<string, any> = {}
-    let loads = 0
-    const load = async (): Promise<Owned> => {
-      loads++
-      return ownedFromEntry(DN, { mail: ['alice@example.com'] }, ['mail'])
-    }
-    await cachedOwned(senderCache(notes, 'alice'), load)
-    await cachedOwned(senderCache(notes, 'alice'), load)
-    assert.equal(loads, 1)
-    await cachedOwned(senderCache(notes, 'alice+other-config'), load)
-    assert.equal(loads, 2)
-  })
-  test('failures are not cached; group answers are', async () => {
-    const notes: Record<string, any> = {}
-    const cache = senderCache(notes, 'k')
-    await assert.rejects(
-      cachedOwned(cache, async () => Promise.reject(new Error('down'))),
-      /down/,
-    )
-    const o = await cachedOwned(cache, async () => ({ kind: 'no_entry' }))
-    assert.deepEqual(o, { kind: 'no_entry' })
-    let checks = 0
-    const check = async () => (checks++, true)
-    assert.equal(await cachedMembership(cache, 'cn=g', check), true)
-    assert.equal(await cachedMembership(cache, 'cn=g', check), true)
-    assert.equal(checks, 1)
-    await assert.rejects(cachedMembership(cache, 'cn=h', async () => Promise.reject(new Error('down'))))
-    assert.equal(await cachedMembership(cache, 'cn=h', async () => false), false)
-    let claims = 0
-    const claim = async () => (claims++, true)
-    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
-    assert.equal(await cachedClaim(cache, 'john.smith@example.com', claim), true)
-    assert.equal(claims, 1)
-    await assert.rejects(cachedClaim(cache, 'x@example.com', async () => Promise.reject(new Error('down'))))
-    assert.equal(await cachedClaim(cache, 'x@example.com', async () => false), false)
-  })
-  test('a session keeps at most 1000 claim answers: the oldest are dropped, the newest kept', async () => {
-    const cache = senderCache({}, 'k')
-    for (let i = 0; i < 5000; i++) await cachedClaim(cache, `alice+${i}@example.com`, async () => false)
-    assert.equal(cache.claims.size, 1000)
-    let checks = 0
-    const check = async () => (checks++, false)
-    await cachedClaim(cache, 'alice+4999@example.com', check)
-    assert.equal(checks, 0)
-    await cachedClaim(cache, 'alice+0@example.com', check)
-    assert.equal(checks, 1)
-    assert.equal(cache.claims.size, 1000)
   })
 })

@@ -1,7 +1,7 @@
 // lib/net/networks: CIDR ranges in standard notation only, and the match.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { cidrOption, inNetworks, isCidr, parseCidr } from '../../../lib/net/networks'
+import { cidrOption, inNetworks, parseCidr } from '../../../lib/net/networks'
 
 const shown = (text: string) => {
   const r = parseCidr(text)
@@ -27,7 +27,7 @@ describe('parseCidr', () => {
       '167772161/32',
       '10.0.0/24',
     ]) {
-      assert.equal(isCidr(text), false, text)
+      assert.equal(parseCidr(text).ok, false, text)
       assert.match(shown(text), /not a four-part decimal IPv4 or an IPv6 address/, text)
     }
   })
@@ -52,7 +52,7 @@ describe('parseCidr', () => {
       '10.0.0.0/8/8',
       '',
     ]) {
-      assert.equal(isCidr(text), false, text)
+      assert.equal(parseCidr(text).ok, false, text)
     }
   })
 })
@@ -87,5 +87,22 @@ describe('inNetworks', () => {
     assert.equal(inNetworks('::ffff:10.1.2.3', nets), true)
     assert.equal(inNetworks('8.0.0.1', nets), false)
     assert.equal(inNetworks('2001:db8::5', nets), true)
+  })
+})
+
+describe('trusted networks', () => {
+  const errors: string[] = []
+  const nets = cidrOption('trusted_networks', ['192.0.2.0/24', '2001:db8::/32'], errors)
+  test('the ranges parse', () => assert.deepEqual(errors, []))
+  test('matches inside the ranges, IPv4-mapped IPv6 included', () => {
+    assert.equal(inNetworks('192.0.2.7', nets), true)
+    assert.equal(inNetworks('::ffff:192.0.2.7', nets), true)
+    assert.equal(inNetworks('2001:db8::1', nets), true)
+  })
+  test('loopback is not trusted unless listed; junk never matches', () => {
+    assert.equal(inNetworks('127.0.0.1', nets), false)
+    assert.equal(inNetworks('::1', nets), false)
+    assert.equal(inNetworks('not-an-ip', nets), false)
+    assert.equal(inNetworks('127.0.0.1', []), false)
   })
 })

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { inNetworks, parseCidrs } from '../../../lib/net/networks'
-import {
-  addressLiteralIp,
-  classifyRcpt,
-  normaliseDomain,
-  normaliseIp,
-  relayRule,
-  type RcptInput,
-} from '../../../lib/relay/policy'
+import { canonicalDomain } from '../../../lib/mail/address'
+import { classifyRcpt, judgeRcpt, relayRule, type RcptInput } from '../../../lib/relay/policy'
+import { REPLIES } from '../../../lib/replies'
 
 const local = { domains: new Set(['example.com']), ips: new Set(['127.0.0.5', '2001:db8::25']) }
 const rcpt = (path: string, user: string, domain: string): RcptInput => ({ path, user, domain })
@@ -31,7 +25,7 @@ describe('classifyRcpt', () => {
   test('internationalised domains: host_list entries and recipient hosts compare as A-labels', () => {
     // Haraka hands plugins the A-label (<u@b\u00fccher.example> has host xn--bcher-kva.example); host_list may hold either form.
     const idn = {
-      domains: new Set(['B\u00fccher.Example', 'xn--caf-dma.example'].map(normaliseDomain)),
+      domains: new Set(['B\u00fccher.Example', 'xn--caf-dma.example'].map(canonicalDomain)),
       ips: new Set<string>(),
     }
     const ours = { kind: 'local', rule: 'local_domain' }
@@ -42,8 +36,8 @@ describe('classifyRcpt', () => {
       classifyRcpt(rcpt('<u@xn--bcher-kva.example>', 'u', 'xn--bcher-kva.example.'), idn).kind,
       'remote',
     )
-    assert.equal(normaliseDomain('B\u00fccher.example.'), 'xn--bcher-kva.example.')
-    assert.equal(normaliseDomain('Example.COM'), 'example.com')
+    assert.equal(canonicalDomain('B\u00fccher.example.'), 'xn--bcher-kva.example.')
+    assert.equal(canonicalDomain('Example.COM'), 'example.com')
   })
   test('the bare <postmaster> is ours (RFC 5321 4.5.1); another bare local part is not', () => {
     assert.deepEqual(classifyRcpt(rcpt('<Postmaster>', 'Postmaster', ''), local), {
@@ -96,36 +90,85 @@ describe('relayRule', () => {
   })
 })
 
-describe('IP helpers', () => {
-  test('address literals: IPv4 dotted quad, IPv6 with the tag, nothing else', () => {
-    assert.equal(addressLiteralIp('[192.0.2.1]'), '192.0.2.1')
-    assert.equal(addressLiteralIp('[IPv6:::ffff:192.0.2.1]'), '192.0.2.1')
-    assert.equal(addressLiteralIp('[ipv6:2001:DB8::1]'), '2001:db8::1')
-    assert.equal(addressLiteralIp('[0x7f.1]'), null)
-    assert.equal(addressLiteralIp('[2001:db8::1]'), null)
-    assert.equal(addressLiteralIp('[IPv6:192.0.2.1]'), null)
-    assert.equal(addressLiteralIp('192.0.2.1'), null)
+describe('judgeRcpt', () => {
+  const asked: string[] = []
+  const ctx = (
+    over: { verify?: boolean; exists?: boolean; auth?: boolean; trusted?: boolean; grant?: boolean } = {},
+  ) => ({
+    local,
+    verifyRecipients: over.verify ?? false,
+    recipientExists: async () => (asked.push('recipient'), over.exists ?? true),
+    client: {
+      ip: '192.0.2.9',
+      authenticated: over.auth ?? false,
+      trustedNetwork: over.trusted ?? false,
+      popGrant: async () => (asked.push('grant'), over.grant ?? false),
+    },
   })
-  test('normaliseIp folds IPv4-mapped IPv6 and refuses junk', () => {
-    assert.equal(normaliseIp('::ffff:127.0.0.1'), '127.0.0.1')
-    assert.equal(normaliseIp('2001:0db8::0001'), '2001:db8::1')
-    assert.equal(normaliseIp('nope'), null)
-    assert.equal(normaliseIp('0x7f.1'), null)
-    assert.equal(normaliseIp('127.1'), null)
+  test('a trick: fail rcpt(<trick>), its 550 5.7.1, even for an authenticated session', async () => {
+    const d = await judgeRcpt(
+      rcpt('<u%remote.example@example.com>', 'u%remote.example', 'example.com'),
+      ctx({ auth: true }),
+    )
+    assert.equal(d.verdict, 'fail')
+    assert.equal(d.reason, 'percent_hack')
+    assert.deepEqual(d.reply, { code: 550, enh: '5.7.1', text: 'Relaying denied: percent hack' })
+    assert.equal(d.detail, 'relaying denied: percent hack')
   })
-})
-
-describe('trusted networks', () => {
-  const nets = parseCidrs(['192.0.2.0/24', '2001:db8::/32'])
-  test('matches inside the ranges, IPv4-mapped IPv6 included', () => {
-    assert.equal(inNetworks('192.0.2.7', nets), true)
-    assert.equal(inNetworks('::ffff:192.0.2.7', nets), true)
-    assert.equal(inNetworks('2001:db8::1', nets), true)
+  test('ours: accepted by the rule that made it ours; verified when asked, postmaster never', async () => {
+    asked.length = 0
+    assert.equal((await judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), ctx())).reason, 'local_domain')
+    assert.equal(
+      (await judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), ctx({ verify: true }))).reason,
+      'local_user',
+    )
+    const unknown = await judgeRcpt(
+      rcpt('<a@example.com>', 'a', 'example.com'),
+      ctx({ verify: true, exists: false }),
+    )
+    assert.equal(unknown.reason, 'unknown_user')
+    assert.equal(unknown.reply, REPLIES.RCPT_UNKNOWN_USER)
+    assert.deepEqual(asked, ['recipient', 'recipient'])
+    const pm = await judgeRcpt(
+      rcpt('<PostMaster@example.com>', 'PostMaster', 'example.com'),
+      ctx({ verify: true }),
+    )
+    assert.equal(pm.reason, 'local_domain')
+    assert.equal(
+      (await judgeRcpt(rcpt('<postmaster>', 'postmaster', ''), ctx({ verify: true }))).reason,
+      'postmaster',
+    )
+    assert.deepEqual(asked, ['recipient', 'recipient'])
   })
-  test('loopback is not trusted unless listed; junk never matches', () => {
-    assert.equal(inNetworks('127.0.0.1', nets), false)
-    assert.equal(inNetworks('::1', nets), false)
-    assert.equal(inNetworks('not-an-ip', nets), false)
-    assert.equal(inNetworks('127.0.0.1', []), false)
+  test('elsewhere: authenticated, trusted network (relaying), a grant (relaying), else denied', async () => {
+    asked.length = 0
+    const remote = rcpt('<x@remote.example>', 'x', 'remote.example')
+    assert.deepEqual(await judgeRcpt(remote, ctx({ auth: true })), {
+      plugin: 'auth_relay',
+      rule: 'rcpt',
+      verdict: 'pass',
+      reason: 'authenticated',
+    })
+    const trusted = await judgeRcpt(remote, ctx({ trusted: true }))
+    assert.equal(trusted.reason, 'trusted_network')
+    assert.equal(trusted.relaying, true)
+    assert.deepEqual(asked, [], 'no grant is looked up for AUTH or a trusted network')
+    const granted = await judgeRcpt(remote, ctx({ grant: true }))
+    assert.equal(granted.reason, 'pop_before_smtp')
+    assert.equal(granted.relaying, true)
+    const denied = await judgeRcpt(remote, ctx())
+    assert.equal(denied.reason, 'relay_denied')
+    assert.equal(denied.reply, REPLIES.RELAY_DENIED)
+    assert.equal(denied.detail, 'relaying denied for unauthenticated 192.0.2.9')
+    const literal = await judgeRcpt(rcpt('<a@[192.0.2.1]>', 'a', '[192.0.2.1]'), ctx())
+    assert.equal(literal.reply, REPLIES.RELAY_DENIED_IP_LITERAL)
+    assert.equal(
+      literal.detail,
+      'relaying denied: address literal is not ours, for unauthenticated 192.0.2.9',
+    )
+  })
+  test('a directory that cannot tell rejects: the hook answers 451', async () => {
+    const down = { ...ctx({ verify: true }), recipientExists: () => Promise.reject(new Error('down')) }
+    await assert.rejects(judgeRcpt(rcpt('<a@example.com>', 'a', 'example.com'), down), /down/)
   })
 })

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Directory } from '../../../lib/ldap/types'
 import { identityValue } from '../../../lib/stamp/identity'
-import { pickPrimary, primaryAddress } from '../../../lib/stamp/primary'
+import { primaryAddress } from '../../../lib/stamp/primary'
 import { TestDirectories } from '../../harness/directories'
 import { fakeDirectory, fakeDirectoryConfig } from '../../harness/fake_directory'
 import { startSlapd, type Slapd } from '../../harness/slapd'
@@ -24,21 +24,6 @@ before(async () => {
 after(async () => {
   await dirs.closeAll()
   await slapd?.dispose()
-})
-
-describe('pickPrimary', () => {
-  test('the first value, as the directory returned them', () => {
-    assert.equal(pickPrimary('mail', ['alice@example.com', 'a.liddell@example.com']), 'alice@example.com')
-  })
-  test('proxyAddresses: the SMTP: value, whatever its position; smtp: and X500: are not primary', () => {
-    assert.equal(pickPrimary('proxyAddresses', ['smtp:b@example.com', 'SMTP:A@example.com']), 'A@example.com')
-    assert.equal(pickPrimary('proxyaddresses', ['smtp:b@example.com', 'X500:/o=x']), undefined)
-  })
-  test('a value that is not an address is not used', () => {
-    assert.equal(pickPrimary('mail', ['not an address']), undefined)
-    assert.equal(pickPrimary('mail', ['a@b\r\nBcc: c@d']), undefined)
-    assert.equal(pickPrimary('mail', []), undefined)
-  })
 })
 
 describe('primaryAddress on slapd', () => {
