@@ -1,16 +1,10 @@
 // Schema of config/auth_stamp.ini.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import {
-  defaultsOf,
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-} from '../config/schema'
+import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
-import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
+import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
@@ -56,31 +50,17 @@ export const STAMP_SPEC = {
   bare_cr: { type: 'enum', default: 'refuse', values: BARE_CR_MODES },
 } satisfies SectionSpec
 
-export const STAMP_DEFAULTS = Object.freeze(defaultsOf(STAMP_SPEC))
-
 /**
  * Names the plugin strips from every message: they would break the message
  * (or other checks) if used for our headers.
  */
-const RESERVED = new Set([
+const RESERVED = new Set<string>([
   'authentication-results',
   'original-authentication-results',
   'received',
   'return-path',
-  'from',
-  'sender',
-  'reply-to',
-  'to',
-  'cc',
   'bcc',
-  'subject',
-  'date',
-  'message-id',
-  'in-reply-to',
-  'references',
-  'mime-version',
-  'content-type',
-  'content-transfer-encoding',
+  ...SIGNED_FIELDS,
   'dkim-signature',
   'arc-seal',
   'arc-message-signature',
@@ -195,8 +175,8 @@ function buildStamp(
   return {
     ...main,
     bare_cr: main.bare_cr as BareCrMode,
-    identityNames: new Set([identity, STAMP_DEFAULTS.identity_header.toLowerCase()]),
-    stampNames: new Set([stamp, STAMP_DEFAULTS.stamp_header.toLowerCase()]),
+    identityNames: new Set([identity, STAMP_SPEC.identity_header.default.toLowerCase()]),
+    stampNames: new Set([stamp, STAMP_SPEC.stamp_header.default.toLowerCase()]),
     signingKey,
     verifyKeys: [signingKey, previousKey].filter((k): k is StampKey => k !== undefined),
     keyFiles,

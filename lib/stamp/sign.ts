@@ -21,7 +21,7 @@
 // Version 1 (login, sender, Message-ID, Date and time only) is no longer
 // accepted: it verified on any message with the same Message-ID and Date.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { canonicalFieldValue, fieldName } from '../mail/fields'
+import { canonicalFieldValue, fieldName, rawFieldValue } from '../mail/fields'
 
 export const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
@@ -344,10 +344,12 @@ export function verifyMessage(
   if (indexes.length === 0) return { verdict: fail('no_stamp', 'no stamp header'), indexes }
   if (indexes.length > 1)
     return { verdict: fail('several_stamps', `${indexes.length} stamp headers`), indexes }
-  const field = fields[indexes[0]!]!
-  const value = field.slice(field.indexOf(':') + 1)
   return {
-    verdict: verifyStamp(value, { headers: signedHeaders(fields), bodyHash: message.bodyHash }, ctx),
+    verdict: verifyStamp(
+      rawFieldValue(fields[indexes[0]!]!),
+      { headers: signedHeaders(fields), bodyHash: message.bodyHash },
+      ctx,
+    ),
     indexes,
   }
 }
