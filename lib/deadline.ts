@@ -19,6 +19,8 @@ export function withDeadline<T>(
   message: string,
   hooks: { onTimeout?: () => void; late?: (value: T) => void } = {},
 ): Promise<T> {
+  // No deadline (hookDeadlineMs without a plugin timeout): setTimeout would take Infinity for 1 ms.
+  if (ms === Infinity) return work
   return new Promise<T>((resolve, reject) => {
     let done = false
     const timer = setTimeout(() => {
