@@ -4,6 +4,7 @@
 // label `rule(reason)`, one log line and the DSN. The reasons of each rule are
 // listed in Reasons: the README's results tables document the same labels.
 import type { Reply } from './replies'
+import type { AddressReason, BareCrReason, SignReason, StampReason, VerifyReason } from './stamp/reasons'
 
 export type PluginName = 'ldap_auth' | 'auth_relay' | 'auth_stamp' | 'eml_sink'
 
@@ -22,9 +23,13 @@ export interface Reasons {
   mail_auth: string
   rcpt: string
   header: string
-  stamp: string
-  address: string
-  verify: string
+  stamp: StampReason
+  address: AddressReason
+  verify: VerifyReason
+  sign: SignReason
+  bare_cr: BareCrReason
+  /** eml_sink, the demo delivery: no judge, the store worked or not */
+  queue: 'stored' | 'store_failed'
 }
 
 export type Rule = keyof Reasons

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseStampConfig, type StampConfig } from '../../../lib/stamp/config'
 import { bodyHash } from '../../../lib/stamp/body'
-import { messageFacts, signedHeaders, stampValue, StampKey, verifyStamp } from '../../../lib/stamp/sign'
+import {
+  messageFacts,
+  signedHeaders,
+  stampValue,
+  StampKey,
+  verifyStamp,
+  type Verdict,
+} from '../../../lib/stamp/sign'
 import {
   headersToAdd,
   inspectMessage,
@@ -12,13 +19,15 @@ import {
   newMessageId,
   rfc5322Date,
   signPlan,
-  StampResults,
-  verdictLabel,
   verifyNeedsBody,
   type MessageContext,
 } from '../../../lib/stamp/plan'
+import { stampDecision, StampResults, verifyDecision } from '../../../lib/stamp/results'
+import { resultOf } from '../../harness/results'
 
 const SECRET = 'plan-test-secret-of-at-least-32-bytes'
+/** The results entry of the verify-mode decision on a verdict. */
+const verdictLabel = (v: Verdict) => resultOf(verifyDecision(v))
 const NOW = 1_800_000_000
 
 function config(main: Record<string, unknown> = {}): StampConfig {
@@ -393,8 +402,8 @@ describe('verifyNeedsBody', () => {
 describe('StampResults', () => {
   test('one entry: removed count and names, then the labels', () => {
     const r = new StampResults()
-    r.add({ pass: 'stamp(identity)' })
-    r.add({ err: 'address(directory_unavailable)' })
+    r.add(stampDecision('stamp', 'pass', 'identity'))
+    r.add(stampDecision('address', 'err', 'directory_unavailable'))
     r.add(undefined)
     const found = inspectMessage([...BASE, ...FORGED], config(), ctx())
     assert.deepEqual(r.summary(found), {
