@@ -8,42 +8,30 @@ import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
+const headerNameOption = (name: string) =>
+  ({ type: 'string', default: name, pattern: HEADER_NAME, hint: 'a header field name' }) as const
+const KEY_ID_OPTION = {
+  type: 'string',
+  default: '',
+  pattern: KEY_ID,
+  hint: 'a key id (letters, digits, . _ -, at most 64)',
+} as const
 
 export const STAMP_SPEC = {
-  identity_header: {
-    type: 'string',
-    default: 'X-Authenticated-User',
-    pattern: HEADER_NAME,
-    hint: 'a header field name',
-  },
+  identity_header: headerNameOption('X-Authenticated-User'),
   identity_value: { type: 'enum', default: 'login', values: ['login', 'address'] },
   address_attribute: { type: 'string', default: 'mail', pattern: ATTRIBUTE, hint: 'an LDAP attribute name' },
   auth_results_mailfrom: { type: 'bool', default: true },
   received_login: { type: 'bool', default: false },
   add_date_message_id: { type: 'bool', default: true },
-  stamp_header: {
-    type: 'string',
-    default: 'X-Auth-Stamp',
-    pattern: HEADER_NAME,
-    hint: 'a header field name',
-  },
+  stamp_header: headerNameOption('X-Auth-Stamp'),
   sign: { type: 'bool', default: false },
   verify: { type: 'bool', default: false },
   verify_peers: { type: 'list', default: [], hint: CIDR_HINT },
-  key_id: {
-    type: 'string',
-    default: '',
-    pattern: KEY_ID,
-    hint: 'a key id (letters, digits, . _ -, at most 64)',
-  },
+  key_id: KEY_ID_OPTION,
   key: { type: 'secret', default: '' },
   key_file: { type: 'string', default: '' },
-  previous_key_id: {
-    type: 'string',
-    default: '',
-    pattern: KEY_ID,
-    hint: 'a key id (letters, digits, . _ -, at most 64)',
-  },
+  previous_key_id: KEY_ID_OPTION,
   previous_key: { type: 'secret', default: '' },
   previous_key_file: { type: 'string', default: '' },
   max_age: { type: 'int', default: 604800, min: 0, max: 31536000 },
