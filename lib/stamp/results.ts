@@ -29,15 +29,15 @@ export function addedDecision(h: NewHeader): Decision<'stamp'> {
   return stampDecision('stamp', 'pass', h.name === 'Date' ? 'date_added' : 'message_id_added')
 }
 
-/** The one results entry auth_stamp records per message (`rule(reason)` labels plus removed counts). */
-export class StampResults {
+/** The decisions on one message, for the one results entry auth_stamp records (`rule(reason)` labels plus removed counts). */
+export class StampSummary {
   private readonly lists: Record<Verdict, string[]> = { pass: [], fail: [], skip: [], err: [] }
 
-  add(decision: Decision | undefined): void {
+  note(decision: Decision | undefined): void {
     if (decision) this.lists[decision.verdict].push(labelOf(decision))
   }
 
-  summary(found: Inspection): Record<string, unknown> {
+  entry(found: Inspection): Record<string, unknown> {
     const out: Record<string, unknown> = {}
     if (found.remove.length) {
       out.removed = found.remove.length

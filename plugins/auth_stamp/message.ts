@@ -15,7 +15,7 @@ import { authPassClause, isAuthClause } from '../../lib/mail/auth_results'
 import { REPLIES } from '../../lib/replies'
 import type { StampConfig } from '../../lib/stamp/config'
 import { inspectMessage, malformedFieldsNote, verifyNeedsBody, type Inspection } from '../../lib/stamp/plan'
-import { stampDecision, StampResults, verifyDecision } from '../../lib/stamp/results'
+import { stampDecision, StampSummary, verifyDecision } from '../../lib/stamp/results'
 import type { AuthStamp } from './plugin'
 import { stampMessage } from './stamp'
 
@@ -72,9 +72,9 @@ function removeForged(
     connection.logerror(plugin, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
     return next(constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
   }
-  const results = new StampResults()
+  const summary = new StampSummary()
   if (found.verdict) {
-    results.add(verifyDecision(found.verdict))
+    summary.note(verifyDecision(found.verdict))
     if (!found.verdict.valid && found.verdict.reason !== 'no_stamp') {
       connection.lognotice(plugin, `stamp removed: ${found.verdict.reason}: ${found.verdict.detail}`)
     }
@@ -82,9 +82,9 @@ function removeForged(
   if (login) oneAuthResinfo(connection, login, cfg.auth_results_mailfrom ? mailFrom : '')
   const { identity } = found
   if (identity)
-    return stampMessage(plugin, next, connection, { txn, cfg, found, identity, results, mailFrom, now })
-  results.add(stampDecision('stamp', 'skip', 'unauthenticated'))
-  recordSummary(txn, plugin, results.summary(found))
+    return stampMessage(plugin, next, connection, { txn, cfg, found, identity, summary, mailFrom, now })
+  summary.note(stampDecision('stamp', 'skip', 'unauthenticated'))
+  recordSummary(txn, plugin, summary.entry(found))
   next()
 }
 

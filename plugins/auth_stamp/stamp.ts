@@ -10,7 +10,7 @@ import { hookDeadlineMs } from '../../lib/deadline'
 import type { StampConfig } from '../../lib/stamp/config'
 import { identityFor } from '../../lib/stamp/identity'
 import { headersToAdd, missingSubmissionFields, signPlan, type Inspection } from '../../lib/stamp/plan'
-import { addedDecision, stampDecision, type StampResults } from '../../lib/stamp/results'
+import { addedDecision, stampDecision, type StampSummary } from '../../lib/stamp/results'
 import { safeForLog } from '../../lib/text'
 import type { AuthStamp } from './plugin'
 
@@ -19,7 +19,7 @@ export interface Stamping {
   cfg: StampConfig
   found: Inspection
   identity: NonNullable<Inspection['identity']>
-  results: StampResults
+  summary: StampSummary
   mailFrom: string
   now: number
 }
@@ -31,9 +31,9 @@ export function stampMessage(plugin: AuthStamp, next: Next, connection: Connecti
     .catch((err: unknown) => {
       // A bug, not an outage (identityFor falls back to the login): the message still goes through.
       connection.logerror(plugin, `stamping failed: ${(err as Error).stack ?? String(err)}`)
-      s.results.add(stampDecision('stamp', 'err', 'internal_error'))
+      s.summary.note(stampDecision('stamp', 'err', 'internal_error'))
     })
-    .then(() => recordSummary(txn, plugin, s.results.summary(s.found)))
+    .then(() => recordSummary(txn, plugin, s.summary.entry(s.found)))
   // A bug in the bookkeeping lets the message go on (CONT) as well.
   endChain(
     chain.then(() => done()),
@@ -43,13 +43,13 @@ export function stampMessage(plugin: AuthStamp, next: Next, connection: Connecti
 }
 
 async function stamp(plugin: AuthStamp, connection: Connection, s: Stamping): Promise<void> {
-  const { txn, cfg, identity, results, now } = s
+  const { txn, cfg, identity, summary, now } = s
   // RFC 6409 §8.2, §8.3: a submission gets the Date and Message-ID it lacks, before it is signed.
   if (identity.source === 'session' && cfg.add_date_message_id) {
     const added = missingSubmissionFields(txn.header.header_list, { host: connection.local.host, now })
     for (const h of added) {
       txn.add_header(h.name, h.value)
-      results.add(addedDecision(h))
+      summary.note(addedDecision(h))
     }
     if (added.length)
       connection.loginfo(plugin, `added ${added.map((h) => `${h.name}: ${h.value}`).join(', ')} (missing)`)
@@ -58,7 +58,7 @@ async function stamp(plugin: AuthStamp, connection: Connection, s: Stamping): Pr
   const budgetMs = hookDeadlineMs(Infinity, plugin.timeout)
   const directory = plugin.dirCfg && { handle: plugin.directory, mode: plugin.dirCfg.mode }
   const id = await identityFor(cfg, identity.login, directory, budgetMs)
-  results.add(id.decision)
+  summary.note(id.decision)
   if (id.fallback) {
     const who = safeForLog(identity.login)
     connection.logwarn(plugin, `identity for ${who}: ${id.fallback}; stamping the login`)
@@ -66,21 +66,21 @@ async function stamp(plugin: AuthStamp, connection: Connection, s: Stamping): Pr
   const plan = signPlan(cfg, identity, txn.header.header_list)
   let bodyHash: string | undefined
   if (plan.obstacle) {
-    results.add(stampDecision('sign', 'fail', plan.obstacle))
+    summary.note(stampDecision('sign', 'fail', plan.obstacle))
     connection.lognotice(plugin, plan.detail!)
   } else if (plan.sign) {
     try {
       bodyHash = await hashMessageBody(txn.message_stream)
     } catch (err) {
-      results.add(stampDecision('sign', 'err', 'body_unreadable'))
+      summary.note(stampDecision('sign', 'err', 'body_unreadable'))
       connection.logerror(plugin, `not signed: cannot read the body: ${(err as Error).message}`)
     }
   }
   const fields = txn.header.header_list
   const opts = { identityValue: id.value, identity, mailFrom: s.mailFrom, fields, now, bodyHash }
   for (const h of headersToAdd(cfg, opts)) txn.add_leading_header(h.name, h.value)
-  results.add(
+  summary.note(
     stampDecision('stamp', 'pass', identity.source === 'stamp' ? 'identity_from_stamp' : 'identity'),
   )
-  if (plan.sign && bodyHash !== undefined) results.add(stampDecision('stamp', 'pass', 'signed'))
+  if (plan.sign && bodyHash !== undefined) summary.note(stampDecision('stamp', 'pass', 'signed'))
 }

@@ -22,7 +22,7 @@ import {
   verifyNeedsBody,
   type MessageContext,
 } from '../../../lib/stamp/plan'
-import { stampDecision, StampResults, verifyDecision } from '../../../lib/stamp/results'
+import { stampDecision, StampSummary, verifyDecision } from '../../../lib/stamp/results'
 import { resultOf } from '../../harness/results'
 
 const SECRET = 'plan-test-secret-of-at-least-32-bytes'
@@ -189,14 +189,14 @@ describe('inspectMessage', () => {
         'X-Auth-Stamp<U+007F>',
         'a line without a colon',
       ])
-      assert.deepEqual(new StampResults().summary(r), {
+      assert.deepEqual(new StampSummary().entry(r), {
         removed: 9,
         removed_fields: ['x-authenticated-user=1'],
         malformed_names: 8,
       })
     }
     const only = inspectMessage([...BASE, MALFORMED[3]!], config(), ctx())
-    assert.deepEqual(new StampResults().summary(only), { removed: 1, malformed_names: 1 })
+    assert.deepEqual(new StampSummary().entry(only), { removed: 1, malformed_names: 1 })
   })
 
   test('verify mode: a stamp under a malformed name is neither a stamp nor a second stamp; it goes, a valid one stays', () => {
@@ -399,14 +399,14 @@ describe('verifyNeedsBody', () => {
   })
 })
 
-describe('StampResults', () => {
+describe('StampSummary', () => {
   test('one entry: removed count and names, then the labels', () => {
-    const r = new StampResults()
-    r.add(stampDecision('stamp', 'pass', 'identity'))
-    r.add(stampDecision('address', 'err', 'directory_unavailable'))
-    r.add(undefined)
+    const r = new StampSummary()
+    r.note(stampDecision('stamp', 'pass', 'identity'))
+    r.note(stampDecision('address', 'err', 'directory_unavailable'))
+    r.note(undefined)
     const found = inspectMessage([...BASE, ...FORGED], config(), ctx())
-    assert.deepEqual(r.summary(found), {
+    assert.deepEqual(r.entry(found), {
       removed: 5,
       removed_fields: [
         'x-authenticated-user=3',
@@ -416,6 +416,6 @@ describe('StampResults', () => {
       pass: ['stamp(identity)'],
       err: ['address(directory_unavailable)'],
     })
-    assert.deepEqual(new StampResults().summary(inspectMessage(BASE, config(), ctx())), {})
+    assert.deepEqual(new StampSummary().entry(inspectMessage(BASE, config(), ctx())), {})
   })
 })
