@@ -11,6 +11,7 @@ import { parseStampConfig } from '../lib/stamp/config'
 import { headerFieldsOf } from '../lib/mail/fields'
 import { bodyHash, bodyOfRaw } from '../lib/stamp/body'
 import { verifyMessage } from '../lib/stamp/sign'
+import { withoutControls } from '../lib/text'
 
 const USAGE = `Usage: npm run verify-stamp -- [options] <message.eml>
 
@@ -29,8 +30,7 @@ Usage and configuration errors exit 2.
   --help               show this help
 `
 
-// eslint-disable-next-line no-control-regex
-const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?')
+const printable = (s: string) => withoutControls(s, '?')
 
 function usage(message: string): never {
   process.stderr.write(`verify-stamp: ${message}\n\n${USAGE}`)

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { fieldName, fieldNameForLog, isMalformedField } from '../mail/fields'
 import { inNetworks } from '../net/networks'
+import { withoutControls } from '../text'
 import type { StampConfig } from './config'
 import { ourFields } from './fields'
 import {
@@ -215,10 +216,7 @@ export function headersToAdd(
     bodyHash?: string
   },
 ): NewHeader[] {
-  // eslint-disable-next-line no-control-regex
-  const out: NewHeader[] = [
-    { name: cfg.identity_header, value: opts.identityValue.replace(/[\x00-\x1f\x7f]/g, '') },
-  ]
+  const out: NewHeader[] = [{ name: cfg.identity_header, value: withoutControls(opts.identityValue) }]
   if (signPlan(cfg, opts.identity, opts.fields).sign && opts.bodyHash !== undefined) {
     const facts = {
       ...messageFacts(opts.fields, opts.bodyHash),
