@@ -23,9 +23,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { canonicalFieldValue, fieldName, rawFieldValue } from '../mail/fields'
 
-export const STAMP_VERSION = 2
+const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
-export const FUTURE_SKEW_SECONDS = 300
+const FUTURE_SKEW_SECONDS = 300
 export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/
 export const MIN_SECRET_BYTES = 32
 
@@ -255,7 +255,7 @@ function fail(reason: VerifyFailure, detail: string): Verdict {
 }
 
 /** Split a stamp value into its tags; a string is the reason it is malformed. */
-export function parseTags(value: string): Record<Tag, string> | string {
+function parseTags(value: string): Record<Tag, string> | string {
   const unfolded = value.replace(/\r?\n(?=[ \t])/g, '')
   const parts = unfolded.split(';').map((p) => p.trim())
   if (parts[parts.length - 1] === '') parts.pop() // a trailing `;` is allowed
