@@ -4,20 +4,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { removeFields } from '../../haraka/header_edit'
+import { delivered, receivedTransaction } from '../harness/transaction'
 
-const { createTransaction } = require('Haraka/transaction') as {
-  createTransaction(uuid: string, cfg: unknown): any
-}
-
-async function transaction(wireLines: string[]): Promise<any> {
-  const txn = createTransaction(`T${Math.random().toString(36).slice(2)}`, {})
-  for (const line of wireLines) txn.add_data(Buffer.from(`${line}\r\n`, 'utf8'))
-  await new Promise<void>((resolve) => txn.end_data(resolve))
-  return txn
-}
-
-const delivered = (txn: any): Promise<string> =>
-  new Promise((resolve) => txn.message_stream.get_data((b: Buffer) => resolve(b.toString('utf8'))))
+const text = async (txn: any) => (await delivered(txn)).toString('utf8')
 
 const WIRE = [
   'From: alice@example.com',
@@ -34,7 +23,7 @@ const WIRE = [
 
 describe('removeFields', () => {
   test('the fields are gone from what is delivered; a name with none left is gone from the maps', async () => {
-    const txn = await transaction(WIRE)
+    const txn = await receivedTransaction(WIRE)
     const list = txn.header.header_list
     assert.equal(removeFields(txn.header, [3, 1]), 2)
     assert.equal(txn.header.header_list, list, 'the same array the message stream reads')
@@ -42,13 +31,13 @@ describe('removeFields', () => {
     assert.equal(txn.header.get_decoded('X-Authenticated-User'), '')
     assert.ok(!('x-authenticated-user' in txn.header.headers))
     assert.ok(!('x-authenticated-user' in txn.header.headers_decoded))
-    const eml = await delivered(txn)
+    const eml = await text(txn)
     assert.doesNotMatch(eml, /X-Authenticated-User|ceo@|folded@/)
     assert.match(eml, /^From: alice@example\.com\r?\nSubject: /)
   })
 
   test('a name with fields left gets the values Haraka reads from them; other names are untouched', async () => {
-    const txn = await transaction(WIRE)
+    const txn = await receivedTransaction(WIRE)
     txn.add_leading_header('X-Added', 'by a plugin')
     const added = txn.header.headers['x-added']
     const subject = txn.header.headers_decoded['subject']
@@ -61,7 +50,7 @@ describe('removeFields', () => {
   })
 
   test('nothing to remove: nothing changes', async () => {
-    const txn = await transaction(WIRE)
+    const txn = await receivedTransaction(WIRE)
     const before = JSON.stringify(txn.header.headers)
     assert.equal(removeFields(txn.header, []), 0)
     assert.equal(txn.header.header_list.length, 7)
