@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { parseIniText } from '../lib/config/schema'
+import { readConfig } from '../lib/config/read_dir'
+import type { RawIni } from '../lib/config/schema'
 import { parseStampConfig } from '../lib/stamp/config'
 import { headerFieldsOf } from '../lib/mail/fields'
 import { bodyHash, bodyOfRaw } from '../lib/stamp/body'
 import { verifyMessage } from '../lib/stamp/sign'
+import { withoutControls } from '../lib/text'
 
 const USAGE = `Usage: npm run verify-stamp -- [options] <message.eml>
 
@@ -28,8 +30,7 @@ Usage and configuration errors exit 2.
   --help               show this help
 `
 
-// eslint-disable-next-line no-control-regex
-const printable = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?')
+const printable = (s: string) => withoutControls(s, '?')
 
 function usage(message: string): never {
   process.stderr.write(`verify-stamp: ${message}\n\n${USAGE}`)
@@ -64,14 +65,14 @@ function main(argv: string[]): number {
   // Under `npm run`, the current directory is the package; INIT_CWD is where the user ran it.
   const cwd = process.env.INIT_CWD ?? process.cwd()
   const configFile = path.resolve(cwd, args.values.config)
-  let raw: Record<string, any>
+  let parsed: ReturnType<typeof parseStampConfig>
   try {
-    // Read as text, as the plugins' loader does (haraka/load_config): a key is the exact text written.
-    raw = parseIniText(readFileSync(configFile, 'utf8'))
+    // Read as the plugin reads it (lib/config/read_dir): a key is the exact text written.
+    const parse = (raw: RawIni) => parseStampConfig(raw, { baseDir: cwd })
+    parsed = readConfig([path.dirname(configFile)], path.basename(configFile), parse, { required: true })
   } catch (err) {
     usage(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  const parsed = parseStampConfig(raw, { baseDir: cwd })
   if (!parsed.ok) usage(`${configFile} is invalid: ${parsed.errors.join('; ')}`)
   const cfg = parsed.cfg
   if (cfg.verifyKeys.length === 0)

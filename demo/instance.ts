@@ -2,21 +2,7 @@
 // same config files Haraka reads, so ports and URLs live in one place.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-
-/** Value of `key` in the [main] part of an ini file (before any other section). */
-export function mainIniValue(text: string, key: string): string | undefined {
-  let section = 'main'
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim()
-    const header = /^\[([^\]]+)\]$/.exec(line)
-    if (header) section = header[1]!.trim()
-    else if (section === 'main' && !/^[;#]/.test(line)) {
-      const m = new RegExp(`^${key}\\s*=\\s*(.*)$`).exec(line)
-      if (m) return m[1]!.trim()
-    }
-  }
-  return undefined
-}
+import { readIni } from '../lib/config/read_dir'
 
 export interface InstanceInfo {
   host: string
@@ -30,9 +16,13 @@ export interface InstanceInfo {
 }
 
 export function readInstance(root: string): InstanceInfo {
-  const config = (name: string) => readFileSync(path.join(root, 'config', name), 'utf8')
-  const smtp = config('smtp.ini')
-  const listeners = (mainIniValue(smtp, 'listen') ?? '')
+  const dir = path.join(root, 'config')
+  // [main] (or before any section) `key`, read as Haraka reads it (the last one written wins)
+  const mainValue = (file: string, key: string) => {
+    const value = readIni([dir], file, { required: true }).main?.[key]
+    return Array.isArray(value) ? value.at(-1) : value
+  }
+  const listeners = (mainValue('smtp.ini', 'listen') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
@@ -41,14 +31,14 @@ export function readInstance(root: string): InstanceInfo {
       if (!m) throw new Error(`config/smtp.ini: cannot read listener ${ep}`)
       return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }
     })
-  const ldapUrl = (mainIniValue(config('ldap_directory.ini'), 'servers') ?? '').split(',')[0]!.trim()
+  const ldapUrl = (mainValue('ldap_directory.ini', 'servers') ?? '').split(',')[0]!.trim()
   const demo = /^ldap:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(ldapUrl)
   return {
     host: listeners[0]?.host ?? '127.0.0.1',
     listeners,
-    smtpsPort: Number(mainIniValue(smtp, 'smtps_port') ?? 465),
+    smtpsPort: Number(mainValue('smtp.ini', 'smtps_port') ?? 465),
     ldapUrl,
     demoLdap: demo ? { host: '127.0.0.1', port: Number(demo[2]) } : undefined,
-    me: config('me').trim(),
+    me: readFileSync(path.join(dir, 'me'), 'utf8').trim(),
   }
 }

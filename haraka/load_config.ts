@@ -1,16 +1,15 @@
 // Load an ini through haraka-config, validate it, and keep the last good
 // configuration when a hot reload brings a bad one.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import type { Config, Plugin } from 'haraka'
-import { mergeRawIni, parseIniText, type Parsed, type RawIni } from '../lib/config/schema'
+import { readIni } from '../lib/config/read_dir'
+import type { Parsed, RawIni } from '../lib/config/schema'
 
 /**
  * haraka-config reads the file (it resolves the plugin's defaults and the
  * instance's overrides, and watches both for the reload callback), but its
  * values are typed by guesswork: `bind_password=007123` becomes 7123 and a
  * declared boolean `check_ppolicy_lock=ture` becomes false. So the same files
- * are read again as text (`parseIniText`, same syntax, same merge order) and
+ * are read again as text (lib/config/read_dir: same syntax, same merge order) and
  * the schema parses that: a secret stays exact and a typo is an error naming
  * the key. `booleans` still goes to haraka-config, which keeps its cache key.
  *
@@ -52,24 +51,14 @@ export function loadValidated<T, P extends T | undefined>(
  * `overrides_path`), as text. Undefined when `config` is not haraka-config's
  * (a test double without paths): its typed values are then used as they are.
  */
-export function readAsText(config: Config, file: string): RawIni | undefined {
+function readAsText(config: Config, file: string): RawIni | undefined {
   const { root_path: root, overrides_path: overrides } = config as Config & {
     root_path?: string
     overrides_path?: string
   }
   if (typeof root !== 'string') return undefined
-  const paths = [
-    ...new Set(
-      [root, overrides].filter((d): d is string => typeof d === 'string').map((d) => path.resolve(d, file)),
-    ),
-  ]
-  const texts: RawIni[] = []
-  for (const p of paths) {
-    try {
-      texts.push(parseIniText(readFileSync(p, 'utf8')))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-  }
-  return mergeRawIni(...texts)
+  return readIni(
+    [root, overrides].filter((d): d is string => typeof d === 'string'),
+    file,
+  )
 }

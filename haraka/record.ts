@@ -24,6 +24,8 @@ export interface RecordOptions {
   level?: Level | 'none'
   /** the log line, instead of `<label> <detail>` */
   log?: string
+  /** where the results entry goes: the connection, or its transaction for a decision about one message */
+  on?: ResultsOwner
 }
 
 /**
@@ -37,7 +39,7 @@ export function record(
   opts: RecordOptions = {},
 ): unknown {
   const label = labelOf(decision)
-  add(connection, plugin, { [decision.verdict]: label, ...(opts.emit ? { emit: true } : {}) })
+  add(opts.on ?? connection, plugin, { [decision.verdict]: label, ...(opts.emit ? { emit: true } : {}) })
   const level = opts.level ?? LEVEL[decision.verdict]
   if (level !== 'none') {
     const line = opts.log ?? (decision.detail ? `${label} ${decision.detail}` : label)

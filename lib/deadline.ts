@@ -21,6 +21,8 @@ export function withDeadline<T>(
   message: string,
   hooks: { onTimeout?: () => void; late?: (value: T) => void } = {},
 ): Promise<T> {
+  // No deadline (hookDeadlineMs without a plugin timeout): setTimeout would take Infinity for 1 ms.
+  if (ms === Infinity) return work
   return new Promise<T>((resolve, reject) =>
     settleWithin<T>(work, ms, {
       value: resolve,
@@ -55,10 +57,13 @@ export interface Settlement<T> {
  */
 export function settleWithin<T>(work: Promise<T>, ms: number, on: Settlement<T>): void {
   let done = false
-  const timer = setTimeout(() => {
-    done = true
-    on.timeout()
-  }, ms)
+  // Infinity: no deadline (setTimeout would take it for 1 ms)
+  const timer = Number.isFinite(ms)
+    ? setTimeout(() => {
+        done = true
+        on.timeout()
+      }, ms)
+    : undefined
   work.then(
     (value) => {
       if (done) return on.late?.({ value })

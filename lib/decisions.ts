@@ -3,14 +3,11 @@
 // judges in lib/ return Decisions; haraka/record writes each one as a results
 // label `rule(reason)`, one log line and the DSN. The reasons of each rule are
 // listed in Reasons: the README's results tables document the same labels.
-import type { HeaderReason } from './authz/alignment'
-import type { LocalSenderReason, SenderReason } from './authz/envelope'
-import type { MailAuthReason } from './authz/mail_auth'
-import type { SubmissionReason } from './authz/submission'
-import type { RcptReason } from './relay/policy'
+// Each judge's module adds its own rules to Reasons (TypeScript declaration
+// merging: `declare module '../decisions' { interface Reasons { ... } }`, beside
+// the union it decides), so this file imports no feature and every import in
+// lib/ runs downward.
 import type { Reply } from './replies'
-import type { ExchangeReason } from './authn/sasl'
-import type { AuthnReason, AuthzReason } from './authn/verify'
 
 export type PluginName = 'ldap_auth' | 'auth_relay' | 'auth_stamp' | 'eml_sink'
 
@@ -19,20 +16,11 @@ export type Verdict = 'pass' | 'fail' | 'skip' | 'err'
 
 /**
  * Every rule and its reasons. A plugin's reasons are declared beside the judge
- * that decides them (lib/authn, lib/authz, lib/relay, lib/stamp) and named here.
+ * that decides them (lib/authn, lib/authz, lib/relay, lib/stamp), which adds them here.
  */
 export interface Reasons {
-  auth: ExchangeReason
-  authn: AuthnReason
-  authz: AuthzReason
-  mail: SubmissionReason | LocalSenderReason
-  sender: SenderReason
-  mail_auth: MailAuthReason
-  rcpt: RcptReason
-  header: HeaderReason
-  stamp: string
-  address: string
-  verify: string
+  /** eml_sink, the demo delivery: no judge, the store worked or not */
+  queue: 'stored' | 'store_failed'
 }
 
 export type Rule = keyof Reasons

@@ -25,3 +25,11 @@ export function hasUnsafeLoginCharacters(text: string): boolean {
 export function safeForLog(raw: string): string {
   return JSON.stringify(raw.slice(0, 80).replace(UNSAFE_TEXT_ALL, '?'))
 }
+
+// C0 controls (CR, LF and TAB among them) and DEL: what our own header values and terminal output never carry.
+const C0_AND_DEL = /[\x00-\x1f\x7f]/g
+
+/** `text` with every C0 control and DEL removed, or replaced by `replacement` (e.g. '?' for a terminal). */
+export function withoutControls(text: string, replacement = ''): string {
+  return text.replace(C0_AND_DEL, replacement)
+}

@@ -1,17 +1,9 @@
 // Schema of config/eml_sink.ini.
-import {
-  defaultsOf,
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-} from '../../lib/config/schema'
+import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../../lib/config/schema'
 
 export const SINK_SPEC = {
   dir: { type: 'string', default: 'mail' },
 } satisfies SectionSpec
-
-export const SINK_DEFAULTS = Object.freeze(defaultsOf(SINK_SPEC))
 
 export type SinkConfig = SectionValues<typeof SINK_SPEC>
 

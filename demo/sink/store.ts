@@ -3,6 +3,8 @@
 import { createWriteStream } from 'node:fs'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import type { Decision } from '../../lib/decisions'
+import { REPLIES } from '../../lib/replies'
 
 export interface Envelope {
   uuid: string
@@ -34,4 +36,12 @@ export async function storeMessage(dir: string, envelope: Envelope, body: Pipeab
   await writeFile(`${json}.tmp`, `${JSON.stringify(envelope, null, 2)}\n`, { mode: 0o640 })
   await rename(`${json}.tmp`, json)
   return eml
+}
+
+/** What eml_sink records for one message: queue(stored), or queue(store_failed) answered 451 4.3.0. */
+export function storeDecision(stored: { file: string } | { error: Error }): Decision<'queue'> {
+  const decision = { plugin: 'eml_sink', rule: 'queue' } as const
+  if ('file' in stored) return { ...decision, reason: 'stored', verdict: 'pass', detail: stored.file }
+  const detail = stored.error.message
+  return { ...decision, reason: 'store_failed', verdict: 'err', reply: REPLIES.QUEUE_FAILED, detail }
 }

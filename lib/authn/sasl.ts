@@ -155,3 +155,9 @@ function loginResponse(pending: { mech: 'LOGIN'; user?: string }, b64: string): 
     credentials: { mech: 'LOGIN', authzid: '', authcid: pending.user, password: decoded },
   }
 }
+
+declare module '../decisions' {
+  interface Reasons {
+    auth: ExchangeReason
+  }
+}

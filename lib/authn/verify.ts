@@ -322,3 +322,10 @@ async function actAs(
     return directoryDown(err, login)
   }
 }
+
+declare module '../decisions' {
+  interface Reasons {
+    authn: AuthnReason
+    authz: AuthzReason
+  }
+}

@@ -83,3 +83,9 @@ export async function judgeHeaders(
     return { ...refusal, reply: undefined, addSender: primary }
   return refusal
 }
+
+declare module '../decisions' {
+  interface Reasons {
+    header: HeaderReason
+  }
+}

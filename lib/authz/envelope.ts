@@ -9,6 +9,7 @@ import { canonicalDomain } from '../mail/address'
 import { REPLIES, type Reply } from '../replies'
 import { safeForLog } from '../text'
 import type { LoginOwnership } from './ownership'
+import type { SubmissionReason } from './submission'
 
 export type SenderReason =
   | 'owned'
@@ -76,5 +77,12 @@ export async function judgeLocalSender(
     verdict: 'fail',
     detail: `${safeForLog(sender.address)} is in a local domain but ${client.ip} did not authenticate`,
     ...(policy.mode === 'refuse' ? { reply: REPLIES.INBOUND_LOCAL_SPOOF } : {}),
+  }
+}
+
+declare module '../decisions' {
+  interface Reasons {
+    mail: SubmissionReason | LocalSenderReason
+    sender: SenderReason
   }
 }

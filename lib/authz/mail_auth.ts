@@ -84,3 +84,9 @@ export function mailAuthDecision(
   const verdictKey = verdict.accepted ? 'pass' : 'skip'
   return { plugin: 'auth_relay', rule: 'mail_auth', reason: verdict.reason, verdict: verdictKey, detail }
 }
+
+declare module '../decisions' {
+  interface Reasons {
+    mail_auth: MailAuthReason
+  }
+}

@@ -1,5 +1,6 @@
 // Values inside an Authentication-Results header (RFC 8601 §2.2).
 import { domainToASCII } from 'node:url'
+import { withoutControls } from '../text'
 
 // pvalue = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS]
 // value is a MIME token (RFC 2045) or a quoted-string; local-part a dot-atom or quoted-string.
@@ -11,8 +12,7 @@ const DOMAIN_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za
 
 function quoted(text: string): string {
   // Control characters never belong in a header; Haraka strips them too.
-  // eslint-disable-next-line no-control-regex
-  return `"${text.replace(/[\x00-\x1f\x7f]/g, '').replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  return `"${withoutControls(text).replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
 /**

@@ -76,28 +76,3 @@ export class BareCrScan {
     return stored
   }
 }
-
-export type BareCrLabel =
-  | { fail: 'bare_cr(refused)' }
-  | { pass: 'bare_cr(removed)' }
-  | { skip: 'bare_cr(allowed)' }
-
-export type BareCrVerdict =
-  | { action: 'none' }
-  | { action: 'refuse' | 'removed' | 'allowed'; label: BareCrLabel; detail: string }
-
-/** The decision on a scanned message, by the mode the scan ran under. */
-export function bareCrVerdict(scan: BareCrScan): BareCrVerdict {
-  if (!scan.bareCrs) return { action: 'none' }
-  const detail =
-    `${scan.bareCrs} bare CR(s) in ${scan.linesWithBareCr} line(s), ` +
-    `the first in data line ${scan.firstLine} (${scan.firstIn})`
-  switch (scan.mode) {
-    case 'refuse':
-      return { action: 'refuse', label: { fail: 'bare_cr(refused)' }, detail }
-    case 'remove':
-      return { action: 'removed', label: { pass: 'bare_cr(removed)' }, detail }
-    case 'allow':
-      return { action: 'allowed', label: { skip: 'bare_cr(allowed)' }, detail }
-  }
-}

@@ -39,9 +39,19 @@ export function fieldNameForLog(field: string): string {
   return name.length > 60 ? `${shown}...` : shown
 }
 
-export function fieldValue(field: string): string {
+/** The value as written: everything after the colon, folds and the final line break included. */
+export function rawFieldValue(field: string): string {
   const colon = field.indexOf(':')
-  return colon < 0 ? '' : field.slice(colon + 1).replace(/\r?\n[ \t]*/g, ' ').trim()
+  return colon < 0 ? '' : field.slice(colon + 1)
+}
+
+/** A value with its folds undone (each line break and the white space after it become one space), trimmed. */
+export function unfold(value: string): string {
+  return value.replace(/\r?\n[ \t]*/g, ' ').trim()
+}
+
+export function fieldValue(field: string): string {
+  return unfold(rawFieldValue(field))
 }
 
 /** Unfolded, runs of white space collapsed to one space, trimmed: survives a hop that refolds. */

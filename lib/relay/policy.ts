@@ -112,3 +112,9 @@ export async function judgeRcpt(input: RcptInput, ctx: RcptContext): Promise<Rcp
   }
   return refuse('relay_denied', REPLIES.RELAY_DENIED, `relaying denied for unauthenticated ${client.ip}`)
 }
+
+declare module '../decisions' {
+  interface Reasons {
+    rcpt: RcptReason
+  }
+}

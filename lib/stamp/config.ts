@@ -1,86 +1,54 @@
 // Schema of config/auth_stamp.ini.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import {
-  defaultsOf,
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-} from '../config/schema'
+import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
 import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
-import { KEY_ID, MIN_SECRET_BYTES, StampKey } from './sign'
+import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
 
 const HEADER_NAME = /^[!-9;-~]+$/ // RFC 5322 §3.6.8 ftext
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
+const headerNameOption = (name: string) =>
+  ({ type: 'string', default: name, pattern: HEADER_NAME, hint: 'a header field name' }) as const
+const KEY_ID_OPTION = {
+  type: 'string',
+  default: '',
+  pattern: KEY_ID,
+  hint: 'a key id (letters, digits, . _ -, at most 64)',
+} as const
 
 export const STAMP_SPEC = {
-  identity_header: {
-    type: 'string',
-    default: 'X-Authenticated-User',
-    pattern: HEADER_NAME,
-    hint: 'a header field name',
-  },
+  identity_header: headerNameOption('X-Authenticated-User'),
   identity_value: { type: 'enum', default: 'login', values: ['login', 'address'] },
   address_attribute: { type: 'string', default: 'mail', pattern: ATTRIBUTE, hint: 'an LDAP attribute name' },
   auth_results_mailfrom: { type: 'bool', default: true },
   received_login: { type: 'bool', default: false },
   add_date_message_id: { type: 'bool', default: true },
-  stamp_header: {
-    type: 'string',
-    default: 'X-Auth-Stamp',
-    pattern: HEADER_NAME,
-    hint: 'a header field name',
-  },
+  stamp_header: headerNameOption('X-Auth-Stamp'),
   sign: { type: 'bool', default: false },
   verify: { type: 'bool', default: false },
   verify_peers: { type: 'list', default: [], hint: CIDR_HINT },
-  key_id: {
-    type: 'string',
-    default: '',
-    pattern: KEY_ID,
-    hint: 'a key id (letters, digits, . _ -, at most 64)',
-  },
+  key_id: KEY_ID_OPTION,
   key: { type: 'secret', default: '' },
   key_file: { type: 'string', default: '' },
-  previous_key_id: {
-    type: 'string',
-    default: '',
-    pattern: KEY_ID,
-    hint: 'a key id (letters, digits, . _ -, at most 64)',
-  },
+  previous_key_id: KEY_ID_OPTION,
   previous_key: { type: 'secret', default: '' },
   previous_key_file: { type: 'string', default: '' },
   max_age: { type: 'int', default: 604800, min: 0, max: 31536000 },
   bare_cr: { type: 'enum', default: 'refuse', values: BARE_CR_MODES },
 } satisfies SectionSpec
 
-export const STAMP_DEFAULTS = Object.freeze(defaultsOf(STAMP_SPEC))
-
 /**
  * Names the plugin strips from every message: they would break the message
  * (or other checks) if used for our headers.
  */
-const RESERVED = new Set([
+const RESERVED = new Set<string>([
   'authentication-results',
   'original-authentication-results',
   'received',
   'return-path',
-  'from',
-  'sender',
-  'reply-to',
-  'to',
-  'cc',
   'bcc',
-  'subject',
-  'date',
-  'message-id',
-  'in-reply-to',
-  'references',
-  'mime-version',
-  'content-type',
-  'content-transfer-encoding',
+  ...SIGNED_FIELDS,
   'dkim-signature',
   'arc-seal',
   'arc-message-signature',
@@ -195,8 +163,8 @@ function buildStamp(
   return {
     ...main,
     bare_cr: main.bare_cr as BareCrMode,
-    identityNames: new Set([identity, STAMP_DEFAULTS.identity_header.toLowerCase()]),
-    stampNames: new Set([stamp, STAMP_DEFAULTS.stamp_header.toLowerCase()]),
+    identityNames: new Set([identity, STAMP_SPEC.identity_header.default.toLowerCase()]),
+    stampNames: new Set([stamp, STAMP_SPEC.stamp_header.default.toLowerCase()]),
     signingKey,
     verifyKeys: [signingKey, previousKey].filter((k): k is StampKey => k !== undefined),
     keyFiles,

@@ -2,7 +2,7 @@
 // values are read as lib/mail/fields reads them (any case, obsolete form); a
 // field with a malformed name has no name there and is never one of ours here
 // (lib/stamp/plan removes it as malformed).
-import { fieldName, fieldValue } from '../mail/fields'
+import { fieldName, fieldValue, unfold } from '../mail/fields'
 import { authservIdOf, canonicalAuthservId } from '../mail/auth_results'
 
 const AR_NAMES = new Set(['authentication-results', 'original-authentication-results'])
@@ -33,7 +33,7 @@ export interface OurField {
 /** Fields that carry (or claim to carry) our stamp: identity and stamp headers, A-R with our authserv-id (or an unreadable one). */
 export function ourFields(fields: readonly string[], rule: ForgeryRule): OurField[] {
   const out: OurField[] = []
-  const pending = rule.pendingAuthResults?.replace(/\r?\n[ \t]*/g, ' ').trim()
+  const pending = unfold(rule.pendingAuthResults ?? '')
   let pendingAt = -1
   if (pending) {
     for (let i = fields.length - 1; i >= 0; i--) {
@@ -57,9 +57,4 @@ export function ourFields(fields: readonly string[], rule: ForgeryRule): OurFiel
     }
   })
   return out
-}
-
-/** Indexes of fields a client supplied that would impersonate our stamp. */
-export function forgedFieldIndexes(fields: readonly string[], rule: ForgeryRule): number[] {
-  return ourFields(fields, rule).map((f) => f.index)
 }

@@ -1,8 +1,9 @@
 // What auth_stamp does to one message, decided without Haraka: which fields
-// to remove, whose identity to stamp, which headers to add, what to record.
+// to remove, whose identity to stamp, which headers to add (what it records: ./results).
 import { randomBytes } from 'node:crypto'
 import { fieldName, fieldNameForLog, isMalformedField } from '../mail/fields'
 import { inNetworks } from '../net/networks'
+import { withoutControls } from '../text'
 import type { StampConfig } from './config'
 import { ourFields } from './fields'
 import {
@@ -174,11 +175,6 @@ export function missingSubmissionFields(
   return out
 }
 
-/** Results label of a field added by missingSubmissionFields. */
-export function addedLabel(h: NewHeader): Label {
-  return { pass: h.name === 'Date' ? 'stamp(date_added)' : 'stamp(message_id_added)' }
-}
-
 /**
  * Whether the hook signs this message: sign mode, a key, the session's own
  * login; `obstacle` when the message lacks what a stamp needs (results
@@ -220,10 +216,7 @@ export function headersToAdd(
     bodyHash?: string
   },
 ): NewHeader[] {
-  // eslint-disable-next-line no-control-regex
-  const out: NewHeader[] = [
-    { name: cfg.identity_header, value: opts.identityValue.replace(/[\x00-\x1f\x7f]/g, '') },
-  ]
+  const out: NewHeader[] = [{ name: cfg.identity_header, value: withoutControls(opts.identityValue) }]
   if (signPlan(cfg, opts.identity, opts.fields).sign && opts.bodyHash !== undefined) {
     const facts = {
       ...messageFacts(opts.fields, opts.bodyHash),
@@ -236,39 +229,4 @@ export function headersToAdd(
     })
   }
   return out
-}
-
-/** Results labels, `rule(reason)`. */
-export function verdictLabel(verdict: Verdict): Label {
-  if (verdict.valid) return { pass: 'verify(valid)' }
-  if (verdict.reason === 'no_stamp') return { skip: 'verify(no_stamp)' }
-  return { fail: `verify(${verdict.reason})` }
-}
-
-type Label = { pass: string } | { fail: string } | { skip: string } | { err: string }
-
-/** The one results entry auth_stamp records per message (`rule(reason)` labels plus removed counts). */
-export class StampResults {
-  private readonly lists: Record<'pass' | 'fail' | 'skip' | 'err', string[]> = {
-    pass: [],
-    fail: [],
-    skip: [],
-    err: [],
-  }
-
-  add(label: Label | undefined): void {
-    if (!label) return
-    for (const [k, v] of Object.entries(label)) this.lists[k as 'pass' | 'fail' | 'skip' | 'err'].push(v)
-  }
-
-  summary(found: Inspection): Record<string, unknown> {
-    const out: Record<string, unknown> = {}
-    if (found.remove.length) {
-      out.removed = found.remove.length
-      if (found.removed.length) out.removed_fields = found.removed.map(([name, n]) => `${name}=${n}`)
-      if (found.malformed.length) out.malformed_names = found.malformed.length
-    }
-    for (const [k, v] of Object.entries(this.lists)) if (v.length) out[k] = [...v]
-    return out
-  }
 }

@@ -12,6 +12,6 @@ export function receivedAuthComment(login?: string): string {
  * and anything outside printable ASCII (controls, CR/LF, non-ASCII) becomes `?`,
  * so the login can neither end the comment nor the header line.
  */
-export function commentText(text: string): string {
+function commentText(text: string): string {
   return text.replace(/[^\x20-\x7e]/gu, '?').replace(/[()\\]/g, (c) => `\\${c}`)
 }

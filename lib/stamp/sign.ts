@@ -21,11 +21,11 @@
 // Version 1 (login, sender, Message-ID, Date and time only) is no longer
 // accepted: it verified on any message with the same Message-ID and Date.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { canonicalFieldValue, fieldName } from '../mail/fields'
+import { canonicalFieldValue, fieldName, rawFieldValue } from '../mail/fields'
 
-export const STAMP_VERSION = 2
+const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
-export const FUTURE_SKEW_SECONDS = 300
+const FUTURE_SKEW_SECONDS = 300
 export const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/
 export const MIN_SECRET_BYTES = 32
 
@@ -255,7 +255,7 @@ function fail(reason: VerifyFailure, detail: string): Verdict {
 }
 
 /** Split a stamp value into its tags; a string is the reason it is malformed. */
-export function parseTags(value: string): Record<Tag, string> | string {
+function parseTags(value: string): Record<Tag, string> | string {
   const unfolded = value.replace(/\r?\n(?=[ \t])/g, '')
   const parts = unfolded.split(';').map((p) => p.trim())
   if (parts[parts.length - 1] === '') parts.pop() // a trailing `;` is allowed
@@ -344,10 +344,12 @@ export function verifyMessage(
   if (indexes.length === 0) return { verdict: fail('no_stamp', 'no stamp header'), indexes }
   if (indexes.length > 1)
     return { verdict: fail('several_stamps', `${indexes.length} stamp headers`), indexes }
-  const field = fields[indexes[0]!]!
-  const value = field.slice(field.indexOf(':') + 1)
   return {
-    verdict: verifyStamp(value, { headers: signedHeaders(fields), bodyHash: message.bodyHash }, ctx),
+    verdict: verifyStamp(
+      rawFieldValue(fields[indexes[0]!]!),
+      { headers: signedHeaders(fields), bodyHash: message.bodyHash },
+      ctx,
+    ),
     indexes,
   }
 }

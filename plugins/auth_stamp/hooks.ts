@@ -1,54 +1,21 @@
 // auth_stamp: strip forged identity/stamp headers and our-authserv-id A-R from every message; for an
 // authenticated session add a missing Date and Message-ID, the identity header (or, in verify mode,
 // from a verified stamp), in sign mode the signed stamp, and give Haraka's A-R one resinfo with
-// smtp.auth and smtp.mailfrom. Decisions: lib/stamp.
-import constants from 'haraka-constants'
-import type { Connection, Next, Plugin } from 'haraka'
-import { safeForLog } from '../../lib/text'
-import { booleanKeys } from '../../lib/config/schema'
-import { addressOf } from '../../haraka/address'
+// smtp.auth and smtp.mailfrom; refuse, remove or let through a bare CR in the data. The hooks:
+// here the configuration and MAIL, ./message and ./stamp at data_post, ./bare_cr at DATA.
+// Decisions: lib/stamp.
+import type { Connection, Next } from 'haraka'
 import { authUser } from '../../haraka/notes'
-import { hashMessageBody } from '../../haraka/body_hash'
-import { toDsn } from '../../haraka/dsn'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
-import { removeFields } from '../../haraka/header_edit'
 import { loadValidated, type LoadPhase } from '../../haraka/load_config'
-import { endChain, nextOnce } from '../../haraka/next_once'
-import type { DirectoryConfig } from '../../lib/ldap/config'
+import { booleanKeys } from '../../lib/config/schema'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { REPLIES } from '../../lib/replies'
-import { authPassClause, isAuthClause } from '../../lib/mail/auth_results'
-import {
-  describeStamp,
-  parseStampConfig,
-  STAMP_SPEC,
-  stampWarnings,
-  type StampConfig,
-} from '../../lib/stamp/config'
-import { identityValue, identityWithoutDirectory, type IdentityValue } from '../../lib/stamp/identity'
+import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings } from '../../lib/stamp/config'
 import { receivedAuthComment } from '../../lib/stamp/received'
-import {
-  addedLabel,
-  headersToAdd,
-  inspectMessage,
-  malformedFieldsNote,
-  missingSubmissionFields,
-  signPlan,
-  StampResults,
-  verdictLabel,
-  verifyNeedsBody,
-  type Inspection,
-} from '../../lib/stamp/plan'
 import { BARE_CR_PRIORITY } from './bare_cr'
+import type { AuthStamp } from './plugin'
 export { watch_bare_cr, bare_cr_gate } from './bare_cr'
-
-export interface AuthStamp extends Plugin {
-  cfg: StampConfig
-  dirCfg: DirectoryConfig | undefined
-  directory: DirectoryHandle
-  load_auth_stamp_ini(phase: LoadPhase): void
-  load_ldap_directory_ini(phase: LoadPhase): void
-}
+export { stamp_message } from './message'
 
 export function register(this: AuthStamp): void {
   this.directory = new DirectoryHandle()
@@ -104,151 +71,6 @@ export function name_in_received(this: AuthStamp, next: Next, connection: Connec
   const login = authUser(connection)
   if (login) connection.authheader = receivedAuthComment(this.cfg.received_login ? login : undefined)
   next()
-}
-
-/** The identity header's value; identity_value=address without a usable ldap_directory.ini stamps the login, recorded. */
-function identityFor(plugin: AuthStamp, cfg: StampConfig, login: string): Promise<IdentityValue> {
-  if (cfg.identity_value !== 'address') return Promise.resolve({ value: login })
-  if (!plugin.dirCfg) return Promise.resolve(identityWithoutDirectory(login))
-  // Stay well inside Haraka's plugin timeout, whatever the directory's own timeouts add up to.
-  const budgetMs = Math.max(1000, (plugin.timeout || 30) * 1000 - 5000)
-  const mode = plugin.dirCfg.mode
-  return plugin.directory.use((d) =>
-    identityValue(d, { mode, login, attribute: cfg.address_attribute, budgetMs }),
-  )
-}
-
-/** data_post: in verify mode a stamp is checked against the body, so that is hashed (streamed) first. */
-export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {
-  const txn = connection.transaction
-  if (!txn) return next()
-  const cfg = this.cfg
-  const login = authUser(connection)
-  let readBody = false
-  try {
-    readBody = verifyNeedsBody(txn.header.header_list, cfg, { login, peerIp: connection.remote.ip })
-  } catch {
-    // stampMessage meets the same error where it strips, and refuses the message
-  }
-  if (!readBody) return stampMessage(this, next, connection, cfg, undefined)
-  const done = nextOnce(next)
-  const chain = hashMessageBody(txn.message_stream)
-    .catch((err: unknown) => {
-      connection.logwarn(this, `cannot read the body to check the stamp: ${(err as Error).message}`)
-      return undefined
-    })
-    .then((bodyHash) => stampMessage(this, done, connection, cfg, bodyHash))
-  endChain(chain, done, (m) => connection.logerror(this, m), constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
-}
-
-function stampMessage(
-  plugin: AuthStamp,
-  next: Next,
-  connection: Connection,
-  cfg: StampConfig,
-  bodyHash: string | undefined,
-): void {
-  const txn = connection.transaction
-  if (!txn) return next()
-  const login = authUser(connection)
-  const mailFrom = addressOf(txn.mail_from)
-  const now = Math.floor(Date.now() / 1000)
-  let found: Inspection
-  try {
-    found = inspectMessage(txn.header.header_list, cfg, {
-      login,
-      mailFrom,
-      authservId: connection.local.host.toLowerCase(),
-      pendingAuthResults: connection.auth_results(),
-      now,
-      peerIp: connection.remote.ip,
-      bodyHash,
-    })
-    removeFields(txn.header, found.remove)
-    if (found.malformed.length) connection.lognotice(plugin, malformedFieldsNote(found)!)
-  } catch (err) {
-    // Fail closed: a message whose forged stamp headers could not be removed is not accepted.
-    connection.logerror(plugin, `could not strip stamp headers: ${(err as Error).stack ?? String(err)}`)
-    return next(constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
-  }
-  const results = new StampResults()
-  if (found.verdict) {
-    results.add(verdictLabel(found.verdict))
-    if (!found.verdict.valid && found.verdict.reason !== 'no_stamp') {
-      connection.lognotice(plugin, `stamp removed: ${found.verdict.reason}: ${found.verdict.detail}`)
-    }
-  }
-  if (login) {
-    // One resinfo with smtp.auth and smtp.mailfrom, per transaction, instead of the session's auth= clause.
-    const notes = connection.notes.authentication_results
-    if (Array.isArray(notes))
-      connection.notes.authentication_results = notes.filter((c: string) => !isAuthClause(c))
-    const mechanism = connection.notes.auth_method ?? connection.results.get('auth')?.method
-    connection.auth_results(
-      authPassClause({ login, mechanism, mailFrom: cfg.auth_results_mailfrom ? mailFrom : '' }),
-    )
-  }
-  // One results entry, and through emit one log line, per message.
-  const record = () => txn.results.add(plugin, { ...results.summary(found), emit: true })
-  const identity = found.identity
-  if (!identity) {
-    results.add({ skip: 'stamp(unauthenticated)' })
-    record()
-    return next()
-  }
-  const done = nextOnce(next)
-  // Even a synchronous throw of the lookup lands in the .catch below.
-  const chain = Promise.resolve()
-    .then(() => {
-      // RFC 6409 §8.2, §8.3: a submission gets the Date and Message-ID it lacks, before it is signed.
-      if (identity.source !== 'session' || !cfg.add_date_message_id) return
-      const added = missingSubmissionFields(txn.header.header_list, { host: connection.local.host, now })
-      for (const h of added) {
-        txn.add_header(h.name, h.value)
-        results.add(addedLabel(h))
-      }
-      if (added.length)
-        connection.loginfo(plugin, `added ${added.map((h) => `${h.name}: ${h.value}`).join(', ')} (missing)`)
-    })
-    .then(() => identityFor(plugin, cfg, identity.login))
-    .then(async (id) => {
-      results.add(id.label)
-      if (id.fallback)
-        connection.logwarn(
-          plugin,
-          `identity for ${safeForLog(identity.login)}: ${id.fallback}; stamping the login`,
-        )
-      const plan = signPlan(cfg, identity, txn.header.header_list)
-      let signedBody: string | undefined
-      if (plan.obstacle) {
-        results.add({ fail: `sign(${plan.obstacle})` })
-        connection.lognotice(plugin, plan.detail!)
-      } else if (plan.sign) {
-        try {
-          signedBody = await hashMessageBody(txn.message_stream)
-        } catch (err) {
-          results.add({ err: 'sign(body_unreadable)' })
-          connection.logerror(plugin, `not signed: cannot read the body: ${(err as Error).message}`)
-        }
-      }
-      const fields = txn.header.header_list
-      const opts = { identityValue: id.value, identity, mailFrom, fields, now, bodyHash: signedBody }
-      for (const h of headersToAdd(cfg, opts)) txn.add_leading_header(h.name, h.value)
-      results.add({ pass: identity.source === 'stamp' ? 'stamp(identity_from_stamp)' : 'stamp(identity)' })
-      if (plan.sign && signedBody !== undefined) results.add({ pass: 'stamp(signed)' })
-    })
-    .catch((err: unknown) => {
-      // A bug, not an outage (identityValue falls back to the login): the message still goes through.
-      connection.logerror(plugin, `stamping failed: ${(err as Error).stack ?? String(err)}`)
-      results.add({ err: 'stamp(internal_error)' })
-    })
-    .then(record)
-  // The forged fields are gone by now, so a bug in the bookkeeping lets the message go on (CONT).
-  endChain(
-    chain.then(() => done()),
-    done,
-    (m) => connection.logerror(plugin, m),
-  )
 }
 
 export async function shutdown(this: AuthStamp): Promise<void> {

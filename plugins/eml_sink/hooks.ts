@@ -6,11 +6,10 @@ import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../haraka/address'
-import { toDsn } from '../../haraka/dsn'
 import { loadValidated } from '../../haraka/load_config'
-import { REPLIES } from '../../lib/replies'
+import { record } from '../../haraka/record'
 import { parseSinkConfig, SINK_SPEC, type SinkConfig } from '../../demo/sink/config'
-import { storeMessage } from '../../demo/sink/store'
+import { storeDecision, storeMessage } from '../../demo/sink/store'
 
 interface EmlSink extends Plugin {
   cfg: SinkConfig
@@ -52,11 +51,14 @@ export function store_message(this: EmlSink, next: Next, connection: Connection)
     txn.message_stream,
   )
     .then((file) => {
-      connection.loginfo(this, `stored ${file}`)
+      record(connection, this, storeDecision({ file }), { on: txn, log: `stored ${file}` })
       next(constants.ok)
     })
     .catch((err: unknown) => {
-      connection.logerror(this, `could not store message: ${(err as Error).message}`)
-      next(constants.denysoft, toDsn(REPLIES.QUEUE_FAILED))
+      const log = `could not store message: ${(err as Error).message}`
+      next(
+        constants.denysoft,
+        record(connection, this, storeDecision({ error: err as Error }), { on: txn, log }),
+      )
     })
 }

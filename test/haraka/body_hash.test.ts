@@ -9,28 +9,14 @@ import { PassThrough } from 'node:stream'
 import { after, describe, test } from 'node:test'
 import { hashMessageBody } from '../../haraka/body_hash'
 import { bodyHash, bodyOfRaw } from '../../lib/stamp/body'
-
-const { createTransaction } = require('Haraka/transaction') as {
-  createTransaction(uuid: string, cfg: unknown): any
-}
+import { delivered, receivedTransaction } from '../harness/transaction'
 
 const spoolDir = mkdtempSync(path.join(tmpdir(), 'body-hash-'))
 after(() => rmSync(spoolDir, { recursive: true, force: true }))
 
-/** A transaction fed as Haraka's DATA handler feeds it: wire lines (dot-stuffed, CRLF), then end_data. */
-async function transaction(wireLines: string[], cfg: Record<string, unknown> = {}): Promise<any> {
-  const txn = createTransaction(`T${Math.random().toString(36).slice(2)}`, {
-    main: { spool_dir: spoolDir, ...cfg },
-  })
-  for (const line of wireLines) txn.add_data(Buffer.from(`${line}\r\n`, 'utf8'))
-  await new Promise<void>((resolve) => txn.end_data(resolve))
-  return txn
-}
-
-/** What Haraka delivers (eml_sink pipes the same stream). */
-function delivered(txn: any): Promise<Buffer> {
-  return new Promise((resolve) => txn.message_stream.get_data((b: Buffer) => resolve(b)))
-}
+/** A transaction spooled under spoolDir (spool_after: when it goes to disk). */
+const transaction = (wireLines: string[], cfg: Record<string, unknown> = {}) =>
+  receivedTransaction(wireLines, { main: { spool_dir: spoolDir, ...cfg } })
 
 const WIRE = [
   'From: alice@example.com',

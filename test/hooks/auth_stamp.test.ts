@@ -12,10 +12,7 @@ import { bodyHash, bodyOfRaw } from '../../lib/stamp/body'
 import { headerFieldsOf } from '../../lib/mail/fields'
 import { verifyMessage, type Verdict } from '../../lib/stamp/sign'
 import { fakeAuthenticatedSession } from '../harness/fake_session'
-
-const { createTransaction } = require('Haraka/transaction') as {
-  createTransaction(uuid: string, cfg: unknown): any
-}
+import { delivered, receivedTransaction } from '../harness/transaction'
 
 describe('stamp_message fails closed', () => {
   test('an error while stripping gives 451 4.3.0 (DENYSOFT), once, and logs it', () => {
@@ -167,10 +164,8 @@ describe('stamp_message on a real Haraka transaction: Date and Message-ID, then 
 
   /** A Haraka transaction fed as DATA feeds it, in a fake session (alice, or unauthenticated). */
   async function session(wire: string[], opts: { login?: boolean } = {}) {
-    const txn = createTransaction(`T${Math.random().toString(36).slice(2)}`, {})
+    const txn = await receivedTransaction(wire)
     txn.mail_from = { address: 'alice@example.com', host: 'example.com' }
-    for (const line of wire) txn.add_data(Buffer.from(`${line}\r\n`))
-    await new Promise<void>((resolve) => txn.end_data(resolve))
     const logs: string[] = []
     const recorded: Record<string, unknown>[] = []
     const log = (level: string) => (_p: unknown, m: string) => void logs.push(`${level}: ${m}`)
@@ -203,10 +198,6 @@ describe('stamp_message on a real Haraka transaction: Date and Message-ID, then 
     await new Promise((r) => setImmediate(r))
     return calls
   }
-
-  /** The message as Haraka would deliver it. */
-  const delivered = (txn: any): Promise<Buffer> =>
-    new Promise((resolve) => txn.message_stream.get_data((b: Buffer) => resolve(b)))
 
   function verify(cfg: StampConfig, eml: Buffer): Verdict {
     const message = { fields: headerFieldsOf(eml.toString('utf8')), bodyHash: bodyHash(bodyOfRaw(eml)) }

@@ -28,6 +28,8 @@ export interface Header {
   remove(key: string): void
   lines(): readonly string[]
   decode_header(value: string): string
+  /** Haraka's own reading of header lines into header_list and the lookup maps */
+  parse(lines: readonly string[]): void
   header_list: string[]
   headers: Record<string, string[]>
   headers_decoded: Record<string, string[]>

@@ -1,8 +1,8 @@
-// lib/mail/bare_cr: finding a CR that no LF follows in DATA lines (wire form), removing it
-// without breaking dot-stuffing, and the verdict per mode.
+// lib/mail/bare_cr: finding a CR that no LF follows in DATA lines (wire form), and removing it
+// without breaking dot-stuffing (the verdict per mode: test/unit/stamp/bare_cr).
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { BareCrScan, bareCrVerdict, countBareCr, removeBareCr, type BareCrMode } from '../../../lib/mail/bare_cr'
+import { BareCrScan, countBareCr, removeBareCr, type BareCrMode } from '../../../lib/mail/bare_cr'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
 const text = (buf: Buffer) => buf.toString('latin1')
@@ -79,19 +79,5 @@ describe('BareCrScan', () => {
     assert.equal(countBareCr(b(stored)), 0)
     assert.equal(scan.bareCrs, 3)
     assert.equal(scan.firstIn, 'header')
-  })
-})
-
-describe('bareCrVerdict', () => {
-  test('a clean message: nothing to record', () => {
-    const { scan } = scanned('refuse', ['Subject: x\r\n', '\r\n', 'body\r\n'])
-    assert.deepEqual(bareCrVerdict(scan), { action: 'none' })
-  })
-  test('by mode: refuse, removed, allowed, with labels and a reason', () => {
-    const detail = '2 bare CR(s) in 1 line(s), the first in data line 4 (body)'
-    const verdict = (mode: BareCrMode) => bareCrVerdict(scanned(mode, HOSTILE).scan)
-    assert.deepEqual(verdict('refuse'), { action: 'refuse', label: { fail: 'bare_cr(refused)' }, detail })
-    assert.deepEqual(verdict('remove'), { action: 'removed', label: { pass: 'bare_cr(removed)' }, detail })
-    assert.deepEqual(verdict('allow'), { action: 'allowed', label: { skip: 'bare_cr(allowed)' }, detail })
   })
 })

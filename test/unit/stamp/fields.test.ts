@@ -8,13 +8,17 @@ import {
   fieldValue,
   headerFieldsOf,
   isMalformedField,
+  rawFieldValue,
+  unfold,
 } from '../../../lib/mail/fields'
-import { forgedFieldIndexes, ourFields } from '../../../lib/stamp/fields'
+import { ourFields, type ForgeryRule } from '../../../lib/stamp/fields'
 import { receivedAuthComment } from '../../../lib/stamp/received'
 
 const rule = { identityHeaders: new Set(['x-authenticated-user']), authservId: 'mail.example.com' }
+/** The indexes of the fields a client supplied that would impersonate our stamp. */
+const forgedFieldIndexes = (fields: string[], r: ForgeryRule) => ourFields(fields, r).map((f) => f.index)
 
-describe('forgedFieldIndexes', () => {
+describe('ourFields: the forged copies', () => {
   test('finds the identity header in any case, folded, or with space before the colon', () => {
     const fields = [
       'Subject: hi\n',
@@ -62,6 +66,11 @@ describe('field helpers', () => {
     assert.equal(fieldName('X-A : b\n'), 'x-a')
     assert.equal(fieldValue('X-A:\n\tb\n c\n'), 'b c')
     assert.equal(fieldName('no colon here\n'), '')
+  })
+  test('rawFieldValue is the value as written (folds kept); unfold undoes the folds of any value', () => {
+    assert.equal(rawFieldValue('X-A: b;\r\n\tc\n'), ' b;\r\n\tc\n')
+    assert.equal(rawFieldValue('no colon here\n'), '')
+    assert.equal(unfold(' mail.example.com;\r\n\tauth=pass \n'), 'mail.example.com; auth=pass')
   })
   test('fieldName is the ftext name (%d33-57 / %d59-126), optionally followed by WSP before the colon', () => {
     assert.equal(fieldName('From: a\n'), 'from')

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseStampConfig, type StampConfig } from '../../../lib/stamp/config'
 import { bodyHash } from '../../../lib/stamp/body'
-import { messageFacts, signedHeaders, stampValue, StampKey, verifyStamp } from '../../../lib/stamp/sign'
+import {
+  messageFacts,
+  signedHeaders,
+  stampValue,
+  StampKey,
+  verifyStamp,
+  type Verdict,
+} from '../../../lib/stamp/sign'
 import {
   headersToAdd,
   inspectMessage,
@@ -12,13 +19,15 @@ import {
   newMessageId,
   rfc5322Date,
   signPlan,
-  StampResults,
-  verdictLabel,
   verifyNeedsBody,
   type MessageContext,
 } from '../../../lib/stamp/plan'
+import { stampDecision, StampSummary, verifyDecision } from '../../../lib/stamp/results'
+import { resultOf } from '../../harness/results'
 
 const SECRET = 'plan-test-secret-of-at-least-32-bytes'
+/** The results entry of the verify-mode decision on a verdict. */
+const verdictLabel = (v: Verdict) => resultOf(verifyDecision(v))
 const NOW = 1_800_000_000
 
 function config(main: Record<string, unknown> = {}): StampConfig {
@@ -180,14 +189,14 @@ describe('inspectMessage', () => {
         'X-Auth-Stamp<U+007F>',
         'a line without a colon',
       ])
-      assert.deepEqual(new StampResults().summary(r), {
+      assert.deepEqual(new StampSummary().entry(r), {
         removed: 9,
         removed_fields: ['x-authenticated-user=1'],
         malformed_names: 8,
       })
     }
     const only = inspectMessage([...BASE, MALFORMED[3]!], config(), ctx())
-    assert.deepEqual(new StampResults().summary(only), { removed: 1, malformed_names: 1 })
+    assert.deepEqual(new StampSummary().entry(only), { removed: 1, malformed_names: 1 })
   })
 
   test('verify mode: a stamp under a malformed name is neither a stamp nor a second stamp; it goes, a valid one stays', () => {
@@ -390,14 +399,14 @@ describe('verifyNeedsBody', () => {
   })
 })
 
-describe('StampResults', () => {
+describe('StampSummary', () => {
   test('one entry: removed count and names, then the labels', () => {
-    const r = new StampResults()
-    r.add({ pass: 'stamp(identity)' })
-    r.add({ err: 'address(directory_unavailable)' })
-    r.add(undefined)
+    const r = new StampSummary()
+    r.note(stampDecision('stamp', 'pass', 'identity'))
+    r.note(stampDecision('address', 'err', 'directory_unavailable'))
+    r.note(undefined)
     const found = inspectMessage([...BASE, ...FORGED], config(), ctx())
-    assert.deepEqual(r.summary(found), {
+    assert.deepEqual(r.entry(found), {
       removed: 5,
       removed_fields: [
         'x-authenticated-user=3',
@@ -407,6 +416,6 @@ describe('StampResults', () => {
       pass: ['stamp(identity)'],
       err: ['address(directory_unavailable)'],
     })
-    assert.deepEqual(new StampResults().summary(inspectMessage(BASE, config(), ctx())), {})
+    assert.deepEqual(new StampSummary().entry(inspectMessage(BASE, config(), ctx())), {})
   })
 })

@@ -8,6 +8,7 @@ import { identityValue } from '../../../lib/stamp/identity'
 import { primaryAddress } from '../../../lib/stamp/primary'
 import { TestDirectories } from '../../harness/directories'
 import { fakeDirectory, fakeDirectoryConfig } from '../../harness/fake_directory'
+import { resultOf } from '../../harness/results'
 import { startSlapd, type Slapd } from '../../harness/slapd'
 import { DEMO_LDIF, FIXTURE_DIR } from '../../harness/stack'
 
@@ -71,7 +72,13 @@ describe('identityValue falls back to the login', () => {
       attribute: 'mail',
       budgetMs: 5000,
     })
-    assert.deepEqual(v, { value: 'alice@example.com', label: { pass: 'address(primary)' } })
+    assert.deepEqual(
+      { ...v, decision: resultOf(v.decision) },
+      {
+        value: 'alice@example.com',
+        decision: { pass: 'address(primary)' },
+      },
+    )
   })
 
   test('no address: the login, recorded as address(no_address)', async () => {
@@ -82,14 +89,14 @@ describe('identityValue falls back to the login', () => {
       budgetMs: 5000,
     })
     assert.equal(v.value, 'erin')
-    assert.deepEqual(v.label, { fail: 'address(no_address)' })
+    assert.deepEqual(resultOf(v.decision), { fail: 'address(no_address)' })
   })
 
   test('directory down: the login, recorded as address(directory_unavailable)', async () => {
     const d = dirs.open('ldap://127.0.0.1:1', { connect_timeout: 500, timeout: 1000 })
     const v = await identityValue(d, { mode: 'search', login: 'alice', attribute: 'mail', budgetMs: 5000 })
     assert.equal(v.value, 'alice')
-    assert.deepEqual(v.label, { err: 'address(directory_unavailable)' })
+    assert.deepEqual(resultOf(v.decision), { err: 'address(directory_unavailable)' })
     assert.match(v.fallback ?? '', /directory unavailable/)
   })
 
@@ -104,7 +111,7 @@ describe('identityValue falls back to the login', () => {
       budgetMs: 200,
     })
     assert.equal(v.value, 'alice')
-    assert.deepEqual(v.label, { err: 'address(directory_unavailable)' })
+    assert.deepEqual(resultOf(v.decision), { err: 'address(directory_unavailable)' })
     assert.match(v.fallback ?? '', /no answer within 200 ms/)
     assert.ok(Date.now() - started < 5000)
   })
