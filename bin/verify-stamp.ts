@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { readConfig } from '../lib/config/read_dir'
-import type { RawIni } from '../lib/config/schema'
-import { parseStampConfig } from '../lib/stamp/config'
+import { authStampIni, parseStampConfig } from '../lib/stamp/config'
 import { headerFieldsOf } from '../lib/mail/fields'
 import { bodyHash, bodyOfRaw } from '../lib/stamp/body'
 import { verifyMessage } from '../lib/stamp/sign'
@@ -68,8 +67,8 @@ function main(argv: string[]): number {
   let parsed: ReturnType<typeof parseStampConfig>
   try {
     // Read as the plugin reads it (lib/config/read_dir): a key is the exact text written.
-    const parse = (raw: RawIni) => parseStampConfig(raw, { baseDir: cwd })
-    parsed = readConfig([path.dirname(configFile)], path.basename(configFile), parse, { required: true })
+    const ini = { ...authStampIni(cwd), name: path.basename(configFile) }
+    parsed = readConfig([path.dirname(configFile)], ini, { required: true })
   } catch (err) {
     usage(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }

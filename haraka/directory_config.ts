@@ -1,13 +1,11 @@
 // Every plugin that reads config/ldap_directory.ini does it the same way:
 // validate, swap the directory pools on change, warn about weakening options.
 import type { Plugin } from 'haraka'
-import { booleanKeys } from '../lib/config/schema'
 import {
-  DIRECTORY_SPEC,
   describeDirectory,
   directoryWarnings,
-  parseDirectoryConfig,
   type DirectoryConfig,
+  LDAP_DIRECTORY_INI,
 } from '../lib/ldap/config'
 import type { DirectoryHandle } from '../lib/ldap/handle'
 import { loadValidated, type LoadPhase } from './load_config'
@@ -30,15 +28,7 @@ export function loadDirectoryConfig<P extends DirectoryConfig | undefined>(
   phase?: LoadPhase,
 ): DirectoryConfig | P {
   subscribers.set(plugin.name, onChange)
-  const cfg = loadValidated(
-    plugin,
-    'ldap_directory.ini',
-    booleanKeys('main', DIRECTORY_SPEC),
-    parseDirectoryConfig,
-    reloadAll,
-    previous,
-    phase,
-  )
+  const cfg = loadValidated(plugin, LDAP_DIRECTORY_INI, reloadAll, previous, phase)
   if (cfg !== undefined && cfg !== previous) {
     handle.update(cfg)
     plugin.loginfo(`directory: ${describeDirectory(cfg)}`)

@@ -2,7 +2,7 @@
 // configuration when a hot reload brings a bad one.
 import type { Config, Plugin } from 'haraka'
 import { readIni } from '../lib/config/read_dir'
-import type { Parsed, RawIni } from '../lib/config/schema'
+import type { IniFile, Parsed, RawIni } from '../lib/config/schema'
 
 /**
  * haraka-config reads the file (it resolves the plugin's defaults and the
@@ -22,18 +22,17 @@ export type LoadPhase = 'startup' | 'reload'
 
 export function loadValidated<T, P extends T | undefined>(
   plugin: Plugin,
-  file: string,
-  booleans: string[],
-  parse: (raw: Record<string, any>) => Parsed<T>,
+  ini: IniFile<T>,
   onChange: () => void,
   previous: P,
   /** default: startup when there is no previous configuration */
   phase?: LoadPhase,
 ): T | P {
-  const typed = plugin.config.get(file, { booleans }, onChange) as Record<string, any>
+  const file = ini.name
+  const typed = plugin.config.get(file, { booleans: [...ini.booleans] }, onChange) as Record<string, any>
   let parsed: Parsed<T>
   try {
-    parsed = parse(readAsText(plugin.config, file) ?? typed ?? {})
+    parsed = ini.parse(readAsText(plugin.config, file) ?? typed ?? {})
   } catch (err) {
     parsed = { ok: false, errors: [`cannot read it: ${(err as Error).message}`] }
   }

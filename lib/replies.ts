@@ -108,6 +108,9 @@ export const HEADER_REPLIES = {
   too_many_addresses: REPLIES.HEADER_TOO_MANY_ADDRESSES,
 } as const satisfies Record<string, Reply>
 
+/** AUTH's continuation (RFC 4954 §4): `334 <challenge>`, the challenge made by lib/authn/sasl. */
+export const AUTH_CHALLENGE_CODE = 334
+
 /** `<enh> <text>` as Haraka's respond() wants after the code. */
 export function replyText(reply: Reply): string {
   return `${reply.enh} ${reply.text}`

@@ -1,6 +1,13 @@
 // Schema of config/ldap_auth.ini.
 import type { AccountPolicy } from './account'
-import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import {
+  parseMainSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+  booleanKeys,
+  type IniFile,
+} from '../config/schema'
 import { parseDn } from '../ldap/dn'
 import { normaliseLogin } from './login'
 import type { Mechanism } from './sasl'
@@ -125,4 +132,11 @@ export function failureDelayMs(
 ): number {
   if (cfg.failure_delay === 0 || n < 1) return 0
   return Math.min(cfg.failure_delay_max, cfg.failure_delay * 2 ** Math.min(n - 1, 30))
+}
+
+/** config/ldap_auth.ini */
+export const LDAP_AUTH_INI: IniFile<AuthConfig> = {
+  name: 'ldap_auth.ini',
+  booleans: booleanKeys('main', AUTH_SPEC),
+  parse: parseAuthConfig,
 }

@@ -5,7 +5,7 @@
 // Logins compare case-insensitively (the file's keys are lower-cased once).
 // An unknown login is hashed against a dummy entry with the file's usual
 // rounds, so it costs what a known login costs.
-import { type Parsed } from '../config/schema'
+import { type Parsed, type IniFile } from '../config/schema'
 import { normaliseLogin } from './login'
 import { parseHash, randomSalt, ROUNDS_DEFAULT, verifyParsed, type ParsedHash } from './sha512crypt'
 
@@ -82,4 +82,11 @@ export function parseLocalUsers(raw: Record<string, any>): Parsed<LocalUsers> {
   }
   if (errors.length) return { ok: false, errors }
   return { ok: true, cfg: Object.freeze(makeLocalUsers(entries)) }
+}
+
+/** config/auth_enc_file.ini (haraka-plugin-auth-enc-file's format): no booleans */
+export const AUTH_ENC_FILE_INI: IniFile<LocalUsers> = {
+  name: 'auth_enc_file.ini',
+  booleans: [],
+  parse: parseLocalUsers,
 }

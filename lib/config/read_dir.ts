@@ -5,7 +5,7 @@
 // haraka-config resolved through it; bin/ tools read a config/ folder with it.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { mergeRawIni, parseIniText, type Parsed, type RawIni } from './schema'
+import { mergeRawIni, parseIniText, type IniFile, type Parsed, type RawIni } from './schema'
 
 export interface ReadOptions {
   /** when no folder has the file, throw (its ENOENT) instead of reading it as empty, as haraka-config does */
@@ -28,12 +28,7 @@ export function readIni(dirs: readonly string[], file: string, opts: ReadOptions
   return mergeRawIni(...texts)
 }
 
-/** readIni, then the plugin's parse function (parseStampConfig, ...): its configuration, or why not. */
-export function readConfig<T>(
-  dirs: readonly string[],
-  file: string,
-  parse: (raw: RawIni) => Parsed<T>,
-  opts: ReadOptions = {},
-): Parsed<T> {
-  return parse(readIni(dirs, file, opts))
+/** readIni, then the file's parser (LDAP_AUTH_INI, authStampIni(...), ...): its configuration, or why not. */
+export function readConfig<T>(dirs: readonly string[], ini: IniFile<T>, opts: ReadOptions = {}): Parsed<T> {
+  return ini.parse(readIni(dirs, ini.name, opts))
 }

@@ -29,6 +29,17 @@ export type Parsed<T> = { ok: true; cfg: T } | { ok: false; errors: string[] }
 /** An ini file's values as written: `{section: {key: text | text[]}}`, keys before any section in `main`. */
 export type RawIni = Record<string, Record<string, string | string[]>>
 
+/**
+ * One ini file a plugin reads: its name, the keys haraka-config must read as
+ * booleans (its cache key), and the parser. Beside each parser; the plugins load
+ * it through haraka/load_config, bin/ tools through lib/config/read_dir.
+ */
+export interface IniFile<T> {
+  readonly name: string
+  readonly booleans: readonly string[]
+  parse(raw: Record<string, any>): Parsed<T>
+}
+
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /**

@@ -2,7 +2,14 @@
 // login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
-import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import {
+  parseMainSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+  booleanKeys,
+  type IniFile,
+} from '../config/schema'
 import { parseDn, type Rdn } from './dn'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
@@ -155,4 +162,11 @@ export function directoryWarnings(cfg: DirectoryConfig): string[] {
       warnings.push(`${url}: passwords go to the directory unencrypted (use ldaps:// or starttls=true)`)
   }
   return warnings
+}
+
+/** config/ldap_directory.ini, shared by the three plugins */
+export const LDAP_DIRECTORY_INI: IniFile<DirectoryConfig> = {
+  name: 'ldap_directory.ini',
+  booleans: booleanKeys('main', DIRECTORY_SPEC),
+  parse: parseDirectoryConfig,
 }

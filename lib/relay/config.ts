@@ -1,6 +1,13 @@
 // Schema of config/auth_relay.ini: [main] options, plus the [send_as] section
 // that maps a shared address to the group whose members may send as it.
-import { parseSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import {
+  parseSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+  booleanKeys,
+  type IniFile,
+} from '../config/schema'
 import { parseDirectoryConfig } from '../ldap/config'
 import { compileTemplate, type Token } from '../ldap/template'
 import { canonicalAddress } from '../mail/address'
@@ -153,4 +160,11 @@ export function relayWarnings(cfg: RelayConfig): string[] {
     )
   }
   return warnings
+}
+
+/** config/auth_relay.ini */
+export const AUTH_RELAY_INI: IniFile<RelayConfig> = {
+  name: 'auth_relay.ini',
+  booleans: booleanKeys('main', RELAY_SPEC),
+  parse: parseRelayConfig,
 }

@@ -1,7 +1,14 @@
 // Schema of config/auth_stamp.ini.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { parseMainSection, type Parsed, type SectionSpec, type SectionValues } from '../config/schema'
+import {
+  parseMainSection,
+  type Parsed,
+  type SectionSpec,
+  type SectionValues,
+  booleanKeys,
+  type IniFile,
+} from '../config/schema'
 import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
 import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
@@ -224,4 +231,13 @@ export function describeStamp(cfg: StampConfig): string {
   }
   if (cfg.bare_cr !== 'refuse') parts.push(`bare CR ${cfg.bare_cr === 'remove' ? 'removed' : 'allowed'}`)
   return parts.join('; ')
+}
+
+/** config/auth_stamp.ini; key files named in it are read relative to `baseDir` (the Haraka instance) */
+export function authStampIni(baseDir: string): IniFile<StampConfig> {
+  return {
+    name: 'auth_stamp.ini',
+    booleans: booleanKeys('main', STAMP_SPEC),
+    parse: (raw) => parseStampConfig(raw, { baseDir }),
+  }
 }

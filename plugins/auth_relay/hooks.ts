@@ -7,13 +7,12 @@
 // mail.ts, rcpt.ts, data.ts.
 import path from 'node:path'
 import type { Connection, Next } from 'haraka'
-import { booleanKeys } from '../../lib/config/schema'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { installMailGate } from '../../haraka/submission_gate'
 import { submissionGate, type MailGateDecision } from '../../lib/authz/submission'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { parseRelayConfig, RELAY_SPEC, relayWarnings } from '../../lib/relay/config'
+import { relayWarnings, AUTH_RELAY_INI } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import { canonicalDomain } from '../../lib/mail/address'
 import {
@@ -47,14 +46,7 @@ export function register(this: AuthRelay): void {
 
 export function load_auth_relay_ini(this: AuthRelay): void {
   const previous = this.cfg
-  this.cfg = loadValidated(
-    this,
-    'auth_relay.ini',
-    booleanKeys('main', RELAY_SPEC),
-    parseRelayConfig,
-    () => this.load_auth_relay_ini(),
-    this.cfg,
-  )
+  this.cfg = loadValidated(this, AUTH_RELAY_INI, () => this.load_auth_relay_ini(), this.cfg)
   if (this.cfg === previous) return
   if (this.cfg.trusted.length)
     this.lognotice(`trusted_networks may relay without AUTH: ${this.cfg.trusted_networks.join(', ')}`)

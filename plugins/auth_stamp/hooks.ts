@@ -8,9 +8,8 @@ import type { Connection, Next } from 'haraka'
 import { authUser } from '../../haraka/notes'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated, type LoadPhase } from '../../haraka/load_config'
-import { booleanKeys } from '../../lib/config/schema'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { describeStamp, parseStampConfig, STAMP_SPEC, stampWarnings } from '../../lib/stamp/config'
+import { describeStamp, stampWarnings, authStampIni } from '../../lib/stamp/config'
 import { receivedAuthComment } from '../../lib/stamp/received'
 import { BARE_CR_PRIORITY } from './bare_cr'
 import type { AuthStamp } from './plugin'
@@ -29,17 +28,8 @@ export function register(this: AuthStamp): void {
 /** phase: startup from register(), reload from haraka-config's watch callback (where nothing may throw). */
 export function load_auth_stamp_ini(this: AuthStamp, phase: LoadPhase): void {
   const previous = this.cfg
-  const parse = (raw: Record<string, any>) =>
-    parseStampConfig(raw, { baseDir: process.env.HARAKA ?? process.cwd() })
-  this.cfg = loadValidated(
-    this,
-    'auth_stamp.ini',
-    booleanKeys('main', STAMP_SPEC),
-    parse,
-    () => this.load_auth_stamp_ini('reload'),
-    previous,
-    phase,
-  )
+  const ini = authStampIni(process.env.HARAKA ?? process.cwd())
+  this.cfg = loadValidated(this, ini, () => this.load_auth_stamp_ini('reload'), previous, phase)
   if (this.cfg === previous) return
   this.loginfo(describeStamp(this.cfg))
   for (const w of stampWarnings(this.cfg)) this.logwarn(`auth_stamp.ini: ${w}`)

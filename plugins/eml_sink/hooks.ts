@@ -4,11 +4,10 @@
 import path from 'node:path'
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
-import { booleanKeys } from '../../lib/config/schema'
 import { addressOf } from '../../haraka/address'
 import { loadValidated } from '../../haraka/load_config'
 import { record } from '../../haraka/record'
-import { parseSinkConfig, SINK_SPEC, type SinkConfig } from '../../demo/sink/config'
+import { type SinkConfig, EML_SINK_INI } from '../../demo/sink/config'
 import { storeDecision, storeMessage } from '../../demo/sink/store'
 
 interface EmlSink extends Plugin {
@@ -23,14 +22,7 @@ export function register(this: EmlSink): void {
 }
 
 export function load_eml_sink_ini(this: EmlSink): void {
-  this.cfg = loadValidated(
-    this,
-    'eml_sink.ini',
-    booleanKeys('main', SINK_SPEC),
-    parseSinkConfig,
-    () => this.load_eml_sink_ini(),
-    this.cfg,
-  )
+  this.cfg = loadValidated(this, EML_SINK_INI, () => this.load_eml_sink_ini(), this.cfg)
 }
 
 export function store_message(this: EmlSink, next: Next, connection: Connection): void {

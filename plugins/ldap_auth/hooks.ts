@@ -6,16 +6,16 @@
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
 import { credentialCacheFor } from '../../lib/authn/authenticator'
-import { authWarnings, AUTH_SPEC, parseAuthConfig } from '../../lib/authn/config'
+import { authWarnings, LDAP_AUTH_INI } from '../../lib/authn/config'
 import { EXCHANGE_ABANDONED, exchangeRefused } from '../../lib/authn/decide'
-import { parseLocalUsers } from '../../lib/authn/local_users'
 import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
-import { booleanKeys } from '../../lib/config/schema'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
 import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
+import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
+import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
@@ -42,14 +42,7 @@ export function register(this: LdapAuth): void {
 
 export function load_ldap_auth_ini(this: LdapAuth): void {
   const previous = this.cfg
-  this.cfg = loadValidated(
-    this,
-    'ldap_auth.ini',
-    booleanKeys('main', AUTH_SPEC),
-    parseAuthConfig,
-    () => this.load_ldap_auth_ini(),
-    this.cfg,
-  )
+  this.cfg = loadValidated(this, LDAP_AUTH_INI, () => this.load_ldap_auth_ini(), this.cfg)
   if (this.cfg === previous) return
   renewCache(this)
   for (const w of authWarnings(this.cfg)) this.logwarn(`ldap_auth.ini: ${w}`)
@@ -66,9 +59,7 @@ export function load_ldap_directory_ini(this: LdapAuth): void {
 export function load_auth_enc_file_ini(this: LdapAuth): void {
   this.localUsers = loadValidated(
     this,
-    'auth_enc_file.ini',
-    [],
-    parseLocalUsers,
+    AUTH_ENC_FILE_INI,
     () => this.load_auth_enc_file_ini(),
     this.localUsers,
   )
@@ -129,7 +120,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     case 'challenge': {
       const pendingNote: PendingNote = { pending: step.pending, prompt: null }
       connection.notes[PENDING] = pendingNote
-      connection.respond(334, step.text, () => {
+      connection.respond(AUTH_CHALLENGE_CODE, step.text, () => {
         pendingNote.prompt = connection.last_response
         next(constants.ok)
       })

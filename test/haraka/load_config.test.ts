@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import type { Plugin } from 'haraka'
-import { AUTH_SPEC, parseAuthConfig } from '../../lib/authn/config'
-import { booleanKeys, parseIniText } from '../../lib/config/schema'
+import { LDAP_AUTH_INI, parseAuthConfig } from '../../lib/authn/config'
+import { parseIniText } from '../../lib/config/schema'
 import { loadValidated } from '../../haraka/load_config'
-import { DIRECTORY_SPEC, parseDirectoryConfig } from '../../lib/ldap/config'
+import { LDAP_DIRECTORY_INI, parseDirectoryConfig } from '../../lib/ldap/config'
 
 const harakaConfig = require('haraka-config') as {
   module_config(defaults: string, overrides?: string): Plugin['config']
@@ -48,23 +48,8 @@ function plugin(files: { defaults?: Record<string, string>; instance?: Record<st
 
 const SEARCH = 'bind_dn=cn=svc,dc=example,dc=com\nbase_dn=dc=example,dc=com\n'
 const loadAuth = (p: Plugin, previous?: ReturnType<typeof parseAuthConfig> & { ok: true }) =>
-  loadValidated(
-    p,
-    'ldap_auth.ini',
-    booleanKeys('main', AUTH_SPEC),
-    parseAuthConfig,
-    () => undefined,
-    previous?.cfg,
-  )!
-const loadDirectory = (p: Plugin) =>
-  loadValidated(
-    p,
-    'ldap_directory.ini',
-    booleanKeys('main', DIRECTORY_SPEC),
-    parseDirectoryConfig,
-    () => undefined,
-    undefined,
-  )!
+  loadValidated(p, LDAP_AUTH_INI, () => undefined, previous?.cfg)!
+const loadDirectory = (p: Plugin) => loadValidated(p, LDAP_DIRECTORY_INI, () => undefined, undefined)!
 
 describe('loadValidated reads values as written', () => {
   test('a boolean that is not true or false stops startup, naming the file and the key', () => {

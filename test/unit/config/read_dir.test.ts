@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import { readConfig, readIni } from '../../../lib/config/read_dir'
-import { parseStampConfig } from '../../../lib/stamp/config'
+import { authStampIni } from '../../../lib/stamp/config'
 
 const root = mkdtempSync(path.join(tmpdir(), 'read-dir-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -61,7 +61,7 @@ describe('readConfig', () => {
   const KEY = 'k'.repeat(32)
   test("the plugin's parse function gets the text as written: a numeric-looking secret stays exact", () => {
     const dir = folder({ 'auth_stamp.ini': `[main]\nsign=true\nkey_id=k1\nkey=0${'7'.repeat(31)}\n` })
-    const r = readConfig([dir], 'auth_stamp.ini', (raw) => parseStampConfig(raw))
+    const r = readConfig([dir], authStampIni(dir))
     assert.ok(r.ok, r.ok ? '' : r.errors.join('; '))
     assert.equal(r.cfg.key, `0${'7'.repeat(31)}`)
     assert.equal(r.cfg.sign, true)
@@ -69,7 +69,7 @@ describe('readConfig', () => {
 
   test('an invalid file gives the errors of the parse function, naming the key', () => {
     const dir = folder({ 'auth_stamp.ini': `sign=ture\nkey_id=k1\nkey=${KEY}\n` })
-    const r = readConfig([dir], 'auth_stamp.ini', (raw) => parseStampConfig(raw))
+    const r = readConfig([dir], authStampIni(dir))
     assert.ok(!r.ok)
     assert.match(r.errors.join('; '), /\[main\] sign: "ture" is not true or false/)
   })
