@@ -1,12 +1,6 @@
 // Schema of config/eml_sink.ini.
-import {
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-  booleanKeys,
-  type IniFile,
-} from '../../lib/config/schema'
+import { iniFile, parseMainSection } from '../../lib/config/schema'
+import type { Parsed, SectionSpec, SectionValues } from '../../lib/config/schema'
 
 export const SINK_SPEC = {
   dir: { type: 'string', default: 'mail' },
@@ -19,8 +13,4 @@ export function parseSinkConfig(raw: Record<string, any>): Parsed<SinkConfig> {
 }
 
 /** config/eml_sink.ini */
-export const EML_SINK_INI: IniFile<SinkConfig> = {
-  name: 'eml_sink.ini',
-  booleans: booleanKeys('main', SINK_SPEC),
-  parse: parseSinkConfig,
-}
+export const EML_SINK_INI = iniFile('eml_sink.ini', SINK_SPEC, parseSinkConfig)

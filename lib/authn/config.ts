@@ -1,13 +1,7 @@
 // Schema of config/ldap_auth.ini.
 import type { AccountPolicy } from './account'
-import {
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-  booleanKeys,
-  type IniFile,
-} from '../config/schema'
+import { iniFile, parseMainSection } from '../config/schema'
+import type { Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { parseDn } from '../ldap/dn'
 import { normaliseLogin } from './login'
 import type { Mechanism } from './sasl'
@@ -135,8 +129,4 @@ export function failureDelayMs(
 }
 
 /** config/ldap_auth.ini */
-export const LDAP_AUTH_INI: IniFile<AuthConfig> = {
-  name: 'ldap_auth.ini',
-  booleans: booleanKeys('main', AUTH_SPEC),
-  parse: parseAuthConfig,
-}
+export const LDAP_AUTH_INI = iniFile('ldap_auth.ini', AUTH_SPEC, parseAuthConfig)

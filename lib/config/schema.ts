@@ -104,6 +104,15 @@ export function booleanKeys(section: string, spec: SectionSpec): string[] {
     .map(([k, f]) => `${f.default ? '+' : '-'}${section}.${k}`)
 }
 
+/** The descriptor of an ini file whose booleans are the boolean keys of its main section. */
+export function iniFile<T>(
+  name: string,
+  mainSpec: SectionSpec,
+  parse: (raw: Record<string, any>) => Parsed<T>,
+): IniFile<T> {
+  return { name, booleans: booleanKeys('main', mainSpec), parse }
+}
+
 export function defaultsOf<S extends SectionSpec>(spec: S): SectionValues<S> {
   const out: Record<string, unknown> = {}
   for (const [key, field] of Object.entries(spec)) out[key] = field.default

@@ -2,14 +2,8 @@
 // login's entry. Shared by ldap_auth (passwords) and auth_relay (sender ownership).
 import { readFileSync } from 'node:fs'
 import { FilterParser } from 'ldapts'
-import {
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-  booleanKeys,
-  type IniFile,
-} from '../config/schema'
+import { iniFile, parseMainSection } from '../config/schema'
+import type { Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { parseDn, type Rdn } from './dn'
 import { escapeDnValue, escapeFilterValue } from './escape'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
@@ -165,8 +159,4 @@ export function directoryWarnings(cfg: DirectoryConfig): string[] {
 }
 
 /** config/ldap_directory.ini, shared by the three plugins */
-export const LDAP_DIRECTORY_INI: IniFile<DirectoryConfig> = {
-  name: 'ldap_directory.ini',
-  booleans: booleanKeys('main', DIRECTORY_SPEC),
-  parse: parseDirectoryConfig,
-}
+export const LDAP_DIRECTORY_INI = iniFile('ldap_directory.ini', DIRECTORY_SPEC, parseDirectoryConfig)

@@ -1,13 +1,7 @@
 // Schema of config/auth_relay.ini: [main] options, plus the [send_as] section
 // that maps a shared address to the group whose members may send as it.
-import {
-  parseSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-  booleanKeys,
-  type IniFile,
-} from '../config/schema'
+import { iniFile, parseSection } from '../config/schema'
+import type { Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { parseDirectoryConfig } from '../ldap/config'
 import { compileTemplate, type Token } from '../ldap/template'
 import { canonicalAddress } from '../mail/address'
@@ -163,8 +157,4 @@ export function relayWarnings(cfg: RelayConfig): string[] {
 }
 
 /** config/auth_relay.ini */
-export const AUTH_RELAY_INI: IniFile<RelayConfig> = {
-  name: 'auth_relay.ini',
-  booleans: booleanKeys('main', RELAY_SPEC),
-  parse: parseRelayConfig,
-}
+export const AUTH_RELAY_INI = iniFile('auth_relay.ini', RELAY_SPEC, parseRelayConfig)

@@ -1,14 +1,8 @@
 // Schema of config/auth_stamp.ini.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import {
-  parseMainSection,
-  type Parsed,
-  type SectionSpec,
-  type SectionValues,
-  booleanKeys,
-  type IniFile,
-} from '../config/schema'
+import { iniFile, parseMainSection } from '../config/schema'
+import type { Parsed, SectionSpec, SectionValues, IniFile } from '../config/schema'
 import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
 import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
@@ -235,9 +229,5 @@ export function describeStamp(cfg: StampConfig): string {
 
 /** config/auth_stamp.ini; key files named in it are read relative to `baseDir` (the Haraka instance) */
 export function authStampIni(baseDir: string): IniFile<StampConfig> {
-  return {
-    name: 'auth_stamp.ini',
-    booleans: booleanKeys('main', STAMP_SPEC),
-    parse: (raw) => parseStampConfig(raw, { baseDir }),
-  }
+  return iniFile('auth_stamp.ini', STAMP_SPEC, (raw) => parseStampConfig(raw, { baseDir }))
 }
