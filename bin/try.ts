@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { SmtpClient, type Reply } from '../demo/smtp_client'
+import { rfc5322Date } from '../lib/stamp/plan'
 
 const DEFAULT_CA = path.resolve(__dirname, '../..', 'config/tls_cert.pem')
 
@@ -41,18 +42,13 @@ function expect(step: string, reply: Reply, code: number): Reply {
   return reply
 }
 
-/** RFC 5322 date in UTC, e.g. "Sat, 23 Nov 2024 11:27:00 +0000". */
-function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000')
-}
-
 function buildMessage(from: string, to: string[], subject: string): string {
   const domain = from.split('@')[1] || 'localhost'
   return [
     `From: <${from}>`,
     `To: ${to.map((addr) => `<${addr}>`).join(', ')}`,
     `Subject: ${subject}`,
-    `Date: ${rfc5322Date(new Date())}`,
+    `Date: ${rfc5322Date(Math.floor(Date.now() / 1000))}`,
     `Message-ID: <${randomUUID()}@${domain}>`,
     '',
     'Hello from npm run try.',

@@ -57,25 +57,39 @@ export interface Settlement<T> {
  */
 export function settleWithin<T>(work: Promise<T>, ms: number, on: Settlement<T>): void {
   let done = false
+  // A callback that throws (a bug) is handed to `error`, and one thrown there is dropped: never an
+  // unhandled rejection, which Node turns into an uncaught exception that stops Haraka.
+  const guarded = (fn: () => void, fromError = false) => {
+    try {
+      fn()
+    } catch (err) {
+      if (fromError) return
+      try {
+        on.error(err)
+      } catch {
+        // nothing left to report it with
+      }
+    }
+  }
   // Infinity: no deadline (setTimeout would take it for 1 ms)
   const timer = Number.isFinite(ms)
     ? setTimeout(() => {
         done = true
-        on.timeout()
+        guarded(() => on.timeout())
       }, ms)
     : undefined
   work.then(
     (value) => {
-      if (done) return on.late?.({ value })
+      if (done) return guarded(() => on.late?.({ value }), true)
       done = true
       clearTimeout(timer)
-      on.value(value)
+      guarded(() => on.value(value))
     },
     (error: unknown) => {
-      if (done) return on.late?.({ error })
+      if (done) return guarded(() => on.late?.({ error }), true)
       done = true
       clearTimeout(timer)
-      on.error(error)
+      guarded(() => on.error(error), true)
     },
   )
 }

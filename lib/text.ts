@@ -23,7 +23,12 @@ export function hasUnsafeLoginCharacters(text: string): boolean {
 
 /** A client string as it may appear in a log line: printable, bounded, quoted. */
 export function safeForLog(raw: string): string {
-  return JSON.stringify(raw.slice(0, 80).replace(UNSAFE_TEXT_ALL, '?'))
+  return JSON.stringify(printable(raw.slice(0, 80)))
+}
+
+/** Client text inside a log line we word ourselves: every control, line separator and bidi control as `?`. */
+export function printable(raw: string): string {
+  return raw.replace(UNSAFE_TEXT_ALL, '?')
 }
 
 // C0 controls (CR, LF and TAB among them) and DEL: what our own header values and terminal output never carry.

@@ -16,6 +16,8 @@ export interface LocalUsers {
   has(login: string): boolean
   /** Constant-time for a given rounds count; UNKNOWN costs the same as a known login. */
   verify(login: string, password: string): LocalCheck
+  /** The login as the file writes it (the session's identity for a local user), if listed. */
+  loginOf(login: string): string | undefined
 }
 
 function key(login: string): string {
@@ -36,6 +38,8 @@ function usualRounds(hashes: Iterable<ParsedHash>): number {
 export function makeLocalUsers(
   entries: ReadonlyMap<string, ParsedHash>,
   check: (password: string, hash: ParsedHash) => boolean = verifyParsed,
+  /** the file's spelling of each login, by lower-cased key (default: the key) */
+  names: ReadonlyMap<string, string> = new Map(),
 ): LocalUsers {
   const dummy: ParsedHash = {
     rounds: usualRounds(entries.values()),
@@ -46,6 +50,7 @@ export function makeLocalUsers(
   return {
     size: entries.size,
     has: (login) => entries.has(key(login)),
+    loginOf: (login) => (entries.has(key(login)) ? (names.get(key(login)) ?? key(login)) : undefined),
     verify(login, password) {
       const entry = entries.get(key(login))
       const ok = check(password, entry ?? dummy)
@@ -63,6 +68,7 @@ export function parseLocalUsers(raw: Record<string, any>): Parsed<LocalUsers> {
     if (section !== 'users') errors.push(`[${section}]: unknown section (logins go in [users])`)
   }
   const entries = new Map<string, ParsedHash>()
+  const names = new Map<string, string>()
   for (const [login, value] of Object.entries((raw.users ?? {}) as Record<string, unknown>)) {
     const norm = normaliseLogin(login)
     if (!norm.ok) {
@@ -79,9 +85,10 @@ export function parseLocalUsers(raw: Record<string, any>): Parsed<LocalUsers> {
     if (entries.has(key(norm.login)))
       errors.push(`[users] ${norm.login}: listed twice (logins compare case-insensitively)`)
     entries.set(key(norm.login), parsed)
+    names.set(key(norm.login), norm.login)
   }
   if (errors.length) return { ok: false, errors }
-  return { ok: true, cfg: Object.freeze(makeLocalUsers(entries)) }
+  return { ok: true, cfg: Object.freeze(makeLocalUsers(entries, verifyParsed, names)) }
 }
 
 /** config/auth_enc_file.ini (haraka-plugin-auth-enc-file's format): no booleans */

@@ -272,7 +272,8 @@ function fromFile(
   reason: 'local_ok' | 'local_ok_directory_down',
 ): LoginVerdict {
   const r = local.verify(a.login, a.password)
-  if (r === 'OK') return accepted(a, reason, a.login, { local: true })
+  // the identity is the login as the file writes it, as a directory user's is the entry's value
+  if (r === 'OK') return accepted(a, reason, local.loginOf(a.login) ?? a.login, { local: true })
   if (r === 'MISMATCH')
     return {
       outcome: 'PASSWORD_MISMATCH',

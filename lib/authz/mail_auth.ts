@@ -4,7 +4,7 @@
 // in mail_auth_peers; anything else is treated as AUTH=<>. It never grants relaying.
 import { Address } from '@haraka/email-address'
 import type { Decision } from '../decisions'
-import { safeForLog } from '../text'
+import { safeForLog, printable } from '../text'
 
 export type AuthParam =
   { kind: 'absent' } | { kind: 'null' } | { kind: 'mailbox'; address: string } | { kind: 'malformed' }
@@ -79,7 +79,7 @@ export function mailAuthDecision(
 ): Decision<'mail_auth'> {
   const shown = param.kind === 'mailbox' ? safeForLog(param.address) : param.kind
   const detail = verdict.accepted
-    ? `AUTH=${verdict.value} on MAIL FROM accepted (${verdict.reason})`
+    ? `AUTH=${printable(verdict.value)} on MAIL FROM accepted (${verdict.reason})`
     : `AUTH= parameter ${shown} on MAIL FROM ignored, treated as AUTH=<> (${verdict.reason})`
   const verdictKey = verdict.accepted ? 'pass' : 'skip'
   return { plugin: 'auth_relay', rule: 'mail_auth', reason: verdict.reason, verdict: verdictKey, detail }

@@ -113,12 +113,6 @@ export function iniFile<T>(
   return { name, booleans: booleanKeys('main', mainSpec), parse }
 }
 
-export function defaultsOf<S extends SectionSpec>(spec: S): SectionValues<S> {
-  const out: Record<string, unknown> = {}
-  for (const [key, field] of Object.entries(spec)) out[key] = field.default
-  return out as SectionValues<S>
-}
-
 /** Parse one ini section; unknown keys are errors too (a typo must not silently become a default). */
 export function parseSection<S extends SectionSpec>(
   name: string,

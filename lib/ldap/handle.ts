@@ -37,16 +37,6 @@ export class DirectoryHandle {
     if (old) this.retire(old)
   }
 
-  /**
-   * The current directory, for one call. Several calls that belong together
-   * (one AUTH attempt) should go through use(), which keeps the directory open
-   * across a reload until they are done.
-   */
-  get directory(): AuthDirectory {
-    if (!this.current) throw new Error('directory not configured')
-    return this.current.dir
-  }
-
   /** Run `fn` on the current directory; a reload meanwhile closes it only after `fn` settles. */
   async use<R>(fn: (dir: AuthDirectory) => Promise<R>): Promise<R> {
     const slot = this.current

@@ -22,6 +22,7 @@
 // accepted: it verified on any message with the same Message-ID and Date.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { canonicalFieldValue, fieldName, rawFieldValue } from '../mail/fields'
+import { safeForLog } from '../text'
 
 const STAMP_VERSION = 2
 /** A stamp dated more than this far in the future is refused (clock skew between hops). */
@@ -262,7 +263,7 @@ function parseTags(value: string): Record<Tag, string> | string {
   const tags: Partial<Record<Tag, string>> = {}
   for (const part of parts) {
     const m = /^([A-Za-z]+)[ \t]*=[ \t]*([\s\S]*)$/.exec(part)
-    if (!m) return `not a tag=value list (${JSON.stringify(part.slice(0, 40))})`
+    if (!m) return `not a tag=value list (${safeForLog(part.slice(0, 40))})`
     const name = m[1]!.toLowerCase()
     if (!(TAGS as readonly string[]).includes(name)) return `unknown tag ${name}`
     if (name in tags) return `tag ${name} given twice`

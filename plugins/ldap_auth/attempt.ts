@@ -18,6 +18,7 @@ import { labelOf } from '../../lib/decisions'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { safeForLog } from '../../lib/text'
+import { nextOnce } from '../../haraka/next_once'
 import { recordAuthContract } from '../../haraka/record'
 import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
 
@@ -61,27 +62,31 @@ export function verifyAttempt(
     handle: plugin.directory,
   })
 
+  // next() at most once, so that a bug after the answer cannot answer twice
+  const answer = nextOnce(next)
   settleWithin(authenticator.verify(credentials), deadlineMs, {
     value(v: Verdict) {
-      if (v.outcome === 'OK') return answerSuccess(plugin, connection, next, mech, v)
+      if (v.outcome === 'OK') return answerSuccess(plugin, connection, answer, mech, v)
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}`
       // An outage is not the client's doing: counted, but answered without the delay.
       // No delay outlives the deadline.
-      answerFailure(plugin, connection, next, verdictDecision(v), log, {
+      answerFailure(plugin, connection, answer, verdictDecision(v), log, {
         delay: v.outcome !== 'DIRECTORY_DOWN',
         maxDelayMs: deadlineMs - (Date.now() - started),
       })
     },
     error(err) {
       logBug(err)
+      // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
+      if (answer.called) return
       const log = `AUTH ${mech} internal error for ${who}`
-      answerFailure(plugin, connection, next, AUTH_INTERNAL_ERROR, log, { delay: false })
+      answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, { delay: false })
     },
     timeout() {
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
-      answerFailure(plugin, connection, next, AUTH_TIMED_OUT, log, { delay: false })
+      answerFailure(plugin, connection, answer, AUTH_TIMED_OUT, log, { delay: false })
     },
     late(settled) {
       if ('error' in settled) logBug(settled.error)

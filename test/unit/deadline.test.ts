@@ -56,6 +56,56 @@ describe('settleWithin', () => {
   })
 })
 
+describe('settleWithin when a callback throws (a bug)', () => {
+  test('value or timeout throwing goes to error; error or late throwing is dropped, never an unhandled rejection', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (err: unknown) => void unhandled.push(err)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const v = fixture()
+      settleWithin(v.work, 30, {
+        ...v.on,
+        value: () => {
+          throw new Error('in value')
+        },
+      })
+      v.resolve('x')
+      const t = fixture()
+      settleWithin(t.work, 5, {
+        ...t.on,
+        timeout: () => {
+          throw new Error('in timeout')
+        },
+      })
+      const e = fixture()
+      settleWithin(e.work, 30, {
+        ...e.on,
+        error: () => {
+          throw new Error('in error')
+        },
+      })
+      e.reject(new Error('boom'))
+      const l = fixture()
+      settleWithin(l.work, 5, {
+        ...l.on,
+        late: () => {
+          throw new Error('in late')
+        },
+      })
+      await sleep(20)
+      l.resolve('late')
+      await sleep(40)
+      assert.deepEqual(v.seen, ['error in value'])
+      assert.deepEqual(t.seen, ['error in timeout'])
+      assert.deepEqual(e.seen, [])
+      assert.deepEqual(l.seen, ['timeout'])
+      assert.deepEqual(unhandled, [])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})
+
 describe('withDeadline', () => {
   test('rejects with DeadlineError at the deadline, after onTimeout; a late value goes to late', async () => {
     const f = fixture()

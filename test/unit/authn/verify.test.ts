@@ -152,6 +152,20 @@ describe('verifyCredentials', () => {
     )
   })
 
+  test("a local user's identity is the login as the file writes it, not as typed (the file compares case-insensitively)", async () => {
+    const { dir } = fakeDirectory({})
+    const file = parseLocalUsers({
+      users: { 'Relay-Svc@example.com': sha512crypt('svc-pw', { rounds: 1000 }) },
+    })
+    assert.ok(file.ok)
+    const first = context(dir, config({ local_users: 'first' }), { localUsers: file.cfg })
+    const v = await verifyCredentials(first, attempt('RELAY-SVC@Example.com', 'svc-pw'))
+    assert.deepEqual(
+      [v.outcome, v.reason, v.identity, v.user],
+      ['OK', 'local_ok', 'Relay-Svc@example.com', 'Relay-Svc@example.com'],
+    )
+  })
+
   test('local users: first decides for listed logins; last only for logins the directory lacks; fallback when down', async () => {
     const { dir, state } = fakeDirectory({ 'alice@example.com': { password: 'dir-pw' } })
     const file = parseLocalUsers({

@@ -90,6 +90,13 @@ describe('mailAuthDecision', () => {
         detail: 'AUTH=<a.liddell@example.com> on MAIL FROM accepted (authenticated)',
       },
     )
+    // a value from a trusted peer (xtext-decoded) is logged without its controls: `+9B` is a C1 CSI
+    const csi = mailAuthDecision(mailbox, {
+      value: '<a\u009B[2Jb@example.com>',
+      accepted: true,
+      reason: 'trusted_peer',
+    })
+    assert.equal(csi.detail, 'AUTH=<a?[2Jb@example.com> on MAIL FROM accepted (trusted_peer)')
     const ignored = mailAuthDecision(mailbox, { value: '<>', accepted: false, reason: 'not_owned' })
     assert.equal(ignored.verdict, 'skip')
     assert.equal(

@@ -41,7 +41,7 @@ describe('DirectoryHandle', () => {
     })
     assert.deepEqual(steps, ['found', true, true])
     assert.equal(made[0]!.state.closed, true, 'closed once its last user finished')
-    assert.equal(h.directory, made[1]!.dir, 'new work goes to the new directory')
+    assert.equal(await h.use(async (d) => d), made[1]!.dir, 'new work goes to the new directory')
     assert.equal(made[1]!.state.closed, false)
   })
 

@@ -329,6 +329,14 @@ describe('verification', () => {
     for (const [v, r] of cases) assert.equal(reason(v), r, v)
   })
 
+  test('the detail of a malformed stamp shows no line separator, bidi or C1 control (it goes to the log)', () => {
+    const v = verifyStamp('garbage\u2028forged line\u202Eevil\u009B', seen(), CTX)
+    assert.equal(v.valid, false)
+    const detail = (v as { detail: string }).detail
+    assert.doesNotMatch(detail, /[\u2028\u202E\u009B]/u)
+    assert.match(detail, /not a tag=value list \("garbage\?forged line\?evil\?"\)/)
+  })
+
   test('a trailing semicolon is allowed', () => {
     assert.equal(reason(`${stamp()};`), 'valid')
   })
