@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make sure the integration tests can run a throwaway OpenLDAP server:
 # slapd + slapadd (package slapd) and ldapsearch (package ldap-utils), and a
-# throwaway Redis (redis-server, for auth_relay's POP-before-SMTP grants).
+# throwaway Redis (redis-server, for auth_relay's POP-before-SMTP grants), and
+# swaks (a real third-party SMTP client the end-to-end tests drive too) with
+# Net::SSLeay (package libnet-ssleay-perl), which swaks needs for STARTTLS and
+# implicit TLS; AUTH PLAIN and LOGIN need no further Perl module.
 # No-op when they are present; installs them on Debian/Ubuntu when run as root.
 set -euo pipefail
 
@@ -18,9 +21,10 @@ have() {
 
 missing() {
   local tool out=''
-  for tool in slapd slapadd ldapsearch redis-server; do
+  for tool in slapd slapadd ldapsearch redis-server swaks; do
     have "$tool" || out="$out $tool"
   done
+  perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || out="$out Net::SSLeay"
   echo "${out# }"
 }
 
@@ -29,13 +33,15 @@ need=$(missing)
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-deps: missing: $need" >&2
-  echo "ensure-deps: the integration tests need OpenLDAP's slapd, slapadd and ldapsearch, and redis-server." >&2
-  echo "ensure-deps: install them, e.g. 'sudo apt-get install slapd ldap-utils redis-server' (Debian/Ubuntu)," >&2
-  echo "ensure-deps: 'dnf install openldap-servers openldap-clients redis' or 'brew install openldap redis'." >&2
+  echo "ensure-deps: the integration tests need OpenLDAP's slapd, slapadd and ldapsearch, redis-server," >&2
+  echo "ensure-deps: and swaks with Perl's Net::SSLeay (for TLS)." >&2
+  echo "ensure-deps: install them, e.g. 'sudo apt-get install slapd ldap-utils redis-server swaks libnet-ssleay-perl'" >&2
+  echo "ensure-deps: (Debian/Ubuntu), 'dnf install openldap-servers openldap-clients redis swaks perl-Net-SSLeay'" >&2
+  echo "ensure-deps: or 'brew install openldap redis swaks' (add Net::SSLeay with cpan if swaks --support lacks TLS)." >&2
   exit 1
 fi
 
-echo "ensure-deps: installing slapd, ldap-utils and redis-server (missing: $need)" >&2
+echo "ensure-deps: installing slapd, ldap-utils, redis-server, swaks and libnet-ssleay-perl (missing: $need)" >&2
 
 # A policy-rc.d that answers 101 stops the package scripts from starting the system slapd
 # and redis-server: the tests run their own on free ports and must not find one on 389 or 6379.
@@ -58,7 +64,7 @@ chmod 755 "$policy"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends slapd ldap-utils redis-server
+apt-get install -y --no-install-recommends slapd ldap-utils redis-server swaks libnet-ssleay-perl
 
 # If a postinst started the system slapd or redis-server anyway, stop it by the PID it recorded.
 for pidfile in /run/slapd/slapd.pid /var/run/slapd/slapd.pid /run/redis/redis-server.pid /var/run/redis/redis-server.pid; do
@@ -81,4 +87,4 @@ if [ -n "$need" ]; then
   echo "ensure-deps: still missing after install: $need" >&2
   exit 1
 fi
-echo "ensure-deps: slapd, ldap-utils and redis-server installed" >&2
+echo "ensure-deps: slapd, ldap-utils, redis-server, swaks and libnet-ssleay-perl installed" >&2
