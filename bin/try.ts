@@ -60,8 +60,9 @@ function buildMessage(from: string, to: string[], subject: string): string {
   ].join('\r\n')
 }
 
-function parse() {
+function parse(argv: string[]) {
   const { values } = parseArgs({
+    args: argv,
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
@@ -139,10 +140,11 @@ function certificateHint(err: unknown): string {
   return certProblem ? ' (pass the server certificate with --ca <pem>, or --insecure)' : ''
 }
 
-async function main(): Promise<number> {
+/** Also `haraka-ldap try`. */
+export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined
   try {
-    args = parse()
+    args = parse(argv)
   } catch (err) {
     console.error(`try: ${(err as Error).message}\n\n${USAGE}`)
     return 1
@@ -178,6 +180,7 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code
-})
+if (require.main === module)
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code
+  })
