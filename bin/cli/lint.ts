@@ -5,6 +5,7 @@
 // secrets in files other users may read, AUTH without TLS or on the MX port,
 // several workers without Redis. A file that does not parse is an error (exit 2).
 import { readFileSync, statSync } from 'node:fs'
+import { cpus } from 'node:os'
 import path from 'node:path'
 import { budgetWarnings } from '../../lib/authn/budget'
 import { authWarnings, LDAP_AUTH_INI } from '../../lib/authn/config'
@@ -29,7 +30,8 @@ export interface Finding {
 /** The option a plugin's warning or a parser's error is about: its leading `key=` / `key:` / `[section] key:`. */
 function keyOf(message: string, fallback: string): string {
   const m = /^(?:\[(\w+)\] )?([A-Za-z_][\w@.+-]*)[=:]/.exec(message)
-  if (!m || m[2]!.includes('//')) return fallback
+  // `ldap://host: ...` names a URL, not a key
+  if (!m || message.slice(m[0].length).startsWith('//')) return fallback
   return m[1] && m[1] !== 'main' ? `[${m[1]}] ${m[2]}` : m[2]!
 }
 
@@ -120,7 +122,7 @@ export function lintConfig(dir: string): Finding[] {
       'port 25 (inbound MX) is served: ldap_auth offers AUTH there after STARTTLS, to anyone on the Internet; serve submission (587/465) from its own instance',
     )
   const nodes = String(smtp.nodes ?? '')
-  const workers = nodes === 'cpus' ? 2 : Number(nodes) || 0
+  const workers = nodes === 'cpus' ? cpus().length : Number(nodes) || 0
   if (workers > 1 && !plugins.includes('redis'))
     add(
       'warning',

@@ -6,13 +6,14 @@ import { loginOwnership } from '../../lib/authz/ownership'
 import type { Ownership } from '../../lib/authz/senders'
 import { judgeSender } from '../../lib/authz/envelope'
 import { addressesOfValue } from '../../lib/ldap/addresses'
-import { LDAP_DIRECTORY_INI } from '../../lib/ldap/config'
+import { LDAP_DIRECTORY_INI, type DirectoryConfig } from '../../lib/ldap/config'
+import { DirectoryUnavailableError } from '../../lib/ldap/errors'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { findLoginEntry } from '../../lib/ldap/login_entry'
 import { canonicalAddress, withoutSubaddress } from '../../lib/mail/address'
-import { AUTH_RELAY_INI } from '../../lib/relay/config'
+import { AUTH_RELAY_INI, type RelayConfig } from '../../lib/relay/config'
 import { recipientDirectoryConfig, recipientDirectoryNeeded } from '../../lib/relay/recipients'
-import { HEADER_REPLIES } from '../../lib/replies'
+import { HEADER_REPLIES, REPLIES } from '../../lib/replies'
 import { EXIT, loadIni } from './common'
 
 export interface SenderReport {
@@ -38,6 +39,41 @@ export async function checkSender(
   const recipients = new DirectoryHandle()
   recipients.update(recipientDirectoryConfig(dirCfg, cfg))
   try {
+    return await judge(dirCfg, cfg, directory, recipients, login, address)
+  } catch (err) {
+    // As auth_relay answers it (checkFailed): 451 4.4.3, the message naming the servers.
+    if (!(err instanceof DirectoryUnavailableError)) throw err
+    const reply = replyLine(REPLIES.DIRECTORY_TEMPFAIL)
+    const report: SenderReport = {
+      login,
+      address,
+      entry: null,
+      addresses: [],
+      ownership: { owned: false, reason: 'directory_unavailable' },
+      mail_from: {
+        verdict: 'err',
+        reason: 'directory_unavailable',
+        detail: err.message,
+        enforced: cfg.enforce_sender,
+        reply,
+      },
+      headers: { verdict: 'err', header_alignment: cfg.header_alignment, reply },
+    }
+    return { report, code: EXIT.REFUSED }
+  } finally {
+    await Promise.all([directory.close(), recipients.close()])
+  }
+}
+
+async function judge(
+  dirCfg: DirectoryConfig,
+  cfg: RelayConfig,
+  directory: DirectoryHandle,
+  recipients: DirectoryHandle,
+  login: string,
+  address: string,
+): Promise<{ report: SenderReport; code: number }> {
+  {
     const sources = {
       directory,
       mode: dirCfg.mode,
@@ -110,8 +146,6 @@ export async function checkSender(
       headers,
     }
     return { report, code: mail.verdict === 'pass' ? EXIT.OK : EXIT.REFUSED }
-  } finally {
-    await Promise.all([directory.close(), recipients.close()])
   }
 }
 
@@ -123,12 +157,14 @@ export function renderSender(r: SenderReport): string {
   const own = r.ownership
   const why = own.owned
     ? `${own.via}${own.attribute ? ` (attribute ${own.attribute})` : ''}${own.group ? ` (member of ${own.group})` : ''}`
-    : `not owned${own.reason ? ` (${own.reason}: another directory entry has this address)` : ''}`
+    : own.reason === 'directory_unavailable'
+      ? 'not known (the directory is unavailable)'
+      : `not owned${own.reason ? ` (${own.reason}: another directory entry has this address)` : ''}`
   return (
     [
       `login     ${r.login}`,
       `entry     ${r.entry ?? '(none found)'}`,
-      ...r.addresses.map((a) => `address   ${a.address} (${a.attribute})`),
+      ...r.addresses.map((a) => `listed    ${a.address} (${a.attribute})`),
       `address   ${r.address || '<>'}: ${why}`,
       `MAIL FROM ${r.mail_from.verdict}: sender(${r.mail_from.reason})${r.mail_from.detail ? ` - ${r.mail_from.detail}` : ''}${r.mail_from.reply ? ` -> ${r.mail_from.reply}` : ''}${!r.mail_from.enforced && r.mail_from.verdict === 'fail' ? ' (enforce_sender=false: recorded only)' : ''}`,
       `From/Sender ${r.headers.verdict} (header_alignment=${r.headers.header_alignment})${r.headers.reply ? ` -> ${r.headers.reply}` : ''}${r.headers.note ? ` - ${r.headers.note}` : ''}`,

@@ -199,6 +199,16 @@ describe('haraka-ldap sender', () => {
     assert.equal(nul.mail_from.reason, 'null_sender')
   })
 
+  test('the directory down: 451 as auth_relay answers it, exit 1', async () => {
+    const closed = `ldap://127.0.0.1:${await freePort()}`
+    const out = cli(['sender', 'alice', 'alice@example.com', '--config', configDir(closed), '--json'])
+    assert.equal(out.code, 1, out.stderr)
+    noSecrets(out, ALICE_PASSWORD)
+    const r = JSON.parse(out.stdout)
+    assert.equal(r.mail_from.reason, 'directory_unavailable')
+    assert.match(r.mail_from.reply, /^451 4\.4\.3 /)
+  })
+
   test('usage errors exit 2', () => {
     assert.equal(cli(['sender', 'alice', '--config', configDir(slapd.url)]).code, 2)
   })
