@@ -56,8 +56,9 @@ function buildMessage(from: string, to: string[], subject: string): string {
   ].join('\r\n')
 }
 
-function parse() {
+function parse(argv: string[]) {
   const { values } = parseArgs({
+    args: argv,
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
@@ -135,10 +136,11 @@ function certificateHint(err: unknown): string {
   return certProblem ? ' (pass the server certificate with --ca <pem>, or --insecure)' : ''
 }
 
-async function main(): Promise<number> {
+/** Also `haraka-ldap try`. */
+export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined
   try {
-    args = parse()
+    args = parse(argv)
   } catch (err) {
     console.error(`try: ${(err as Error).message}\n\n${USAGE}`)
     return 1
@@ -174,6 +176,7 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code
-})
+if (require.main === module)
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code
+  })

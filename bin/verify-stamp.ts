@@ -36,7 +36,8 @@ function usage(message: string): never {
   process.exit(2)
 }
 
-function main(argv: string[]): number {
+/** Also `haraka-ldap verify-stamp`. */
+export function main(argv: string[]): number {
   let args
   try {
     args = parseArgs({
@@ -104,4 +105,4 @@ function main(argv: string[]): number {
   return 0
 }
 
-process.exitCode = main(process.argv.slice(2))
+if (require.main === module) process.exitCode = main(process.argv.slice(2))
