@@ -1,6 +1,6 @@
 // An async hook must call next() exactly once, whatever throws on the way. Haraka
 // does not catch a rejected promise of an async hook body: the rejection is
-// unhandled, Node 20 turns it into an uncaught exception and Haraka exits.
+// unhandled, Node (15 and later) turns it into an uncaught exception and Haraka exits.
 import type { Next } from 'haraka'
 
 export interface OnceNext extends Next {

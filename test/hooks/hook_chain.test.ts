@@ -1,4 +1,4 @@
-// A hook's async chain never leaves a rejection unhandled (Node 20 would exit,
+// A hook's async chain never leaves a rejection unhandled (Node would exit,
 // Haraka with it) and calls next() exactly once: haraka/next_once, and
 // every auth_relay/auth_stamp hook whose handler or bookkeeping throws.
 import assert from 'node:assert/strict'
