@@ -75,7 +75,7 @@ export function setIniKey(text: string, key: string, value: string): string {
 }
 
 /** Like setIniKey but for a key inside [section] (or main when section is 'main'). */
-function setIniKeyIn(text: string, section: string, key: string, value: string): string {
+export function setIniKeyIn(text: string, section: string, key: string, value: string): string {
   const header = text.search(new RegExp(`^[ \\t]*\\[${section}\\][ \\t]*$`, 'm'))
   if (header < 0) return setIniKey(text, key, value)
   const bodyStart = text.indexOf('\n', header) + 1 || text.length
@@ -165,6 +165,23 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   symlinkSync(path.join(REPO, 'plugins'), path.join(dir, 'plugins'), 'dir')
   symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
 
+  return runHaraka({ dir, host, ports, mailDir, caCert: pair.cert, env: opts.env })
+}
+
+/**
+ * Start the repository's Haraka (as an operator's installed `haraka`) on a prepared instance
+ * directory and wait until every port listens. stop() kills it and removes the directory.
+ */
+export async function runHaraka(instance: {
+  dir: string
+  host: string
+  ports: HarakaInstance['ports']
+  mailDir: string
+  caCert: string
+  env?: NodeJS.ProcessEnv
+}): Promise<HarakaInstance> {
+  const { dir, host, ports, mailDir } = instance
+  const opts = { env: instance.env }
   const output: string[] = []
   const logFile = createWriteStream(path.join(dir, 'haraka.log'))
   const child = spawn(process.execPath, [path.join(REPO, 'node_modules/Haraka/bin/haraka'), '-c', dir], {
@@ -229,5 +246,5 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     await sleep(100)
   }
 
-  return { dir, host, ports, mailDir, caCert: pair.cert, pid: child.pid ?? 0, logs, stop }
+  return { dir, host, ports, mailDir, caCert: instance.caCert, pid: child.pid ?? 0, logs, stop }
 }
