@@ -118,6 +118,29 @@ export function pluginReadme(pkg: PluginPackage, readme: string): string {
   ].join('\n')
 }
 
+/**
+ * The example ini a package ships, from the demo's config/<name>.ini with every active setting
+ * commented out. Haraka reads a package plugin's config/ as defaults under the instance's own
+ * files, key by key, so an active demo value (the demo's directory URL, service password,
+ * submission ports) would silently apply wherever the operator leaves a key out. A commented
+ * password keeps no value.
+ */
+export function exampleIni(text: string, pkg: string): string {
+  const body = text
+    .split('\n')
+    .map((line) => {
+      const m = /^(\s*)([A-Za-z0-9_.-]+)\s*=(.*)$/.exec(line)
+      if (!m) return line
+      return /password/.test(m[2] ?? '') ? `;${m[2]}=` : `;${m[2]}=${m[3]}`
+    })
+    .join('\n')
+  return (
+    `; Example for ${pkg}: copy it to your Haraka's config/ and edit it. Commented lines show the\n` +
+    `; default, or an example value where a key has none (see README.md).\n` +
+    body
+  )
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((f) => path.join(dir, f))
@@ -155,6 +178,7 @@ function stageCore(stage: string, root: RootPackage): void {
       recursive: true,
       filter: (src) => !src.endsWith('.map'),
     })
+  // haraka-ldap and its subcommands (try speaks SMTP through demo/smtp_client: builtins only)
   for (const rel of [
     'lib',
     'haraka',
@@ -162,6 +186,8 @@ function stageCore(stage: string, root: RootPackage): void {
     'bin/haraka-ldap.js',
     'bin/hash_password.js',
     'bin/verify-stamp.js',
+    'bin/try.js',
+    'demo/smtp_client.js',
   ])
     copy(rel)
   for (const p of PLUGINS) copy(`plugins/${p.plugin}`)
@@ -197,7 +223,11 @@ function stageCore(stage: string, root: RootPackage): void {
 
 function stagePlugin(stage: string, p: PluginPackage, root: RootPackage, readme: string): void {
   mkdirSync(path.join(stage, 'config'), { recursive: true })
-  for (const ini of p.ini) cpSync(path.join(REPO, 'config', ini), path.join(stage, 'config', ini))
+  for (const ini of p.ini)
+    writeFileSync(
+      path.join(stage, 'config', ini),
+      exampleIni(readFileSync(path.join(REPO, 'config', ini), 'utf8'), `haraka-plugin-${p.plugin}`),
+    )
   writeFileSync(
     path.join(stage, 'index.js'),
     `// Haraka loads this package for \`${p.plugin}\` in config/plugins; the hooks are in the shared core.\n` +

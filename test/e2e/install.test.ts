@@ -133,7 +133,16 @@ before(
         ['nodes', '0'],
       ].reduce((text, [k, v]) => setIniKey(text, k ?? '', v ?? ''), t),
     )
-    edit('ldap_directory.ini', (t) => setIniKeyIn(t, 'main', 'servers', slapd?.url ?? ''))
+    // The packaged examples set nothing: the directory and its service account are the operator's
+    // (here the demo directory's, as the repository's own config/ names them).
+    const demo = readFileSync(path.join(REPO, 'config/ldap_directory.ini'), 'utf8')
+    const demoValue = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(demo)?.[1] ?? ''
+    edit('ldap_directory.ini', (t) =>
+      ['bind_dn', 'bind_password', 'base_dn'].reduce(
+        (text, key) => setIniKeyIn(text, 'main', key, demoValue(key)),
+        setIniKeyIn(t, 'main', 'servers', slapd?.url ?? ''),
+      ),
+    )
     edit('auth_relay.ini', (t) =>
       setIniKeyIn(t, 'main', 'submission_ports', `${ports.submission},${ports.smtps}`),
     )
@@ -188,6 +197,23 @@ describe('installed with npm into a fresh `haraka -i` instance', () => {
     for (const repoOnly of ['Haraka', 'typescript', 'ldapjs', 'haraka-test-fixtures'])
       assert.ok(!installed.includes(repoOnly), `${repoOnly} in the instance's node_modules`)
     assert.doesNotMatch(installLog, /EBADENGINE/)
+  })
+
+  test('the haraka-ldap CLI runs from the instance: lint reads its config/', async () => {
+    const cli = path.join(instanceDir, 'node_modules/.bin/haraka-ldap')
+    await run(process.execPath, [cli, '--help'], { cwd: instanceDir, timeout: STEP_TIMEOUT_MS })
+    const lint = await run(
+      process.execPath,
+      [cli, 'lint', '--json', '--config', path.join(instanceDir, 'config')],
+      {
+        cwd: instanceDir,
+        timeout: STEP_TIMEOUT_MS,
+      },
+    ).catch((err: { stdout?: string; code?: number }) => err)
+    assert.ok(
+      lint.stdout?.trimStart().startsWith('{') || lint.stdout?.trimStart().startsWith('['),
+      String(lint.stdout),
+    )
   })
 
   test('AUTH PLAIN over STARTTLS: 235 2.7.0, relay accepted, the message stamped', async () => {
