@@ -2,6 +2,7 @@
 // connection.notes lives for the session, transaction.notes from MAIL to the
 // end of DATA, server.notes for the process (its shared clients).
 import type { Connection, Transaction } from 'haraka'
+import type { Pending } from '../lib/authn/sasl'
 import type { RedisLike } from '../lib/relay/grants'
 import { senderCacheFor, type SenderCache } from '../lib/authz/session'
 
@@ -10,6 +11,66 @@ export function authUser(connection: Connection): string | undefined {
   const user = connection.notes.auth_user
   return typeof user === 'string' && user ? user : undefined
 }
+
+// ldap_auth. auth_user and auth_method are Haraka's own contract (auth_base sets
+// them, and plugins after AUTH read them); auth_login and the rest are ours.
+
+/** The authenticated session, as auth_base leaves it: `user` the login (or the authzid acted as), `login` the authcid when it differs (proxy). */
+export function noteAuthenticated(
+  connection: Connection,
+  auth: { user: string; method: string; login?: string },
+): void {
+  connection.notes.auth_user = auth.user
+  connection.notes.auth_method = auth.method
+  if (auth.login !== undefined) connection.notes.auth_login = auth.login
+}
+
+/** The SASL mechanism of the session's successful AUTH (notes.auth_method), when there was one. */
+export function authMethod(connection: Connection): string | undefined {
+  const method = connection.notes.auth_method
+  return typeof method === 'string' && method ? method : undefined
+}
+
+/** The authcid that authenticated when it acted as another login (notes.auth_login). */
+export function authLogin(connection: Connection): string | undefined {
+  const login = connection.notes.auth_login
+  return typeof login === 'string' && login ? login : undefined
+}
+
+/** Count one more failed AUTH attempt of this session (notes.auth_fails); returns the count. */
+export function countAuthFailure(connection: Connection): number {
+  const n = (Number(connection.notes.auth_fails) || 0) + 1
+  connection.notes.auth_fails = n
+  return n
+}
+
+/** ldap_auth's exchange between our 334 challenge and the client's answer, and the 334 line it answers. */
+export interface PendingAuth {
+  pending: Pending
+  prompt: string | null
+}
+
+/** Take (read and clear) the pending exchange, if any. */
+export function takePendingAuth(connection: Connection): PendingAuth | undefined {
+  const note = connection.notes.ldap_auth_pending as PendingAuth | undefined
+  delete connection.notes.ldap_auth_pending
+  return note
+}
+
+export function notePendingAuth(connection: Connection, note: PendingAuth): void {
+  connection.notes.ldap_auth_pending = note
+}
+
+// auth_stamp
+
+/** Drop the Authentication-Results clauses `drop` matches from the session's (notes.authentication_results, Haraka's auth_results()). */
+export function dropAuthResultsClauses(connection: Connection, drop: (clause: string) => boolean): void {
+  const clauses = connection.notes.authentication_results
+  if (Array.isArray(clauses))
+    connection.notes.authentication_results = clauses.filter((c: string) => !drop(c))
+}
+
+// auth_relay
 
 /** auth_relay's sender answers for this session, kept while `key` (the login and the settings they depend on) stays the same. */
 export function sessionSenderCache(connection: Connection, key: string): SenderCache {

@@ -2,13 +2,15 @@
 // judgeHeaders). add_sender replaces any Sender with the login's own address
 // instead of refusing, as Exim's submission mode does. No directory work
 // starts once the hook has answered (its deadline inside Haraka's plugin
-// timeout, 451) or the client has left.
+// timeout, 451, through lib/deadline settleWithin) or the client has left;
+// what the check gives after that is logged and dropped.
 import constants from 'haraka-constants'
 import type { Connection, Next, Transaction } from 'haraka'
-import { hookDeadlineMs } from '../../lib/deadline'
+import { hookDeadlineMs, settleWithin } from '../../lib/deadline'
+import { labelOf } from '../../lib/decisions'
 import { safeForLog } from '../../lib/text'
 import { toDsn } from '../../haraka/dsn'
-import { endChain, nextOnce, type OnceNext } from '../../haraka/next_once'
+import { nextOnce, type OnceNext } from '../../haraka/next_once'
 import { removeFields } from '../../haraka/header_edit'
 import { authUser } from '../../haraka/notes'
 import { answer, record } from '../../haraka/record'
@@ -25,13 +27,6 @@ export function header_gate(this: AuthRelay, next: Next, connection: Connection)
   const done = nextOnce(next)
   const who = safeForLog(login)
   const ms = hookDeadlineMs(Infinity, this.timeout)
-  const timer = Number.isFinite(ms)
-    ? setTimeout(() => {
-        if (done.called) return
-        const why = `no verdict within ${ms} ms (plugin timeout ${this.timeout} s)`
-        answer(done, connection, this, HEADER_TIMEOUT, { log: `header check for ${who}: ${why}: 451` })
-      }, ms)
-    : undefined
   const stop: StopReason = () => {
     if (done.called) return 'the hook has answered'
     if (connection.state >= constants.connection.state.DISCONNECTING) return 'the client disconnected'
@@ -44,22 +39,49 @@ export function header_gate(this: AuthRelay, next: Next, connection: Connection)
     bounds: { maxBytes: cfg.identity_header_max_bytes, maxAddresses: cfg.identity_header_max_addresses },
   }
   const ownership = loginOwnership(this, connection, login, stop)
-  const chain = judgeHeaders(txn.header.header_list, ownership, policy, stop)
-    .then(
-      (decision) => settle(this, connection, done, who, txn, decision),
-      (err: unknown) => {
-        if (!(err instanceof CheckStopped) && !done.called)
-          return checkFailed(this, connection, done, 'header', `header check for ${who} failed`, err)
-        // the hook has answered (or the client left): nothing more to record
-        const why =
-          err instanceof CheckStopped ? err.message : `after the hook had answered: ${(err as Error).message}`
-        connection.lognotice(this, `header check for ${who} stopped: ${why}`)
-        done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
-      },
-    )
-    .finally(() => clearTimeout(timer))
-  const logError = (m: string) => connection.logerror(this, `header check: ${m}`)
-  endChain(chain, done, logError, constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+  // A bug in our own handling: logged, and 451 if the hook has not answered yet.
+  const guard = (fn: () => void) => {
+    try {
+      fn()
+    } catch (err) {
+      connection.logerror(this, `header check: internal error: ${(err as Error)?.stack ?? String(err)}`)
+      done(constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+    }
+  }
+  const stopped = (why: string) => {
+    connection.lognotice(this, `header check for ${who} stopped: ${why}`)
+    done(constants.denysoft, toDsn(REPLIES.DIRECTORY_TEMPFAIL))
+  }
+  settleWithin(judgeHeaders(txn.header.header_list, ownership, policy, stop), ms, {
+    value: (decision) => guard(() => settle(this, connection, done, who, txn, decision)),
+    error: (err) =>
+      guard(() => {
+        if (err instanceof CheckStopped) return stopped(err.message)
+        checkFailed(this, connection, done, 'header', `header check for ${who} failed`, err)
+      }),
+    timeout: () =>
+      guard(() => {
+        const why = `no verdict within ${ms} ms (plugin timeout ${this.timeout} s)`
+        answer(done, connection, this, HEADER_TIMEOUT, { log: `header check for ${who}: ${why}: 451` })
+      }),
+    // after the 451: logged, never recorded, and the message is left as it is
+    late: (settled) =>
+      guard(() => {
+        if (!('value' in settled)) {
+          const err = settled.error
+          return stopped(
+            err instanceof CheckStopped
+              ? err.message
+              : `after the hook had answered: ${(err as Error).message}`,
+          )
+        }
+        const verdict = labelOf(settled.value)
+        connection.lognotice(
+          this,
+          `header check for ${who}: verdict ${verdict} came after the hook had answered: ignored`,
+        )
+      }),
+  })
 }
 
 /** Record the verdict and answer; add_sender's repair is made here, on the message. */

@@ -5,7 +5,7 @@
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
 import { addressOf } from '../../haraka/address'
-import { authUser } from '../../haraka/notes'
+import { authMethod, authUser, dropAuthResultsClauses } from '../../haraka/notes'
 import { hashMessageBody } from '../../haraka/body_hash'
 import { toDsn } from '../../haraka/dsn'
 import { removeFields } from '../../haraka/header_edit'
@@ -90,9 +90,7 @@ function removeForged(
 
 /** One resinfo with smtp.auth and smtp.mailfrom, per transaction, instead of the session's auth= clause. */
 function oneAuthResinfo(connection: Connection, login: string, mailFrom: string): void {
-  const notes = connection.notes.authentication_results
-  if (Array.isArray(notes))
-    connection.notes.authentication_results = notes.filter((c: string) => !isAuthClause(c))
-  const mechanism = connection.notes.auth_method ?? connection.results.get('auth')?.method
+  dropAuthResultsClauses(connection, isAuthClause)
+  const mechanism = authMethod(connection) ?? connection.results.get('auth')?.method
   connection.auth_results(authPassClause({ login, mechanism, mailFrom }))
 }

@@ -6,6 +6,7 @@ import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { addressOf } from '../../haraka/address'
 import { loadValidated } from '../../haraka/load_config'
+import { authUser } from '../../haraka/notes'
 import { record } from '../../haraka/record'
 import { type SinkConfig, EML_SINK_INI } from '../../demo/sink/config'
 import { storeDecision, storeMessage } from '../../demo/sink/store'
@@ -29,7 +30,7 @@ export function store_message(this: EmlSink, next: Next, connection: Connection)
   const txn = connection.transaction
   if (!txn) return next()
   const dir = path.resolve(process.env.HARAKA ?? process.cwd(), this.cfg.dir)
-  const authUser = connection.notes.auth_user
+  const login = authUser(connection)
   storeMessage(
     dir,
     {
@@ -37,7 +38,7 @@ export function store_message(this: EmlSink, next: Next, connection: Connection)
       mail_from: addressOf(txn.mail_from),
       rcpt_to: txn.rcpt_to.map(addressOf),
       remote_ip: connection.remote.ip,
-      auth_user: typeof authUser === 'string' ? authUser : null,
+      auth_user: login ?? null,
       received_at: new Date().toISOString(),
     },
     txn.message_stream,

@@ -8,10 +8,11 @@ import type { Connection, Next } from 'haraka'
 import { credentialCacheFor } from '../../lib/authn/authenticator'
 import { authWarnings, LDAP_AUTH_INI } from '../../lib/authn/config'
 import { EXCHANGE_ABANDONED, exchangeRefused } from '../../lib/authn/decide'
-import { continueAuth, startAuth, type Pending, type Step } from '../../lib/authn/sasl'
+import { continueAuth, startAuth, type Step } from '../../lib/authn/sasl'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
+import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
 import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
 import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
@@ -24,12 +25,6 @@ interface LdapAuth extends AttemptPlugin {
 }
 
 /** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
-interface PendingNote {
-  pending: Pending
-  prompt: string | null
-}
-
-const PENDING = 'ldap_auth_pending'
 
 export function register(this: LdapAuth): void {
   this.directory = new DirectoryHandle(undefined, { onServerEvent: (e) => logServerEvent(this, e) })
@@ -81,7 +76,7 @@ function renewCache(plugin: LdapAuth): void {
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */
 export function advertise_auth(this: LdapAuth, next: Next, connection: Connection): void {
-  if (connection.tls.enabled && !connection.notes.auth_user) {
+  if (connection.tls.enabled && !authUser(connection)) {
     connection.capabilities.push(`AUTH ${this.cfg.mechanismList.join(' ')}`)
   }
   next()
@@ -89,10 +84,9 @@ export function advertise_auth(this: LdapAuth, next: Next, connection: Connectio
 
 /** The AUTH verb and the client's answers to our 334 challenges. */
 export function auth_command(this: LdapAuth, next: Next, connection: Connection, params: string[]): void {
-  const note = connection.notes[PENDING] as PendingNote | undefined
+  const note = takePendingAuth(connection)
   let step: Step | undefined
   if (note) {
-    delete connection.notes[PENDING]
     if (note.prompt !== null && connection.last_response === note.prompt) {
       step = continueAuth(note.pending, params.join(' '))
       // Haraka logs params[0] of a hook that returns OK at INFO level; this line
@@ -110,7 +104,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
     if (String(params[0] ?? '').toUpperCase() !== 'AUTH') return next()
     step = startAuth(params[1] ?? '', {
       tls: connection.tls.enabled,
-      authenticated: Boolean(connection.notes.auth_user),
+      authenticated: Boolean(authUser(connection)),
       inTransaction: Boolean(connection.transaction),
       mechanisms: this.cfg.mechanismList,
     })
@@ -118,8 +112,8 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 
   switch (step.kind) {
     case 'challenge': {
-      const pendingNote: PendingNote = { pending: step.pending, prompt: null }
-      connection.notes[PENDING] = pendingNote
+      const pendingNote: PendingAuth = { pending: step.pending, prompt: null }
+      notePendingAuth(connection, pendingNote)
       connection.respond(AUTH_CHALLENGE_CODE, step.text, () => {
         pendingNote.prompt = connection.last_response
         next(constants.ok)

@@ -12,6 +12,7 @@ import type { ServerEvent } from '../../lib/ldap/servers'
 import { authResultsValue } from '../../lib/mail/auth_results'
 import { REPLIES, replyText } from '../../lib/replies'
 import { safeForLog } from '../../lib/text'
+import { countAuthFailure, noteAuthenticated } from '../../haraka/notes'
 import { record, recordAuthContract } from '../../haraka/record'
 
 export interface AuthPlugin extends Plugin {
@@ -41,7 +42,7 @@ export function countFailure(
   log: string,
   opts: FailureOptions = {},
 ): { delayMs: number; last: boolean } {
-  const n = (connection.notes.auth_fails = (Number(connection.notes.auth_fails) || 0) + 1)
+  const n = countAuthFailure(connection)
   const last = n >= plugin.cfg.max_failures
   const delayMs =
     opts.delay === false
@@ -103,9 +104,7 @@ export function answerSuccess(
   connection.respond(decision.reply.code, replyText(decision.reply), () => {
     connection.authheader = '(authenticated bits=0)\n'
     connection.auth_results(`auth=pass (${mech.toLowerCase()}) smtp.auth=${authResultsValue(user)}`)
-    connection.notes.auth_user = user
-    connection.notes.auth_method = mech
-    if (v.proxy) connection.notes.auth_login = identity
+    noteAuthenticated(connection, { user, method: mech, ...(v.proxy ? { login: identity } : {}) })
     next(constants.ok)
   })
 }

@@ -1,7 +1,7 @@
 // A throwaway Redis for integration tests: its own temp dir, a free 127.0.0.1
 // port, no persistence (--save '' --appendonly no), stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -28,6 +28,21 @@ export interface RedisServer {
 }
 
 const READY_TIMEOUT_MS = 10_000
+const PORT_ATTEMPTS = 3
+/** redis-server logs this once it listens: the port is then ours. */
+const READY = /Ready to accept connections/
+const PORT_TAKEN = /already in use/i
+
+/** redis-server did not start; `portTaken` when it could not bind its port (another process has it). */
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
+    super(message)
+    this.name = 'StartError'
+  }
+}
 const STOP_GRACE_MS = 5_000
 
 // Safety net: a crashed test process must not leave redis-server running.
@@ -62,15 +77,23 @@ export function redisCommand(port: number, args: string[], timeoutMs = 2000): Pr
   })
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export interface RedisOptions {
+  /** Where the port comes from (default ./ports freePort); a test of the port race injects a taken one. */
+  freePort?: () => Promise<number>
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   const bin = findBinary('redis-server')
   const dir = mkdtempSync(path.join(tmpdir(), 'redis-test-'))
   const logFile = path.join(dir, 'redis.log')
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
   let disposed = false
+  /** where this run's lines start in the log */
+  let logStart = 0
 
   const spawnRedis = (port: number) => {
+    logStart = existsSync(logFile) ? statSync(logFile).size : 0
     const log = openSync(logFile, 'a')
     const args = [
       '--port',
@@ -109,6 +132,14 @@ export async function startRedis(): Promise<RedisServer> {
     }
   }
 
+  const logSince = () => {
+    try {
+      return readFileSync(logFile).subarray(logStart).toString('utf8')
+    } catch {
+      return ''
+    }
+  }
+
   const stop = async () => {
     const proc = child
     if (!proc) return exited
@@ -136,10 +167,19 @@ export async function startRedis(): Promise<RedisServer> {
       if (child) return
       spawnRedis(server.port)
       const deadline = Date.now() + READY_TIMEOUT_MS
+      // Ready when OUR redis-server says it listens, answers PING and still runs: the free port
+      // may have been taken between the probe and its bind, and another server there is not ours.
+      const exitedError = () =>
+        new StartError(`redis-server exited during startup:\n${logTail()}`, PORT_TAKEN.test(logSince()))
       for (;;) {
-        if (!child) throw new Error(`redis-server exited during startup:\n${logTail()}`)
-        const pong = await redisCommand(server.port, ['PING'], 500).catch(() => '')
-        if (pong.startsWith('+PONG')) return
+        if (!child) throw exitedError()
+        const pong = READY.test(logSince())
+          ? await redisCommand(server.port, ['PING'], 500).catch(() => '')
+          : ''
+        if (pong.startsWith('+PONG')) {
+          if (!child) throw exitedError()
+          return
+        }
         if (Date.now() > deadline) {
           await stop()
           throw new Error(
@@ -159,13 +199,17 @@ export async function startRedis(): Promise<RedisServer> {
 
   try {
     for (let attempt = 1; ; attempt++) {
-      server.port = await freePort()
+      server.port = await (opts.freePort ?? freePort)()
       server.url = `redis://127.0.0.1:${server.port}`
       try {
         await server.start()
         return server
       } catch (err) {
-        if (attempt >= 3 || !/already in use/i.test(logTail(5))) throw err
+        if (!(err instanceof StartError && err.portTaken)) throw err
+        if (attempt >= PORT_ATTEMPTS)
+          throw new Error(
+            `redis-server got no port of its own after ${attempt} attempts (last ${server.port}: in use by another process):\n${logTail(5)}`,
+          )
       }
     }
   } catch (err) {

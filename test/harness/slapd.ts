@@ -11,6 +11,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -37,6 +38,8 @@ export interface SlapdOptions {
   acl?: string[]
   /** PEM key and certificate: slapd then offers StartTLS on `url` and listens for LDAPS on `ldapsUrl`. */
   tls?: { key: string; cert: string }
+  /** Where the ports come from (default ./ports freePort); a test of the port race injects a taken one. */
+  freePort?: () => Promise<number>
 }
 
 export interface Slapd {
@@ -68,6 +71,10 @@ const MODULE_DIRS = ['/usr/lib/ldap', '/usr/lib64/openldap', '/usr/lib/openldap'
 const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/libexec']
 const ROOT_PASSWORD = 'test-root-secret'
 const READY_TIMEOUT_MS = 15_000
+const PORT_ATTEMPTS = 3
+/** slapd logs this (at any debug level) once its listeners are bound: the port is then ours. */
+const STARTED = /slapd starting/
+const PORT_TAKEN = /already in use/i
 const STOP_GRACE_MS = 5_000
 
 /** slapd and slapadd live in sbin, which a non-root PATH often lacks. */
@@ -144,6 +151,15 @@ function run(bin: string, args: string[], what: string): void {
   }
 }
 
+/** What the log gained from byte `from` on: this run's lines, not an earlier run's. */
+function logSince(file: string, from: number): string {
+  try {
+    return readFileSync(file).subarray(from).toString('utf8')
+  } catch {
+    return ''
+  }
+}
+
 function tail(file: string, lines: number): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
@@ -167,6 +183,17 @@ async function canBind(url: string, dn: string, password: string): Promise<boole
   }
 }
 
+/** slapd did not start; `portTaken` when it could not bind its port (another process has it). */
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
+    super(message)
+    this.name = 'StartError'
+  }
+}
+
 // Safety net: a crashed test process must not leave slapd running.
 const running = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -180,6 +207,7 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
     password: 'haraka-service-secret',
   }
   const slapdBin = findBinary('slapd')
+  const pickPort = opts.freePort ?? freePort
   const dir = mkdtempSync(path.join(tmpdir(), 'slapd-test-'))
   const confFile = path.join(dir, 'slapd.conf')
   const logFile = path.join(dir, 'slapd.log')
@@ -194,8 +222,11 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
   let disposed = false
+  /** where this run's lines start in the log */
+  let logStart = 0
 
   const spawnSlapd = (port: number): void => {
+    logStart = existsSync(logFile) ? statSync(logFile).size : 0
     const log = openSync(logFile, 'a')
     // -d keeps slapd in the foreground (a child we own); "stats" logs connections, binds and results.
     const urls = [`ldap://127.0.0.1:${port}/`, ...(ldapsPort ? [`ldaps://127.0.0.1:${ldapsPort}/`] : [])]
@@ -219,12 +250,23 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
     })
   }
 
+  // Ready when OUR slapd has bound its listeners (its own log says so) and answers the ready
+  // bind, and is still running then: the free port may have been taken between the probe and
+  // slapd's bind, and another process's server answering there must not pass for ours.
   const waitReady = async (port: number): Promise<void> => {
     const url = `ldap://127.0.0.1:${port}`
     const deadline = Date.now() + READY_TIMEOUT_MS
+    const exitedError = () => {
+      const taken = PORT_TAKEN.test(logSince(logFile, logStart))
+      return new StartError(`slapd exited during startup:\n${tail(logFile, 30)}`, taken)
+    }
     while (Date.now() < deadline) {
-      if (!child) throw new Error(`slapd exited during startup:\n${tail(logFile, 30)}`)
-      if ((await isListening(port, 500)) && (await canBind(url, readyBind.dn, readyBind.password))) return
+      if (!child) throw exitedError()
+      const bound = STARTED.test(logSince(logFile, logStart))
+      if (bound && (await isListening(port, 500)) && (await canBind(url, readyBind.dn, readyBind.password))) {
+        if (!child) throw exitedError()
+        return
+      }
       await sleep(100)
     }
     throw new Error(`slapd not ready on ${url} after ${READY_TIMEOUT_MS} ms:\n${tail(logFile, 30)}`)
@@ -282,17 +324,21 @@ export async function startSlapd(opts: SlapdOptions): Promise<Slapd> {
     for (const file of opts.ldif) run(slapadd, ['-f', confFile, '-l', path.resolve(file)], `slapadd ${file}`)
     // The free port can be taken between probe and bind; try a fresh one a few times.
     for (let attempt = 1; ; attempt++) {
-      slapd.port = await freePort()
+      slapd.port = await pickPort()
       slapd.url = `ldap://127.0.0.1:${slapd.port}`
       if (opts.tls) {
-        ldapsPort = await freePort()
+        ldapsPort = await pickPort()
         slapd.ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`
       }
       try {
         await slapd.start()
         return slapd
       } catch (err) {
-        if (attempt >= 3 || !/already in use/i.test(tail(logFile, 10))) throw err
+        if (!(err instanceof StartError && err.portTaken)) throw err
+        if (attempt >= PORT_ATTEMPTS)
+          throw new Error(
+            `slapd got no port of its own after ${attempt} attempts (last ${slapd.port}${ldapsPort ? ` or ${ldapsPort}` : ''}: in use by another process):\n${tail(logFile, 10)}`,
+          )
       }
     }
   } catch (err) {

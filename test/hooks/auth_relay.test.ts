@@ -502,6 +502,36 @@ describe('header_gate bounds', () => {
       logs.join('\n'),
     )
   })
+  test('add_sender: what comes after the deadline answer adds no label and leaves the Sender alone', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const { plugin, state } = makePlugin({ header_alignment: 'add_sender' })
+    ;(plugin as { timeout: number }).timeout = 4
+    let release!: () => void
+    state.hold = new Promise((resolve) => (release = resolve))
+    const c = withHeaders(makeConnection({ login: 'alice@example.com' }), [
+      'From: bob@example.com\n',
+      'Sender: bob@example.com\n',
+    ])
+    const logs = logsOf(c)
+    const got: { answer?: Call } = {}
+    void call(hooks.header_gate, plugin, c).then((r) => (got.answer = r))
+    await flush()
+    assert.equal(state.searches, 1)
+    t.mock.timers.tick(3000)
+    await flush()
+    assert.equal(got.answer?.code, constants.denysoft)
+    assert.deepEqual(results(c).err, ['header(timeout)'])
+    state.hold = undefined
+    release()
+    await flush()
+    assert.deepEqual(results(c).pass ?? [], [])
+    assert.deepEqual(results(c).fail ?? [], [])
+    assert.deepEqual(c.transaction.header.get_all('Sender'), ['bob@example.com\n'])
+    assert.ok(
+      logs.some((l) => /header check for "alice@example\.com" stopped: the hook has answered/.test(l)),
+      logs.join('\n'),
+    )
+  })
   test('a client that disconnects stops the checks', async () => {
     const { plugin, state } = makePlugin({ subaddress_separator: '+' })
     let release!: () => void
