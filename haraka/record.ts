@@ -73,18 +73,19 @@ export function isAudited(decision: Pick<Decision, 'plugin' | 'verdict'>, auth?:
 
 /** The audit event of a decision on this session. */
 export function auditEvent(connection: Connection, decision: Decision, auth?: AuthAudit): AuditEvent {
-  const tls = connection.tls as { enabled: boolean; cipher?: { version?: unknown } }
+  // Read defensively: a test double or an odd connection may lack any of these; an audit line never throws.
+  const tls = (connection.tls ?? {}) as { enabled?: boolean; cipher?: { version?: unknown } }
   const version = tls.cipher?.version
-  const mech = auth ? auth.mechanism : connection.notes.auth_method
+  const mech = auth ? auth.mechanism : connection.notes?.auth_method
   return {
     time: new Date().toISOString(),
-    session: connection.uuid,
-    client_ip: connection.remote.ip,
+    session: connection.uuid ?? null,
+    client_ip: connection.remote?.ip ?? null,
     local_port: typeof connection.local?.port === 'number' ? connection.local.port : null,
     tls: Boolean(tls.enabled),
     tls_protocol: tls.enabled && typeof version === 'string' ? version : null,
     login: auth ? clientText(auth.login) : null,
-    identity: clientText(auth ? auth.identity : authUser(connection)),
+    identity: clientText(auth ? auth.identity : connection.notes ? authUser(connection) : undefined),
     acts_as: auth ? clientText(auth.actsAs) : null,
     mechanism: typeof mech === 'string' && mech ? mech : null,
     plugin: decision.plugin,
@@ -103,7 +104,14 @@ export function auditEvent(connection: Connection, decision: Decision, auth?: Au
 function writeAudit(connection: Connection, plugin: Plugin, decision: Decision, auth?: AuthAudit): void {
   const sink = auditSink
   if (sink.mode === 'off' || !isAudited(decision, auth)) return
-  const json = auditJson(auditEvent(connection, decision, auth))
+  let json: string
+  try {
+    json = auditJson(auditEvent(connection, decision, auth))
+  } catch (err) {
+    // A bug here must not break the hook that decided; the decision's own line is logged already.
+    connection.logerror(plugin, `audit line for ${labelOf(decision)} not written: ${(err as Error).message}`)
+    return
+  }
   if (sink.mode === 'file' && sink.file && writeAuditFile(sink.file, json)) return
   connection.lognotice(plugin, AUDIT_PREFIX + json)
 }

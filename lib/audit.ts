@@ -12,8 +12,8 @@ export interface AuditEvent {
   /** ISO 8601, UTC, milliseconds */
   time: string
   /** Haraka's session uuid (the `[uuid]` of the session's log lines) */
-  session: string
-  client_ip: string
+  session: string | null
+  client_ip: string | null
   local_port: number | null
   tls: boolean
   /** e.g. TLSv1.3, when the session is encrypted and the protocol is known */
