@@ -97,3 +97,32 @@ export function noteMailAuth(transaction: Transaction, value: string): void {
 export function redisClient(connection: Connection): RedisLike | undefined {
   return (connection as Connection & { server?: { notes?: Record<string, any> } }).server?.notes?.redis
 }
+
+// SASL mechanisms a client may name (IANA registry, the common ones). Another word is
+// recorded as `other`: a client that sends `AUTH <base64 credential>` must not see it in the log.
+const KNOWN_MECHANISMS = new Set(
+  'PLAIN LOGIN CRAM-MD5 DIGEST-MD5 GSSAPI GS2-KRB5 NTLM XOAUTH2 OAUTHBEARER EXTERNAL ANONYMOUS SCRAM-SHA-1 SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-256-PLUS'.split(
+    ' ',
+  ),
+)
+
+/** The mechanism an AUTH command named, as the audit line may show it. */
+export function mechanismName(word: string): string {
+  const upper = word.toUpperCase()
+  return KNOWN_MECHANISMS.has(upper) ? upper : 'other'
+}
+
+/** ldap_auth: the session's current AUTH command, when it came and the mechanism it named (for its audit line). */
+export interface AuthCommand {
+  at: number
+  mechanism: string
+}
+
+export function markAuthCommand(connection: Connection, mechanism: string): void {
+  const command: AuthCommand = { at: Date.now(), mechanism: mechanismName(mechanism) }
+  connection.notes.ldap_auth_command = command
+}
+
+export function authCommand(connection: Connection): AuthCommand | undefined {
+  return connection.notes.ldap_auth_command as AuthCommand | undefined
+}

@@ -4,8 +4,11 @@
 // plugins goes through here, so metrics and the audit trail have one home.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin, Transaction } from 'haraka'
-import { labelOf, type Decision, type Verdict } from '../lib/decisions'
+import { auditJson, clientText, AUDIT_PREFIX, type AuditEvent } from '../lib/audit'
+import { labelOf, type Decision, type PluginName, type Verdict } from '../lib/decisions'
+import { writeAuditFile } from './audit_file'
 import { toDsn } from './dsn'
+import { authUser } from './notes'
 
 type Level = 'info' | 'notice' | 'warn' | 'error'
 type ResultsOwner = Pick<Connection, 'results'> | Pick<Transaction, 'results'>
@@ -26,6 +29,91 @@ export interface RecordOptions {
   log?: string
   /** where the results entry goes: the connection, or its transaction for a decision about one message */
   on?: ResultsOwner
+  /** an AUTH decision (ldap_auth): what the audit line says of the attempt; its presence makes the line */
+  auth?: AuthAudit
+}
+
+/** What an AUTH decision's audit line says of the attempt (never a credential: there is no field for one). */
+export interface AuthAudit {
+  /** the SASL mechanism, as the client named it */
+  mechanism?: string
+  /** the login as the client gave it */
+  login?: string
+  /** on success: the login's directory identity, and the authzid a proxy login acts as */
+  identity?: string
+  actsAs?: string
+  /** Date.now() at the AUTH command */
+  startedAt?: number
+  /** the directory server that answered */
+  server?: string
+}
+
+/**
+ * Where audit lines go (ldap_auth.ini `audit`, `audit_file`): one setting per
+ * process, which ldap_auth sets at every load. Until then, and by default, Haraka's log.
+ */
+export interface AuditSink {
+  mode: 'log' | 'file' | 'off'
+  file?: string
+}
+let auditSink: AuditSink = { mode: 'log' }
+
+export function setAuditSink(sink: AuditSink): void {
+  auditSink = sink
+}
+
+/** The plugins whose fail and err decisions are policy refusals, audited (ldap_auth's AUTH decisions are, through `auth`). */
+const POLICY_PLUGINS: ReadonlySet<PluginName> = new Set(['auth_relay', 'auth_stamp'])
+
+/** Whether a decision gets an audit line: every AUTH decision, and every policy refusal. */
+export function isAudited(decision: Pick<Decision, 'plugin' | 'verdict'>, auth?: AuthAudit): boolean {
+  if (auth) return true
+  return POLICY_PLUGINS.has(decision.plugin) && (decision.verdict === 'fail' || decision.verdict === 'err')
+}
+
+/** The audit event of a decision on this session. */
+export function auditEvent(connection: Connection, decision: Decision, auth?: AuthAudit): AuditEvent {
+  // Read defensively: a test double or an odd connection may lack any of these; an audit line never throws.
+  const tls = (connection.tls ?? {}) as { enabled?: boolean; cipher?: { version?: unknown } }
+  const version = tls.cipher?.version
+  const mech = auth ? auth.mechanism : connection.notes?.auth_method
+  return {
+    time: new Date().toISOString(),
+    session: connection.uuid ?? null,
+    client_ip: connection.remote?.ip ?? null,
+    local_port: typeof connection.local?.port === 'number' ? connection.local.port : null,
+    tls: Boolean(tls.enabled),
+    tls_protocol: tls.enabled && typeof version === 'string' ? version : null,
+    login: auth ? clientText(auth.login) : null,
+    identity: clientText(auth ? auth.identity : connection.notes ? authUser(connection) : undefined),
+    acts_as: auth ? clientText(auth.actsAs) : null,
+    mechanism: typeof mech === 'string' && mech ? mech : null,
+    plugin: decision.plugin,
+    outcome: decision.verdict,
+    rule: decision.rule,
+    reason: decision.reason,
+    label: labelOf(decision),
+    code: decision.reply?.code ?? null,
+    enhanced_code: decision.reply?.enh ?? null,
+    server: auth?.server ?? null,
+    elapsed_ms: auth?.startedAt === undefined ? null : Math.max(0, Date.now() - auth.startedAt),
+    limiter: null,
+  }
+}
+
+function writeAudit(connection: Connection, plugin: Plugin, decision: Decision, auth?: AuthAudit): void {
+  const sink = auditSink
+  if (sink.mode === 'off' || !isAudited(decision, auth)) return
+  let json: string
+  try {
+    json = auditJson(auditEvent(connection, decision, auth))
+  } catch (err) {
+    // A bug here must not break the hook that decided; the decision's own line is logged already.
+    connection.logerror(plugin, `audit line for ${labelOf(decision)} not written: ${(err as Error).message}`)
+    return
+  }
+  if (sink.mode === 'file' && sink.file && writeAuditFile(sink.file, json)) return
+  connection.lognotice(plugin, AUDIT_PREFIX + json)
 }
 
 /**
@@ -45,6 +133,7 @@ export function record(
     const line = opts.log ?? (decision.detail ? `${label} ${decision.detail}` : label)
     connection[`log${level}`](plugin, line)
   }
+  writeAudit(connection, plugin, decision, opts.auth)
   return decision.reply ? toDsn(decision.reply) : undefined
 }
 

@@ -47,6 +47,9 @@ export const AUTH_SPEC = {
   // Local credentials file (config/auth_enc_file.ini)
   local_users: { type: 'enum', default: 'off', values: ['off', 'first', 'last'] },
   local_users_when_directory_down: { type: 'bool', default: false },
+  // Audit trail of AUTH decisions and policy refusals (all three plugins): Haraka's log, a file, or off
+  audit: { type: 'enum', default: 'log', values: ['log', 'file', 'off'] },
+  audit_file: { type: 'string', default: '' },
 } satisfies SectionSpec
 
 export interface AuthConfig extends SectionValues<typeof AUTH_SPEC> {
@@ -77,6 +80,8 @@ export function parseAuthConfig(raw: Record<string, any>): Parsed<AuthConfig> {
         '[main] local_users_when_directory_down: needs local_users=last (with first, listed logins never reach the directory)',
       )
     }
+    if (main.audit === 'file' && !main.audit_file.startsWith('/'))
+      errors.push('[main] audit_file: audit=file needs an absolute path')
     const proxyLogins = new Set<string>()
     const proxyLoginList: string[] = []
     for (const login of main.proxy_logins) {

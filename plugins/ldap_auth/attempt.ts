@@ -74,6 +74,7 @@ export function verifyAttempt(
       answerFailure(plugin, connection, answer, verdictDecision(v), log, {
         delay: v.outcome !== 'DIRECTORY_DOWN',
         maxDelayMs: deadlineMs - (Date.now() - started),
+        auth: { login: authcid },
       })
     },
     error(err) {
@@ -81,12 +82,18 @@ export function verifyAttempt(
       // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
       if (answer.called) return
       const log = `AUTH ${mech} internal error for ${who}`
-      answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, { delay: false })
+      answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, {
+        delay: false,
+        auth: { login: authcid },
+      })
     },
     timeout() {
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
-      answerFailure(plugin, connection, answer, AUTH_TIMED_OUT, log, { delay: false })
+      answerFailure(plugin, connection, answer, AUTH_TIMED_OUT, log, {
+        delay: false,
+        auth: { login: authcid },
+      })
     },
     late(settled) {
       if ('error' in settled) logBug(settled.error)

@@ -14,7 +14,14 @@ import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
-import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
+import {
+  answerFailure,
+  applyAuditSetting,
+  countFailure,
+  disconnectAfterFailures,
+  logServerEvent,
+} from './outcome'
+import { markAuthCommand } from '../../haraka/notes'
 import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
 import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
@@ -40,6 +47,7 @@ export function load_ldap_auth_ini(this: LdapAuth): void {
   this.cfg = loadValidated(this, LDAP_AUTH_INI, () => this.load_ldap_auth_ini(), this.cfg)
   if (this.cfg === previous) return
   renewCache(this)
+  applyAuditSetting(this.cfg)
   for (const w of authWarnings(this.cfg)) this.logwarn(`ldap_auth.ini: ${w}`)
   warnAboutBudget(this)
 }
@@ -102,6 +110,7 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
   }
   if (!step) {
     if (String(params[0] ?? '').toUpperCase() !== 'AUTH') return next()
+    markAuthCommand(connection, String(params[1] ?? ''))
     step = startAuth(params[1] ?? '', {
       tls: connection.tls.enabled,
       authenticated: Boolean(authUser(connection)),

@@ -12,8 +12,9 @@ import type { ServerEvent } from '../../lib/ldap/servers'
 import { authResultsValue } from '../../lib/mail/auth_results'
 import { REPLIES, replyText } from '../../lib/replies'
 import { safeForLog } from '../../lib/text'
-import { countAuthFailure, noteAuthenticated } from '../../haraka/notes'
-import { record, recordAuthContract } from '../../haraka/record'
+import { authCommand, countAuthFailure, noteAuthenticated } from '../../haraka/notes'
+import { closeAuditFiles } from '../../haraka/audit_file'
+import { record, recordAuthContract, setAuditSink, type AuthAudit } from '../../haraka/record'
 
 export interface AuthPlugin extends Plugin {
   cfg: AuthConfig
@@ -24,7 +25,17 @@ export function logServerEvent(plugin: Plugin, e: ServerEvent): void {
   else plugin.logwarn(`directory server ${e.url} marked down: ${e.reason}`)
 }
 
+/** ldap_auth.ini audit, audit_file: where every plugin's audit lines go in this process (haraka/record). */
+export function applyAuditSetting(cfg: AuthConfig): void {
+  closeAuditFiles()
+  setAuditSink(
+    cfg.audit === 'file' ? { mode: 'file', file: cfg.audit_file } : { mode: cfg.audit as 'log' | 'off' },
+  )
+}
+
 export interface FailureOptions {
+  /** the attempt, for its audit line (mechanism, login as given) */
+  auth?: AuthAudit
   /** false: answer at once (an outage is not the client's doing) */
   delay?: boolean
   /** the delay never exceeds this (the time left before the AUTH deadline) */
@@ -52,6 +63,11 @@ export function countFailure(
   record(connection, plugin, decision, {
     emit: true,
     log: `${log} (failure ${n} of ${plugin.cfg.max_failures}${tail})`,
+    auth: {
+      mechanism: authCommand(connection)?.mechanism,
+      startedAt: authCommand(connection)?.at,
+      ...opts.auth,
+    },
   })
   return { delayMs, last }
 }
@@ -99,7 +115,9 @@ export function answerSuccess(
   const acting = v.proxy ? ` acting as ${safeForLog(user)}` : ''
   const log = `AUTH ${mech} succeeded for ${safeForLog(login)}${as}${acting} (${v.reason})`
   const decision = verdictDecision(v)
-  record(connection, plugin, decision, { log })
+  const auth: AuthAudit = { mechanism: mech, login, identity, startedAt: authCommand(connection)?.at }
+  if (v.proxy) auth.actsAs = user
+  record(connection, plugin, decision, { log, auth })
   if (v.proxy) record(connection, plugin, ACTING_AS_AUTHZID, { level: 'none' })
   connection.respond(decision.reply.code, replyText(decision.reply), () => {
     connection.authheader = '(authenticated bits=0)\n'

@@ -90,7 +90,13 @@ describe('bare_cr=refuse (the default)', () => {
     assert.equal(dsn.reply, '5.6.0 Message refused: bare CR in the data; lines must end in CRLF')
     assert.deepEqual(s.notices, [
       'message refused: 3 bare CR(s) in 2 line(s), the first in data line 4 (body)',
+      s.notices[1],
     ])
+    // the refusal's audit line (haraka/record)
+    const audit = JSON.parse(String(s.notices[1]).replace(/^audit /, ''))
+    assert.equal(audit.label, 'bare_cr(refused)')
+    assert.equal(audit.code, 550)
+    assert.equal(audit.enhanced_code, '5.6.0')
     assert.deepEqual(s.results, [{ fail: 'bare_cr(refused)', emit: true }])
   })
 
