@@ -28,7 +28,7 @@ import { REPO } from '../harness/paths'
 import { freePort } from '../harness/ports'
 import { startSlapd, type Slapd } from '../harness/slapd'
 import { ALICE, DEMO_LDIF } from '../harness/stack'
-import { replyWith, swaks, type SwaksRun } from '../harness/swaks'
+import { authPlainArgs, replyWith, swaksTo, type SwaksRun } from '../harness/swaks'
 
 const run = promisify(execFile)
 const STEP_TIMEOUT_MS = 120_000
@@ -170,23 +170,12 @@ after(async () => {
 
 function submit(args: string[], port: 'submission' | 'inbound' = 'submission'): Promise<SwaksRun> {
   const h = haraka as HarakaInstance
-  const tls =
-    port === 'inbound'
-      ? []
-      : ['--tls', '--tls-verify', '--tls-ca-path', path.join(instanceDir, 'config/tls_cert.pem')]
-  return swaks([
-    '--server',
-    h.host,
-    '--port',
-    String(h.ports[port]),
-    '--ehlo',
-    'client.example.net',
-    ...tls,
-    ...args,
-  ])
+  const caFile = path.join(instanceDir, 'config/tls_cert.pem')
+  const tls = port === 'inbound' ? 'none' : 'starttls'
+  return swaksTo({ host: h.host, port: h.ports[port], tls, caFile }, args)
 }
 
-const alicePlain = ['--auth', 'PLAIN', '--auth-user', ALICE.login, '--auth-password', ALICE.password]
+const alicePlain = authPlainArgs(ALICE.login, ALICE.password)
 
 describe('installed with npm into a fresh `haraka -i` instance', () => {
   test('the instance holds only what npm installed: no link into, or copy of, this repository', () => {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { headerSection, listMessages, waitForMessage } from '../harness/mail_sink'
 import { ALICE, startStack, type Stack } from '../harness/stack'
-import { replyWith, swaks, type SwaksRun } from '../harness/swaks'
+import { authPlainArgs, replyWith, swaks, swaksTo, type SwaksRun } from '../harness/swaks'
 
 let stack: Stack
 
@@ -25,28 +25,11 @@ function run(
   args: string[],
 ): Promise<SwaksRun> {
   const { haraka } = stack
-  const tlsArgs =
-    tls === 'none'
-      ? []
-      : [
-          tls === 'starttls' ? '--tls' : '--tls-on-connect',
-          '--tls-verify',
-          '--tls-ca-path',
-          path.join(haraka.dir, 'config/tls_cert.pem'),
-        ]
-  return swaks([
-    '--server',
-    haraka.host,
-    '--port',
-    String(haraka.ports[port]),
-    '--ehlo',
-    'client.example.net',
-    ...tlsArgs,
-    ...args,
-  ])
+  const caFile = path.join(haraka.dir, 'config/tls_cert.pem')
+  return swaksTo({ host: haraka.host, port: haraka.ports[port], tls, caFile }, args)
 }
 
-const alicePlain = ['--auth', 'PLAIN', '--auth-user', ALICE.login, '--auth-password', ALICE.password]
+const alicePlain = authPlainArgs(ALICE.login, ALICE.password)
 
 function expectReply(r: SwaksRun, code: number, enhanced: string, text?: RegExp) {
   const reply = replyWith(r, code)

@@ -92,3 +92,31 @@ export function replyWith(run: SwaksRun, code: number): SwaksReply {
   if (!r) throw new Error(`no ${code} reply in the swaks transcript:\n${run.transcript}`)
   return r
 }
+
+export interface SwaksTarget {
+  host: string
+  port: number
+  /** STARTTLS or implicit TLS, verified against `caFile` (the instance's certificate), or clear text */
+  tls: 'starttls' | 'implicit' | 'none'
+  caFile?: string
+}
+
+/** swaks to one port of a Haraka instance, as a client named client.example.net. */
+export function swaksTo(target: SwaksTarget, args: string[]): Promise<SwaksRun> {
+  const tlsArgs =
+    target.tls === 'none'
+      ? []
+      : [
+          target.tls === 'starttls' ? '--tls' : '--tls-on-connect',
+          '--tls-verify',
+          '--tls-ca-path',
+          target.caFile ?? '',
+        ]
+  const where = ['--server', target.host, '--port', String(target.port), '--ehlo', 'client.example.net']
+  return swaks([...where, ...tlsArgs, ...args])
+}
+
+/** AUTH PLAIN as `login`; swaks hides the password in its transcript (see swaks()). */
+export function authPlainArgs(login: string, password: string): string[] {
+  return ['--auth', 'PLAIN', '--auth-user', login, '--auth-password', password]
+}
