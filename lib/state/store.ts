@@ -1,0 +1,54 @@
+// Shared state for the abuse limits (AUTH limiter, containment): a small set of
+// operations on expiring keys, run as one atomic batch per call, so that a store
+// shared by a cluster (Redis, one Lua script per batch) and the per-process one
+// (memory, below) behave alike and a caller knows its round trips: one per run().
+// Policies build the batches and read the answers; they never see the store's kind.
+
+/** One operation. Times come from the caller's clock (run's `now`), in milliseconds. */
+export type StateOp =
+  /** a distinct member seen now, in a sliding window (the same member again only refreshes it); answers the members in the window */
+  | { op: 'hit'; key: string; member: string; windowMs: number; cap: number }
+  /** the distinct members in the window (no change but dropping older ones) */
+  | { op: 'count'; key: string; windowMs: number }
+  /** whether a member is in the window: 1 or 0 */
+  | { op: 'seen'; key: string; member: string; windowMs: number }
+  /** add `by` to a windowed sum (sixty buckets over the window); answers the sum */
+  | { op: 'add'; key: string; by: number; windowMs: number }
+  /** the windowed sum */
+  | { op: 'sum'; key: string; windowMs: number }
+  /** a plain value, or null */
+  | { op: 'get'; key: string }
+  /** a plain value for ttlMs */
+  | { op: 'set'; key: string; value: string; ttlMs: number }
+  /** add 1 to a plain counter that lives ttlMs from its first increment; answers the count */
+  | { op: 'incr'; key: string; ttlMs: number }
+  /** remove a key of any kind */
+  | { op: 'del'; key: string }
+  /** milliseconds a key has left: -2 absent */
+  | { op: 'ttl'; key: string }
+  /** a member of a listing (e.g. the bans in force), expiring on its own after ttlMs */
+  | { op: 'index'; key: string; member: string; ttlMs: number }
+  | { op: 'unindex'; key: string; member: string }
+  /** the listing's live members */
+  | { op: 'members'; key: string }
+
+export type StateAnswer = number | string | null | string[]
+
+export interface StateStore {
+  readonly kind: 'memory' | 'redis'
+  /** Run the operations in order, atomically, in one round trip; one answer per operation. */
+  run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]>
+  close(): Promise<void>
+}
+
+/** The buckets of a windowed sum: its resolution is 1/60 of the window. */
+export const SUM_BUCKETS = 60
+
+export function bucketOf(now: number, windowMs: number): number {
+  return Math.floor(now / Math.max(1, Math.ceil(windowMs / SUM_BUCKETS)))
+}
+
+/** The oldest bucket still inside the window ending now. */
+export function firstLiveBucket(now: number, windowMs: number): number {
+  return bucketOf(now, windowMs) - SUM_BUCKETS + 1
+}
