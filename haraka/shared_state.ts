@@ -1,26 +1,181 @@
 // The process's one StateStore (lib/state) for the abuse limits, shared by
-// ldap_auth (the AUTH limiter) and auth_relay (containment) through server.notes:
-// per-process memory by default. (The Redis-backed store, through haraka-plugin-redis
-// with a per-process fallback, plugs in here.)
-import type { Connection } from 'haraka'
+// ldap_auth (the AUTH limiter) and auth_relay (containment) through server.notes.
+// config/shared_state.ini chooses it: per-process memory (the default: one Haraka
+// process, the demo), or Redis (store=redis: every process and host that uses the
+// same Redis shares counters, bans, familiar sources and suspensions), at the
+// address in config/redis.ini, with a per-process fallback (haraka/redis_state).
+//
+// Both plugins call loadSharedState(this) in register() and register
+// open_shared_state on init_master/init_child, so the connection is opened before
+// the first session; sharedState(connection) opens it on first use otherwise.
+import { randomBytes } from 'node:crypto'
+import type { Connection, Plugin } from 'haraka'
+import {
+  describeRedis,
+  REDIS_INI,
+  SHARED_STATE_INI,
+  sharedStateWarnings,
+  type RedisConnection,
+  type SharedStateConfig,
+} from '../lib/state/config'
 import { MemoryStateStore } from '../lib/state/memory'
+import type { ResilientStats, StateChange } from '../lib/state/resilient'
 import type { StateStore } from '../lib/state/store'
+import { withDeadline } from '../lib/deadline'
+import { loadValidated } from './load_config'
+import { openRedisState, type RedisState } from './redis_state'
 
 const NOTE = 'ldap_submission_state'
 
-type WithServer = { server?: { notes?: Record<string, unknown> } }
+type Notes = Record<string, unknown>
+type WithServer = { server?: { notes?: Notes } }
+
+interface Settings {
+  cfg: SharedStateConfig
+  redis?: RedisConnection
+}
+
+/** What server.notes holds: the store and what it was made from. */
+interface Holder {
+  key: string
+  store: StateStore
+  redis?: RedisState
+  secret?: Buffer
+}
+
+let settings: Settings | undefined
+const DEFAULTS = (SHARED_STATE_INI.parse({}) as { ok: true; cfg: SharedStateConfig }).cfg
+/** the plugin whose log carries the store's own lines (up/down) */
+let logger: Plugin | undefined
+
+/** The secret of a process that has no shared one: random, for its whole life. */
+const PROCESS_SECRET = randomBytes(32)
+
+/**
+ * register(): read shared_state.ini (and redis.ini when store=redis), re-read on change.
+ * Either plugin may call it; both see the same settings (one per process).
+ */
+export function loadSharedState(plugin: Plugin): void {
+  logger ??= plugin
+  const reload = () => loadSharedState(plugin)
+  // undefined only after a bad reload with nothing valid before it (logged): the defaults then
+  const cfg = loadValidated(plugin, SHARED_STATE_INI, reload, settings?.cfg) ?? DEFAULTS
+  const redis = cfg.store === 'redis' ? loadValidated(plugin, REDIS_INI, reload, settings?.redis) : undefined
+  const changed = !settings || key({ cfg, redis }) !== key(settings)
+  settings = { cfg, redis }
+  if (!changed) return
+  const where = redis
+    ? `redis at ${describeRedis(redis)} (prefix ${cfg.prefix})`
+    : 'memory (this process only)'
+  plugin.loginfo(`shared_state.ini: abuse-limit state in ${where}`)
+  const nodes = (plugin.config.get('smtp.ini') as { main?: { nodes?: unknown } } | undefined)?.main?.nodes
+  for (const w of sharedStateWarnings(cfg, nodes)) plugin.logwarn(`shared_state.ini: ${w}`)
+}
+
+/** init_master / init_child: open the store now (a worker's master, which serves nobody, skips it). */
+export function openSharedState(
+  server: { notes?: Notes; cfg?: { main?: { nodes?: unknown } } },
+  child: boolean,
+): void {
+  const nodes = server.cfg?.main?.nodes
+  if (!child && (nodes === 'cpus' || (Number(nodes) || 0) > 0)) return
+  if (server.notes) holderFor(server.notes)
+}
 
 /** The store of the process this session runs in. */
 export function sharedState(connection: Connection): StateStore {
-  const server = (connection as Connection & WithServer).server
-  const notes = server?.notes
+  const notes = (connection as Connection & WithServer).server?.notes
   if (!notes) return processFallback
-  let store = notes[NOTE] as StateStore | undefined
-  if (!store) {
-    store = new MemoryStateStore()
-    notes[NOTE] = store
+  return holderFor(notes).store
+}
+
+/**
+ * The key for HMACs that must agree across the cluster (password fingerprints, familiar
+ * sources): shared_state.ini `secret` when set; with store=redis and no secret, one made
+ * by the first process and kept in Redis (`<prefix>secret`, SET NX: every process gets
+ * the same); otherwise (memory, or Redis not answering yet) random for this process.
+ */
+export async function clusterSecret(connection: Connection): Promise<Buffer> {
+  const cfg = settings?.cfg
+  if (cfg?.secret) return Buffer.from(cfg.secret)
+  const notes = (connection as Connection & WithServer).server?.notes
+  if (!notes || !cfg) return PROCESS_SECRET
+  const holder = holderFor(notes)
+  if (holder.secret) return holder.secret
+  if (!holder.redis?.connected()) return PROCESS_SECRET
+  try {
+    const ask = holder.redis.command([
+      'EVAL',
+      SECRET_SCRIPT,
+      '1',
+      `${cfg.prefix}secret`,
+      randomBytes(32).toString('hex'),
+    ])
+    const reply = await withDeadline(ask, cfg.timeout_ms, `no answer within ${cfg.timeout_ms} ms`)
+    const secret = Buffer.from(String(reply), 'hex')
+    if (secret.length < 16) throw new Error('the secret in Redis is too short')
+    holder.secret = secret
+    return secret
+  } catch {
+    // Not now: this process's own key for this attempt, Redis's once it answers.
+    return PROCESS_SECRET
   }
-  return store
+}
+
+const SECRET_SCRIPT = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return ARGV[1] end
+return redis.call('GET', KEYS[1])`
+
+/** The store's counters (bench, metrics): kind, state, batches, Redis round trips. */
+export function sharedStateStats(connection: Connection): SharedStateStats {
+  const notes = (connection as Connection & WithServer).server?.notes
+  const holder = notes ? holderFor(notes) : undefined
+  if (!holder?.redis) return { kind: 'memory' }
+  return { kind: 'redis', ...holder.redis.store.stats(), roundTrips: holder.redis.redis.roundTrips }
+}
+
+export type SharedStateStats = { kind: 'memory' } | ({ kind: 'redis'; roundTrips: number } & ResilientStats)
+
+/** shutdown(): close the Redis connection. */
+export async function closeSharedState(notes: Notes | undefined): Promise<void> {
+  const holder = notes?.[NOTE] as Holder | undefined
+  if (!holder) return
+  delete notes![NOTE]
+  await holder.redis?.close()
+}
+
+function key(s: Settings): string {
+  return JSON.stringify(s)
+}
+
+function holderFor(notes: Notes): Holder {
+  const current = notes[NOTE] as Holder | undefined
+  const s = settings
+  const wanted = s ? key(s) : ''
+  if (current && current.key === wanted) return current
+  if (current) void current.redis?.close()
+  const holder: Holder =
+    s?.redis && s.cfg.store === 'redis'
+      ? redisHolder(wanted, s.cfg, s.redis)
+      : { key: wanted, store: new MemoryStateStore({ maxKeys: s?.cfg.max_keys }) }
+  notes[NOTE] = holder
+  return holder
+}
+
+function redisHolder(key: string, cfg: SharedStateConfig, conn: RedisConnection): Holder {
+  const where = describeRedis(conn)
+  const onChange = (change: StateChange) => {
+    if (change.up) logger?.lognotice(`shared_state: ${where} answers again: the limits are shared again`)
+    else
+      logger?.logwarn(
+        `shared_state: ${where} unavailable (${change.reason}): ${
+          cfg.on_failure === 'closed'
+            ? 'refusing what the limits guard (on_failure=closed)'
+            : "counting in this process's memory until it returns (on_failure=open)"
+        }`,
+      )
+  }
+  const redis = openRedisState(cfg, conn, onChange)
+  return { key, store: redis.store, redis }
 }
 
 /** For a session that has no server object (test doubles): one store per process all the same. */

@@ -52,3 +52,14 @@ export function bucketOf(now: number, windowMs: number): number {
 export function firstLiveBucket(now: number, windowMs: number): number {
   return bucketOf(now, windowMs) - SUM_BUCKETS + 1
 }
+
+/**
+ * A shared store that cannot answer and is configured to fail closed (shared_state.ini
+ * on_failure=closed): run() rejects with this, and the caller refuses what it guards.
+ */
+export class StateUnavailableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StateUnavailableError'
+  }
+}

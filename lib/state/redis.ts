@@ -1,0 +1,236 @@
+// The StateStore shared by a cluster: every batch is ONE EVALSHA of one Lua script
+// that interprets the operation list, so a batch is atomic on the server and costs
+// exactly one round trip (NOSCRIPT, after a Redis restart or SCRIPT FLUSH, costs a
+// second: EVAL with the script text, which also caches it again).
+//
+// Layout in Redis, every key under the store's prefix and every write followed by
+// PEXPIRE (nothing outlives its window or TTL, so the keyspace is bounded by the
+// traffic of one window):
+//   hit/count/seen  a zset, member -> time seen; trimmed to the window and to `cap`
+//   add/sum         a hash, bucket number -> count (60 buckets over the window)
+//   get/set/incr    a string with a TTL (Redis's clock expires it)
+//   index/members   a zset, member -> expiry time
+// Windows and listings are scored with the caller's clock (run's `now`), as the
+// memory store is: the hosts of a cluster keep their clocks in step (NTP).
+//
+// Needs only something that sends a command (node-redis's `sendCommand`): no Haraka.
+import { createHash } from 'node:crypto'
+import { bucketOf, firstLiveBucket, type StateAnswer, type StateOp, type StateStore } from './store'
+
+/** The part of a node-redis client (v4 to v6) the store uses. */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>
+}
+
+export interface RedisStoreOptions {
+  /** prepended to every key (default `haraka-ldap:`) */
+  prefix?: string
+}
+
+// One op per KEYS[i]; ARGV[1] = now, ARGV[2] = a JSON array of the ops' arguments (`o` the op).
+// Answers come back as one JSON array: a nil inside a Lua table would cut Redis's reply short.
+// A key of another kind than the op expects reads as empty and is replaced on write, as in memory.
+export const STATE_SCRIPT = `
+local now = tonumber(ARGV[1])
+local ops = cjson.decode(ARGV[2])
+local out = {}
+local function int(x) return string.format('%d', x) end
+local function kind(key) return redis.call('TYPE', key)['ok'] end
+local function claim(key, want)
+  local t = kind(key)
+  if t ~= 'none' and t ~= want then redis.call('DEL', key) end
+end
+for i, a in ipairs(ops) do
+  local key = KEYS[i]
+  local o = a.o
+  local r = cjson.null
+  if o == 'hit' then
+    claim(key, 'zset')
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(a.since))
+    redis.call('ZADD', key, int(now), a.m)
+    local n = redis.call('ZCARD', key)
+    if n > a.cap then
+      redis.call('ZREMRANGEBYRANK', key, 0, n - a.cap - 1)
+      n = a.cap
+    end
+    redis.call('PEXPIRE', key, int(a.w))
+    r = n
+  elseif o == 'count' then
+    r = 0
+    if kind(key) == 'zset' then r = redis.call('ZCOUNT', key, '(' .. int(a.since), '+inf') end
+  elseif o == 'seen' then
+    r = 0
+    if kind(key) == 'zset' then
+      local at = redis.call('ZSCORE', key, a.m)
+      if at and tonumber(at) > a.since then r = 1 end
+    end
+  elseif o == 'add' or o == 'sum' then
+    local total = 0
+    if o == 'add' then claim(key, 'hash') end
+    if kind(key) == 'hash' then
+      local all = redis.call('HGETALL', key)
+      for j = 1, #all, 2 do
+        local b = tonumber(all[j])
+        if b < a.first then
+          if o == 'add' then redis.call('HDEL', key, all[j]) end
+        else
+          total = total + tonumber(all[j + 1])
+        end
+      end
+    end
+    if o == 'add' then
+      redis.call('HINCRBYFLOAT', key, int(a.b), a.by)
+      redis.call('PEXPIRE', key, int(a.w))
+      total = total + a.by
+    end
+    r = total
+  elseif o == 'get' then
+    if kind(key) == 'string' then r = redis.call('GET', key) end
+  elseif o == 'set' then
+    redis.call('SET', key, a.v, 'PX', int(a.ttl))
+  elseif o == 'incr' then
+    claim(key, 'string')
+    local ok, n = pcall(redis.call, 'INCR', key)
+    if not ok then
+      redis.call('SET', key, '1', 'PX', int(a.ttl))
+      n = 1
+    elseif n == 1 or redis.call('PTTL', key) < 0 then
+      redis.call('PEXPIRE', key, int(a.ttl))
+    end
+    r = n
+  elseif o == 'del' then
+    redis.call('DEL', key)
+  elseif o == 'ttl' then
+    r = redis.call('PTTL', key)
+    if r == -1 then r = -2 end
+  elseif o == 'index' then
+    claim(key, 'zset')
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now))
+    redis.call('ZADD', key, int(now + a.ttl), a.m)
+    if redis.call('PTTL', key) < a.ttl then redis.call('PEXPIRE', key, int(a.ttl)) end
+  elseif o == 'unindex' then
+    if kind(key) == 'zset' then redis.call('ZREM', key, a.m) end
+  elseif o == 'members' then
+    local m = {}
+    if kind(key) == 'zset' then m = redis.call('ZRANGEBYSCORE', key, '(' .. int(now), '+inf') end
+    r = m
+  end
+  out[i] = r
+end
+return cjson.encode(out)
+`
+
+export const STATE_SCRIPT_SHA = createHash('sha1').update(STATE_SCRIPT).digest('hex')
+
+/** A TTL or window Redis accepts: a whole number of milliseconds, at least 1. */
+function ms(n: number): number {
+  return Math.max(1, Math.ceil(n))
+}
+
+/** The op as the script reads it: times worked out here, once, with the same arithmetic as memory. */
+function encode(op: StateOp, now: number): Record<string, unknown> {
+  switch (op.op) {
+    case 'hit':
+      return {
+        o: 'hit',
+        m: op.member,
+        since: now - op.windowMs,
+        w: ms(op.windowMs),
+        cap: Math.max(1, op.cap),
+      }
+    case 'count':
+      return { o: 'count', since: now - op.windowMs }
+    case 'seen':
+      return { o: 'seen', m: op.member, since: now - op.windowMs }
+    case 'add':
+      return {
+        o: 'add',
+        by: op.by,
+        b: bucketOf(now, op.windowMs),
+        first: firstLiveBucket(now, op.windowMs),
+        w: ms(op.windowMs),
+      }
+    case 'sum':
+      return { o: 'sum', first: firstLiveBucket(now, op.windowMs) }
+    case 'get':
+      return { o: 'get' }
+    case 'set':
+      return { o: 'set', v: op.value, ttl: ms(op.ttlMs) }
+    case 'incr':
+      return { o: 'incr', ttl: ms(op.ttlMs) }
+    case 'del':
+      return { o: 'del' }
+    case 'ttl':
+      return { o: 'ttl' }
+    case 'index':
+      return { o: 'index', m: op.member, ttl: ms(op.ttlMs) }
+    case 'unindex':
+      return { o: 'unindex', m: op.member }
+    case 'members':
+      return { o: 'members' }
+  }
+}
+
+/** The script's answer for one op, in the type the interface promises (cjson writes [] as {}). */
+function decode(op: StateOp, answer: unknown): StateAnswer {
+  switch (op.op) {
+    case 'members':
+      return Array.isArray(answer) ? answer.map(String) : []
+    case 'get':
+      return typeof answer === 'string' ? answer : null
+    case 'set':
+    case 'del':
+    case 'index':
+    case 'unindex':
+      return null
+    default:
+      return Number(answer)
+  }
+}
+
+function isNoScript(err: unknown): boolean {
+  return /NOSCRIPT/i.test(String((err as Error)?.message ?? err))
+}
+
+export class RedisStateStore implements StateStore {
+  readonly kind = 'redis' as const
+  readonly prefix: string
+  /** commands sent to Redis: one per run(), two when the script had to be loaded again */
+  roundTrips = 0
+  /** run() calls */
+  batches = 0
+
+  constructor(
+    private readonly client: RedisCommander,
+    opts: RedisStoreOptions = {},
+  ) {
+    this.prefix = opts.prefix ?? 'haraka-ldap:'
+  }
+
+  async run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]> {
+    if (ops.length === 0) return []
+    this.batches++
+    const keys = ops.map((op) => this.prefix + op.key)
+    const args = [
+      String(keys.length),
+      ...keys,
+      String(Math.floor(now)),
+      JSON.stringify(ops.map((op) => encode(op, now))),
+    ]
+    let reply: unknown
+    try {
+      this.roundTrips++
+      reply = await this.client.sendCommand(['EVALSHA', STATE_SCRIPT_SHA, ...args])
+    } catch (err) {
+      if (!isNoScript(err)) throw err
+      this.roundTrips++
+      reply = await this.client.sendCommand(['EVAL', STATE_SCRIPT, ...args])
+    }
+    const answers = JSON.parse(String(reply)) as unknown
+    const list = Array.isArray(answers) ? answers : []
+    return ops.map((op, i) => decode(op, list[i]))
+  }
+
+  /** The client is not the store's: whoever made it closes it. */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,126 @@
+// A shared store that never makes AUTH wait on it for long: each batch goes to the
+// primary (Redis) within a bound; when the primary is not connected, fails or does
+// not answer in time, the batch is answered by this process's own memory store
+// (fail open, the default) or rejected with StateUnavailableError (fail closed).
+//
+// A small state machine, so a Redis that is down or hung costs little and is logged
+// once per change:
+//   up    every batch goes to the primary, within timeoutMs.
+//   down  batches go straight to the fallback (no wait), except one probe at a time:
+//         the next batch after retryMs, or at once when the connection is back. A probe
+//         that answers in time brings the store up (its answers are used).
+// The change up -> down and down -> up is reported once through onChange.
+// The fallback starts empty and is per process: what was counted there during an
+// outage is not carried into the primary when it returns (the windows are short).
+import { withDeadline } from '../deadline'
+import { MemoryStateStore } from './memory'
+import { StateUnavailableError, type StateAnswer, type StateOp, type StateStore } from './store'
+
+export type FailureMode = 'open' | 'closed'
+
+export interface ResilientOptions {
+  /** most milliseconds a batch waits for the primary */
+  timeoutMs: number
+  /** while down, milliseconds between probes of the primary */
+  retryMs: number
+  failure: FailureMode
+  /** whether the primary's connection is up now (false: no batch waits for it) */
+  connected?: () => boolean
+  /** told once per change of state, with the reason for going down */
+  onChange?: (change: StateChange) => void
+  fallback?: MemoryStateStore
+  /** for the probe timing (tests); default Date.now */
+  clock?: () => number
+}
+
+export type StateChange = { up: true } | { up: false; reason: string }
+
+export interface ResilientStats {
+  state: 'starting' | 'up' | 'down'
+  /** batches answered by the primary */
+  primary: number
+  /** batches answered by the fallback (or refused, when failing closed) */
+  degraded: number
+  /** batches the primary failed or did not answer in time */
+  failures: number
+}
+
+export class ResilientStore implements StateStore {
+  readonly kind = 'redis' as const
+  private state: ResilientStats['state'] = 'starting'
+  private probing = false
+  private nextProbeAt = 0
+  /** down because the connection was not up: a probe goes as soon as it is */
+  private disconnected = false
+  private readonly fallback: MemoryStateStore
+  private readonly clock: () => number
+  private readonly counts = { primary: 0, degraded: 0, failures: 0 }
+
+  constructor(
+    readonly primary: StateStore,
+    private readonly opts: ResilientOptions,
+  ) {
+    this.fallback = opts.fallback ?? new MemoryStateStore()
+    this.clock = opts.clock ?? Date.now
+  }
+
+  stats(): ResilientStats {
+    return { state: this.state, ...this.counts }
+  }
+
+  async run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]> {
+    const connected = this.opts.connected?.() ?? true
+    if (!connected) return this.degrade(ops, now, { reason: 'not connected', disconnected: true })
+    if (this.state === 'down') {
+      const due = this.disconnected || this.clock() >= this.nextProbeAt
+      if (this.probing || !due) return this.degrade(ops, now)
+      this.probing = true
+    }
+    try {
+      const answers = await withDeadline(
+        this.primary.run(ops, now),
+        this.opts.timeoutMs,
+        `no answer within ${this.opts.timeoutMs} ms`,
+      )
+      this.counts.primary++
+      this.changeTo('up')
+      return answers
+    } catch (err) {
+      this.counts.failures++
+      const reason = err instanceof Error ? err.message : String(err)
+      return this.degrade(ops, now, { reason, disconnected: false })
+    } finally {
+      this.probing = false
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.primary.close(), this.fallback.close()])
+  }
+
+  /** The batch without the primary; `failure` when the primary just failed (else it was not tried: down). */
+  private degrade(
+    ops: readonly StateOp[],
+    now: number,
+    failure?: { reason: string; disconnected: boolean },
+  ): StateAnswer[] {
+    if (failure) {
+      this.disconnected = failure.disconnected
+      this.nextProbeAt = this.clock() + this.opts.retryMs
+      this.changeTo('down', failure.reason)
+    }
+    this.counts.degraded++
+    if (this.opts.failure === 'closed')
+      throw new StateUnavailableError(`the shared store is unavailable (${failure?.reason ?? 'down'})`)
+    return this.fallback.runNow(ops, now)
+  }
+
+  private changeTo(state: 'up' | 'down', reason = ''): void {
+    const was = this.state
+    this.state = state
+    if (was === state) return
+    // The first connection at start is not news; a failure before it is.
+    if (state === 'up' && was === 'starting') return
+    this.opts.onChange?.(state === 'up' ? { up: true } : { up: false, reason })
+  }
+}
