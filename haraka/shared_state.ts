@@ -72,14 +72,29 @@ export function loadSharedState(plugin: Plugin): void {
   for (const w of sharedStateWarnings(cfg, nodes)) plugin.logwarn(`shared_state.ini: ${w}`)
 }
 
-/** init_master / init_child: open the store now (a worker's master, which serves nobody, skips it). */
-export function openSharedState(
-  server: { notes?: Notes; cfg?: { main?: { nodes?: unknown } } },
-  child: boolean,
-): void {
-  const nodes = server.cfg?.main?.nodes
-  if (!child && (nodes === 'cpus' || (Number(nodes) || 0) > 0)) return
-  if (server.notes) holderFor(server.notes)
+type InitNext = (code?: number, msg?: string) => void
+type InitServer = { notes?: Notes; cfg?: { main?: { nodes?: unknown } } }
+
+/**
+ * register(): loadSharedState, and open the store at init_master (one process) or
+ * init_child (each worker; the master of workers serves nobody), so the first session
+ * finds Redis connected. Never waits for Redis: a Redis that is down at start is
+ * connected to when it comes up, and Haraka starts all the same.
+ */
+export function useSharedState(plugin: Plugin): void {
+  loadSharedState(plugin)
+  const p = plugin as Plugin & Record<string, unknown>
+  p.shared_state_init_master = function (next: InitNext, server: InitServer) {
+    const nodes = server.cfg?.main?.nodes
+    if (!(nodes === 'cpus' || (Number(nodes) || 0) > 0) && server.notes) holderFor(server.notes)
+    next()
+  }
+  p.shared_state_init_child = function (next: InitNext, server: InitServer) {
+    if (server.notes) holderFor(server.notes)
+    next()
+  }
+  plugin.register_hook('init_master', 'shared_state_init_master')
+  plugin.register_hook('init_child', 'shared_state_init_child')
 }
 
 /** The store of the process this session runs in. */
@@ -135,13 +150,19 @@ export function sharedStateStats(connection: Connection): SharedStateStats {
 
 export type SharedStateStats = { kind: 'memory' } | ({ kind: 'redis'; roundTrips: number } & ResilientStats)
 
-/** shutdown(): close the Redis connection. */
-export async function closeSharedState(notes: Notes | undefined): Promise<void> {
-  const holder = notes?.[NOTE] as Holder | undefined
-  if (!holder) return
-  delete notes![NOTE]
-  await holder.redis?.close()
+/** shutdown(): close this process's Redis connection (either plugin may call it; once is enough). */
+export async function closeSharedState(): Promise<void> {
+  const all = [...opened]
+  opened.clear()
+  for (const notes of all) {
+    const holder = notes[NOTE] as Holder | undefined
+    delete notes[NOTE]
+    await holder?.redis?.close()
+  }
 }
+
+/** the server.notes this module put a store on */
+const opened = new Set<Notes>()
 
 function key(s: Settings): string {
   return JSON.stringify(s)
@@ -158,6 +179,7 @@ function holderFor(notes: Notes): Holder {
       ? redisHolder(wanted, s.cfg, s.redis)
       : { key: wanted, store: new MemoryStateStore({ maxKeys: s?.cfg.max_keys }) }
   notes[NOTE] = holder
+  opened.add(notes)
   return holder
 }
 

@@ -28,7 +28,14 @@ const REPO = path.resolve(__dirname, '../..')
 export const CORE = 'haraka-ldap-submission-core'
 
 /** The core's runtime dependencies (checked against what its compiled files require). */
-const CORE_DEPENDENCIES = ['@haraka/email-address', 'haraka-constants', 'haraka-dsn', 'ipaddr.js', 'ldapts']
+const CORE_DEPENDENCIES = [
+  '@haraka/email-address',
+  'haraka-constants',
+  'haraka-dsn',
+  'ipaddr.js',
+  'ldapts',
+  'redis',
+]
 
 /** Haraka versions the plugins are tested with; a peer, because the plugins run inside it. */
 const HARAKA_PEER = '^3.3.4'
@@ -45,13 +52,13 @@ export const PLUGINS: readonly PluginPackage[] = [
   {
     plugin: 'ldap_auth',
     description: 'SMTP AUTH PLAIN/LOGIN against an LDAP directory, TLS only (Haraka plugin)',
-    ini: ['ldap_directory.ini', 'ldap_auth.ini', 'auth_enc_file.ini'],
+    ini: ['ldap_directory.ini', 'ldap_auth.ini', 'auth_enc_file.ini', 'shared_state.ini'],
   },
   {
     plugin: 'auth_relay',
     description:
       'Relay only for authenticated clients (or trusted networks), and only as senders the LDAP directory says they own (Haraka plugin)',
-    ini: ['ldap_directory.ini', 'auth_relay.ini'],
+    ini: ['ldap_directory.ini', 'auth_relay.ini', 'shared_state.ini'],
   },
   {
     plugin: 'auth_stamp',

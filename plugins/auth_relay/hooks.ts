@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { Connection, Next } from 'haraka'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
+import { closeSharedState, useSharedState } from '../../haraka/shared_state'
 import { installMailGate } from '../../haraka/submission_gate'
 import { submissionGate, type MailGateDecision } from '../../lib/authz/submission'
 import { DirectoryHandle } from '../../lib/ldap/handle'
@@ -41,6 +42,7 @@ export function register(this: AuthRelay): void {
   this.load_auth_relay_ini()
   this.load_ldap_directory_ini()
   this.load_host_list()
+  useSharedState(this)
   for (const [hook, method] of Object.entries(HOOKS)) this.register_hook(hook, method)
 }
 
@@ -93,5 +95,5 @@ export function gate_submission(this: AuthRelay, next: Next, connection: Connect
 }
 
 export async function shutdown(this: AuthRelay): Promise<void> {
-  await Promise.all([this.directory.close(), this.recipients.close()])
+  await Promise.all([this.directory.close(), this.recipients.close(), closeSharedState()])
 }

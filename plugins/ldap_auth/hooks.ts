@@ -12,6 +12,7 @@ import { continueAuth, startAuth, type Step } from '../../lib/authn/sasl'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
+import { closeSharedState, useSharedState } from '../../haraka/shared_state'
 import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
 import {
@@ -38,6 +39,7 @@ export function register(this: LdapAuth): void {
   this.load_ldap_auth_ini()
   this.load_ldap_directory_ini()
   this.load_auth_enc_file_ini()
+  useSharedState(this)
   this.register_hook('capabilities', 'advertise_auth')
   this.register_hook('unrecognized_command', 'auth_command')
 }
@@ -139,5 +141,5 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {
-  await this.directory.close()
+  await Promise.all([this.directory.close(), closeSharedState()])
 }

@@ -10,6 +10,7 @@ import { DIRECTORY_SPEC } from '../../../lib/ldap/config'
 import { RELAY_SECTIONS, RELAY_SPEC } from '../../../lib/relay/config'
 import { SINK_SPEC } from '../../../demo/sink/config'
 import { STAMP_SPEC } from '../../../lib/stamp/config'
+import { SHARED_STATE_SPEC } from '../../../lib/state/config'
 import { REPO } from '../../harness/paths'
 
 const README = readFileSync(path.join(REPO, 'README.md'), 'utf8')
@@ -20,6 +21,7 @@ const FILES: Record<string, SectionSpec> = {
   'auth_relay.ini': RELAY_SPEC,
   'auth_stamp.ini': STAMP_SPEC,
   'eml_sink.ini': SINK_SPEC,
+  'shared_state.ini': SHARED_STATE_SPEC,
   // Its [users] section holds data (login=hash lines), not options: no option may be documented or listed.
   'auth_enc_file.ini': {},
 }
