@@ -1,0 +1,161 @@
+// npm run bench:limiter: what the AUTH limiter costs, on real Haraka in front of
+// a throwaway slapd, in one run: the limiter off, on with the per-process memory
+// store, and on with the Redis store (a throwaway redis-server). Each AUTH is a
+// fresh connection (EHLO, STARTTLS, EHLO, AUTH PLAIN), as an attacker's guesses
+// and most mail clients' logins are. Prints AUTH/s, the AUTH command's p50/p99,
+// and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
+// EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
+// bounded in count (BENCH_ATTEMPTS, default 600 per run).
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { SmtpClient } from '../demo/smtp_client'
+import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
+import { REPO } from '../test/harness/paths'
+import { startRedis, type RedisServer } from '../test/harness/redis'
+import { startSlapd } from '../test/harness/slapd'
+import { ALICE, BOB, DEMO_LDIF } from '../test/harness/stack'
+
+const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 600)
+const WARMUP = 30
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
+/** the limiter's config file (issue 12 §1); without it every run is "off" */
+const LIMITER = existsSync(path.join(REPO, 'config/auth_limits.ini'))
+
+interface Run {
+  label: string
+  limiter: boolean
+  store: 'memory' | 'redis'
+}
+
+const RUNS: Run[] = [
+  { label: 'limiter off', limiter: false, store: 'memory' },
+  { label: 'limiter on, memory store', limiter: true, store: 'memory' },
+  { label: 'limiter on, redis store', limiter: true, store: 'redis' },
+]
+
+async function redisCalls(redis: RedisServer): Promise<{ batches: number; all: number }> {
+  const info = await redis.command('INFO', 'commandstats')
+  let batches = 0
+  let all = 0
+  for (const m of info.matchAll(/cmdstat_([a-z|_-]+):calls=(\d+)/g)) {
+    const n = Number(m[2])
+    if (m[1] === 'evalsha' || m[1] === 'eval') batches += n
+    if (m[1] !== 'info') all += n
+  }
+  return { batches, all }
+}
+
+async function auth(h: HarakaInstance, user: string, pass: string): Promise<{ code: number; ms: number }> {
+  const c = await SmtpClient.connect({
+    host: h.host,
+    port: h.ports.submission,
+    ca: h.caCert,
+    servername: 'mail.example.com',
+  })
+  try {
+    await c.ehlo('bench.example.net')
+    await c.starttls()
+    await c.ehlo('bench.example.net')
+    const t = process.hrtime.bigint()
+    const r = await c.authPlain(user, pass)
+    return { code: r.code, ms: Number(process.hrtime.bigint() - t) / 1e6 }
+  } finally {
+    c.close()
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+}
+
+async function main(): Promise<void> {
+  const slapd = await startSlapd({ ldif: [DEMO_LDIF] })
+  const redis = await startRedis()
+  const rows: string[][] = []
+  try {
+    for (const run of RUNS) {
+      if (run.limiter && !LIMITER) continue
+      const files: Record<string, string> = {
+        'ldap_auth.ini': '[main]\nfailure_delay=0\nmax_failures=50\n',
+        'shared_state.ini': `[main]\nstore=${run.store}\n`,
+        'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
+      }
+      if (LIMITER)
+        files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
+      const h = await startHaraka({ ldapUrl: slapd.url, files })
+      try {
+        for (let i = 0; i < WARMUP; i++) await auth(h, ALICE.login, ALICE.password)
+        const before = await redisCalls(redis)
+        const times: number[] = []
+        let done = 0
+        let ok = 0
+        const start = process.hrtime.bigint()
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (done < ATTEMPTS) {
+              done++
+              const r = await auth(h, ALICE.login, ALICE.password)
+              if (r.code === 235) ok++
+              times.push(r.ms)
+            }
+          }),
+        )
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9
+        const after = await redisCalls(redis)
+        // A few failures (distinct wrong passwords, under the limiter's delay): their round trips.
+        const failBefore = await redisCalls(redis)
+        const FAILS = 2
+        for (let i = 0; i < FAILS; i++) await auth(h, BOB.login, `wrong-${i}-${Date.now()}`)
+        const failAfter = await redisCalls(redis)
+        times.sort((a, b) => a - b)
+        const perAuth = (a: number, b: number, n: number) =>
+          run.store === 'redis' ? ((a - b) / n).toFixed(2) : '-'
+        rows.push([
+          run.label,
+          `${ok}/${ATTEMPTS}`,
+          (ATTEMPTS / seconds).toFixed(1),
+          percentile(times, 50).toFixed(1),
+          percentile(times, 99).toFixed(1),
+          perAuth(after.batches, before.batches, ATTEMPTS),
+          perAuth(failAfter.batches, failBefore.batches, FAILS),
+          perAuth(after.all, before.all, ATTEMPTS),
+        ])
+      } finally {
+        await h.stop()
+      }
+    }
+  } finally {
+    await redis.dispose()
+    await slapd.dispose()
+  }
+
+  const header = [
+    'run',
+    'ok',
+    'AUTH/s',
+    'AUTH p50 ms',
+    'AUTH p99 ms',
+    'round trips / AUTH ok',
+    'round trips / AUTH fail',
+    'Redis commands / AUTH ok',
+  ]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  console.log(
+    `\nAUTH PLAIN over a fresh TLS connection each, ${CONCURRENCY} in parallel, one Haraka process, slapd and redis-server on loopback:\n`,
+  )
+  console.log(line(header))
+  console.log(line(widths.map((w) => '-'.repeat(w))))
+  for (const r of rows) console.log(line(r))
+  if (!LIMITER)
+    console.log('\n(no config/auth_limits.ini: the limiter is not in this tree, only the "off" run)')
+  const [off, ...on] = rows.map((r) => Number(r[2]))
+  for (const [i, v] of on.entries())
+    console.log(`${rows[i + 1]![0]}: ${(((off! - v) / off!) * 100).toFixed(1)} % fewer AUTH/s than off`)
+  console.log('')
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
