@@ -1,0 +1,155 @@
+// haraka/shared_state: the store shared_state.ini chooses, on server.notes, opened at
+// init, closed at shutdown; the cluster secret agreed through Redis. A plugin double
+// whose config.get returns the ini values (no config folder: read as they are).
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Connection, Plugin } from 'haraka'
+import {
+  closeSharedState,
+  clusterSecret,
+  loadSharedState,
+  sharedState,
+  sharedStateStats,
+  useSharedState,
+} from '../../haraka/shared_state'
+import { startRedis, type RedisServer } from '../harness/redis'
+
+type Ini = Record<string, Record<string, string>>
+
+/** Every double's log, in one list: the store's own lines go through the first plugin that loaded it. */
+const lines: string[] = []
+
+function fakePlugin(files: Record<string, Ini>) {
+  const hooks: Array<[string, string]> = []
+  const plugin = {
+    config: { get: (name: string) => files[name] ?? {} },
+    register_hook: (hook: string, method: string) => hooks.push([hook, method]),
+    loginfo: (m: string) => lines.push(`info ${m}`),
+    lognotice: (m: string) => lines.push(`notice ${m}`),
+    logwarn: (m: string) => lines.push(`warn ${m}`),
+    logerror: (m: string) => lines.push(`error ${m}`),
+  }
+  return { plugin: plugin as unknown as Plugin & Record<string, any>, hooks }
+}
+
+const session = (notes: Record<string, unknown>) => ({ server: { notes } }) as unknown as Connection
+
+let redis: RedisServer
+before(async () => {
+  redis = await startRedis()
+})
+after(async () => {
+  await closeSharedState()
+  await redis?.dispose()
+})
+
+describe('shared state', () => {
+  test('default: memory, one store per process (server.notes), opened by the init hooks', async () => {
+    const { plugin, hooks } = fakePlugin({})
+    useSharedState(plugin)
+    assert.deepEqual(hooks, [
+      ['init_master', 'shared_state_init_master'],
+      ['init_child', 'shared_state_init_child'],
+    ])
+    assert.match(lines.join('\n'), /abuse-limit state in memory \(this process only\)/)
+    const notes: Record<string, unknown> = {}
+    let called = 0
+    plugin.shared_state_init_master(() => called++, { notes, cfg: { main: { nodes: 0 } } })
+    assert.equal(called, 1)
+    const store = sharedState(session(notes))
+    assert.equal(store.kind, 'memory')
+    assert.equal(sharedState(session(notes)), store, 'the same store for every session')
+    // the master of workers serves nobody: it opens nothing
+    const master: Record<string, unknown> = {}
+    plugin.shared_state_init_master(() => called++, { notes: master, cfg: { main: { nodes: 4 } } })
+    assert.deepEqual(Object.keys(master), [])
+  })
+
+  test('memory and nodes=4 is a warning at load', () => {
+    const { plugin } = fakePlugin({
+      'smtp.ini': { main: { nodes: '4' } },
+      'shared_state.ini': { main: { max_keys: '5000' } },
+    })
+    loadSharedState(plugin)
+    assert.match(lines.join('\n'), /warn shared_state.ini: store=memory with smtp.ini nodes=4/)
+  })
+
+  test('store=redis, Redis not there: batches answered at once from memory, one warning', async () => {
+    lines.length = 0
+    const { plugin } = fakePlugin({
+      'shared_state.ini': { main: { store: 'redis', prefix: 'unit:' } },
+      'redis.ini': { server: { host: '127.0.0.1', port: '1' }, opts: { password: 'never-logged' } },
+    })
+    loadSharedState(plugin)
+    const notes: Record<string, unknown> = {}
+    const store = sharedState(session(notes))
+    assert.equal(store.kind, 'redis')
+    assert.deepEqual(await store.run([{ op: 'incr', key: 'n', ttlMs: 1000 }], Date.now()), [1])
+    assert.deepEqual(await store.run([{ op: 'incr', key: 'n', ttlMs: 1000 }], Date.now()), [2])
+    const stats = sharedStateStats(session(notes))
+    assert.equal(stats.kind, 'redis')
+    assert.ok(
+      stats.kind === 'redis' && stats.state === 'down' && stats.degraded === 2 && stats.roundTrips === 0,
+    )
+    const text = lines.join('\n')
+    assert.match(text, /abuse-limit state in redis at redis:\/\/127\.0\.0\.1:1 \(prefix unit:\)/)
+    assert.equal((text.match(/unavailable \(not connected\)/g) ?? []).length, 1)
+    assert.doesNotMatch(text, /never-logged/)
+    // no shared secret from a Redis that is not there: this process's own
+    const secret = await clusterSecret(session(notes))
+    assert.equal(secret.length, 32)
+  })
+
+  test('store=redis: two processes get one secret through Redis; a configured secret wins', async () => {
+    const { plugin } = fakePlugin({
+      'shared_state.ini': { main: { store: 'redis', prefix: 'secret-test:' } },
+      'redis.ini': { server: { host: '127.0.0.1', port: String(redis.port) } },
+    })
+    useSharedState(plugin)
+    const one: Record<string, unknown> = {}
+    const two: Record<string, unknown> = {}
+    plugin.shared_state_init_child(() => {}, { notes: one })
+    plugin.shared_state_init_child(() => {}, { notes: two })
+    const ready = async (notes: Record<string, unknown>) => {
+      for (let i = 0; i < 100; i++) {
+        await sharedState(session(notes)).run([{ op: 'get', key: 'probe' }], Date.now())
+        const s = sharedStateStats(session(notes))
+        if (s.kind === 'redis' && s.state === 'up') return
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new Error('never connected')
+    }
+    await ready(one)
+    await ready(two)
+    const a = await clusterSecret(session(one))
+    const b = await clusterSecret(session(two))
+    assert.equal(a.length, 32)
+    assert.deepEqual(a, b)
+    assert.equal(await redis.command('GET', 'secret-test:secret'), `$64\r\n${a.toString('hex')}\r\n`)
+    // what one process writes, the other reads
+    await sharedState(session(one)).run(
+      [{ op: 'set', key: 'limit:ban', value: 'x', ttlMs: 10_000 }],
+      Date.now(),
+    )
+    assert.deepEqual(await sharedState(session(two)).run([{ op: 'get', key: 'limit:ban' }], Date.now()), [
+      'x',
+    ])
+
+    const { plugin: configured } = fakePlugin({
+      'shared_state.ini': {
+        main: { store: 'redis', prefix: 'secret-test:', secret: 'configured-secret-16+' },
+      },
+      'redis.ini': { server: { host: '127.0.0.1', port: String(redis.port) } },
+    })
+    loadSharedState(configured)
+    assert.equal((await clusterSecret(session(one))).toString(), 'configured-secret-16+')
+  })
+
+  test('shutdown closes the connection and forgets the store', async () => {
+    const notes: Record<string, unknown> = {}
+    sharedState(session(notes))
+    assert.ok(Object.keys(notes).length > 0)
+    await closeSharedState()
+    assert.deepEqual(Object.keys(notes), [])
+  })
+})
