@@ -186,10 +186,25 @@ export function contentTypeFor(accept: string | undefined): string {
   return PROMETHEUS
 }
 
+/**
+ * Metrics as getMetricsAsJSON gives them, as text. prom-client names a counter's family
+ * without `_total` in OpenMetrics and appends it to each sample, but only for a name it
+ * has not seen yet: so the names are set here, for the format asked, before it writes them.
+ */
+function render(all: object[][], contentType: string): Promise<string> {
+  const open = contentType === OPENMETRICS
+  for (const metrics of all)
+    for (const m of metrics as { name: string; type: string }[])
+      if (m.type === 'counter') {
+        const base = m.name.replace(/_total$/, '')
+        m.name = open ? base : `${base}_total`
+      }
+  return aggregate(all.flat().length ? all : [[]], contentType as RegistryContentType).metrics()
+}
+
 /** This process's metrics as text. */
 export async function localMetrics(contentType: string = OPENMETRICS): Promise<string> {
-  const json = await registry.getMetricsAsJSON()
-  return aggregate([json], contentType as RegistryContentType).metrics()
+  return render([await registry.getMetricsAsJSON()], contentType)
 }
 
 // ---- cluster mode --------------------------------------------------------------
@@ -244,7 +259,7 @@ export function collectWorkers(timeoutMs: number, contentType: string = OPENMETR
         clearTimeout(timer)
         if (err) return reject(err)
         try {
-          resolve(aggregate(p.answers as object[], contentType as RegistryContentType).metrics())
+          resolve(render(p.answers as object[][], contentType))
         } catch (e) {
           reject(e as Error)
         }
