@@ -106,9 +106,9 @@ const KNOWN_MECHANISMS = new Set(
   ),
 )
 
-/** The mechanism an AUTH command named, as the audit line may show it. */
+/** The mechanism an AUTH command named (its first word: `PLAIN <initial response>`), as the audit line may show it. */
 export function mechanismName(word: string): string {
-  const upper = word.toUpperCase()
+  const upper = (word.trim().split(/\s+/)[0] ?? '').toUpperCase()
   return KNOWN_MECHANISMS.has(upper) ? upper : 'other'
 }
 

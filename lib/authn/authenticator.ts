@@ -3,7 +3,7 @@
 // file and the credential cache, put together for ldap_auth, the bench and any tool.
 // Each attempt runs through the DirectoryHandle's use(), so a reload meanwhile
 // closes the old pools only after it.
-import { CredentialCache } from './cache'
+import { CredentialCache, type CacheLookupOutcome } from './cache'
 import type { AuthConfig } from './config'
 import { identityRuleFor } from './identity'
 import type { LocalUsers } from './local_users'
@@ -52,12 +52,16 @@ export function createAuthenticator(setup: AuthenticatorSetup): Authenticator {
 }
 
 /** A new, empty credential cache as ldap_auth.ini sets it (stale entries kept only when allowed). */
-export function credentialCacheFor(auth: AuthConfig): CredentialCache {
+export function credentialCacheFor(
+  auth: AuthConfig,
+  onLookup?: (outcome: CacheLookupOutcome) => void,
+): CredentialCache {
   return new CredentialCache({
     ttlMs: auth.cache_ttl * 1000,
     negativeTtlMs: auth.negative_cache_ttl * 1000,
     staleMs: auth.cache_when_directory_down ? auth.cache_stale_ttl * 1000 : 0,
     maxEntries: auth.cache_size,
+    ...(onLookup ? { onLookup } : {}),
   })
 }
 

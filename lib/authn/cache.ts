@@ -22,7 +22,12 @@ export interface CacheOptions {
   staleMs: number
   maxEntries: number
   now?: () => number
+  /** told the outcome of every lookup (for metrics; never the login or the password) */
+  onLookup?: (outcome: CacheLookupOutcome) => void
 }
+
+/** A lookup's outcome: a positive or negative entry found, none, or (directory down) a stale one or none. */
+export type CacheLookupOutcome = 'hit' | 'negative_hit' | 'miss' | 'stale_hit' | 'stale_miss'
 
 interface Positive {
   salt: Buffer
@@ -89,6 +94,15 @@ export class CredentialCache {
     password: string,
   ): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
     if (this.retired) return { kind: 'miss' }
+    const found = this.find(login, password)
+    this.opts.onLookup?.(found.kind === 'negative' ? 'negative_hit' : found.kind)
+    return found
+  }
+
+  private find(
+    login: string,
+    password: string,
+  ): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
     const now = this.now()
     const entry = this.positive.get(login)
     if (
@@ -110,13 +124,16 @@ export class CredentialCache {
 
   /** While the directory is down: did this password authenticate within staleMs? */
   lookupStale(login: string, password: string): boolean {
-    const entry = this.retired ? undefined : this.positive.get(login)
-    return Boolean(
+    if (this.retired) return false
+    const entry = this.positive.get(login)
+    const hit = Boolean(
       entry &&
       this.opts.staleMs > 0 &&
       this.now() - entry.at < this.opts.staleMs &&
       this.matches(entry, login, password),
     )
+    this.opts.onLookup?.(hit ? 'stale_hit' : 'stale_miss')
+    return hit
   }
 
   storePositive(login: string, password: string, identity?: string): void {

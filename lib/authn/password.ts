@@ -20,6 +20,8 @@ export interface PasswordResult {
   entry?: DirectoryEntry | null
   /** template mode, on OK: the index of the dn_template whose DN the password bound to */
   template?: number
+  /** the URL of the directory server that answered (template mode: the last bind's; search mode: the search's) */
+  server?: string
 }
 
 export async function authenticate(
@@ -37,17 +39,27 @@ export async function authenticate(
   if (mode === 'template') {
     // Each DN template in order; the first one the password binds to is the user.
     const dns = dir.userDns(parts)
+    let server: string | undefined
     for (const [template, dn] of dns.entries()) {
       const r = await dir.bindAndRead(dn, password, attributes)
-      if (r.ok) return { outcome: 'OK', dn, entry: r.entry, template, reason: 'bind_ok' }
+      server = r.server
+      if (r.ok) return { outcome: 'OK', dn, entry: r.entry, template, reason: 'bind_ok', ...at(server) }
     }
-    return { outcome: 'PASSWORD_MISMATCH', dn: dns[0], reason: 'invalid_credentials' }
+    return { outcome: 'PASSWORD_MISMATCH', dn: dns[0], reason: 'invalid_credentials', ...at(server) }
   }
   const found = await dir.findUser(parts, attributes.length ? attributes : ['1.1'])
-  if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', reason: 'no_such_user' }
-  if (found.kind === 'ambiguous') return { outcome: 'AMBIGUOUS', reason: 'filter_matched_several_entries' }
+  const { server } = found
+  if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', reason: 'no_such_user', ...at(server) }
+  if (found.kind === 'ambiguous')
+    return { outcome: 'AMBIGUOUS', reason: 'filter_matched_several_entries', ...at(server) }
   const dn = found.entry.dn
+  // `server`: the one that found the entry (the bind goes to the same one, the first that is up)
   return (await dir.checkPassword(dn, password))
-    ? { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok' }
-    : { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials' }
+    ? { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok', ...at(server) }
+    : { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials', ...at(server) }
+}
+
+/** `{server}` when it is known: a result never carries an undefined key. */
+function at(server: string | undefined): { server?: string } {
+  return server === undefined ? {} : { server }
 }

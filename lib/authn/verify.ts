@@ -55,6 +55,8 @@ export type Verdict = VerdictLabel & {
   user?: string
   /** on OK: true when the session acts as a PLAIN authzid other than the login (proxy_logins) */
   proxy?: boolean
+  /** the URL of the directory server that answered (absent when the cache or the local file did) */
+  server?: string
 }
 
 export interface VerifyContext {
@@ -192,9 +194,11 @@ async function fromDirectory(a: LoginAttempt): Promise<LoginVerdict> {
     })
     if (r.outcome === 'USER_UNKNOWN' && a.local && ctx.cfg.local_users === 'last')
       return fromFile(a, a.local, 'local_ok')
-    if (r.outcome !== 'OK') return remember(a, { outcome: r.outcome, rule: 'authn', reason: r.reason, login })
+    const server = r.server === undefined ? {} : { server: r.server }
+    if (r.outcome !== 'OK')
+      return remember(a, { outcome: r.outcome, rule: 'authn', reason: r.reason, login, ...server })
     const entry = asService ? await ctx.directory.readEntry(r.dn!, wanted) : (r.entry ?? null)
-    return remember(a, await mayLogIn(a, r.dn!, entry, r.template))
+    return remember(a, { ...(await mayLogIn(a, r.dn!, entry, r.template)), ...server })
   } catch (err) {
     return whenDirectoryDown(a, err)
   }

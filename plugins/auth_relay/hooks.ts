@@ -12,6 +12,7 @@ import { loadValidated } from '../../haraka/load_config'
 import { installMailGate } from '../../haraka/submission_gate'
 import { submissionGate, type MailGateDecision } from '../../lib/authz/submission'
 import { DirectoryHandle } from '../../lib/ldap/handle'
+import { ldapMetrics } from '../../haraka/metrics'
 import { relayWarnings, AUTH_RELAY_INI } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import { canonicalDomain } from '../../lib/mail/address'
@@ -36,8 +37,8 @@ export const HOOKS = {
 } as const
 
 export function register(this: AuthRelay): void {
-  this.directory = new DirectoryHandle()
-  this.recipients = new DirectoryHandle()
+  this.directory = new DirectoryHandle(undefined, { observer: ldapMetrics })
+  this.recipients = new DirectoryHandle(undefined, { observer: ldapMetrics })
   this.load_auth_relay_ini()
   this.load_ldap_directory_ini()
   this.load_host_list()

@@ -74,7 +74,7 @@ export function verifyAttempt(
       answerFailure(plugin, connection, answer, verdictDecision(v), log, {
         delay: v.outcome !== 'DIRECTORY_DOWN',
         maxDelayMs: deadlineMs - (Date.now() - started),
-        auth: { login: authcid },
+        auth: { login: authcid, ...(v.server ? { server: v.server } : {}) },
       })
     },
     error(err) {
