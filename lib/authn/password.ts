@@ -20,6 +20,8 @@ export interface PasswordResult {
   entry?: DirectoryEntry | null
   /** template mode, on OK: the index of the dn_template whose DN the password bound to */
   template?: number
+  /** search mode with `groupCheck`, on OK: its answer, to await where the group counts (a failure rejects there) */
+  inGroup?: Promise<boolean>
 }
 
 export async function authenticate(
@@ -27,7 +29,15 @@ export async function authenticate(
   mode: 'search' | 'template',
   login: string,
   password: string,
-  opts: { attributes?: readonly string[] } = {},
+  opts: {
+    attributes?: readonly string[]
+    /**
+     * Search mode: a group check for the found DN, run alongside the bind (one round trip
+     * less); its answer counts only when the password is right, and a refused password
+     * discards it, failure included.
+     */
+    groupCheck?: (dn: string) => Promise<boolean>
+  } = {},
 ): Promise<PasswordResult> {
   const attributes = opts.attributes ?? []
   // An empty password would be an unauthenticated bind, which many servers
@@ -47,7 +57,11 @@ export async function authenticate(
   if (found.kind === 'none') return { outcome: 'USER_UNKNOWN', reason: 'no_such_user' }
   if (found.kind === 'ambiguous') return { outcome: 'AMBIGUOUS', reason: 'filter_matched_several_entries' }
   const dn = found.entry.dn
-  return (await dir.checkPassword(dn, password))
-    ? { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok' }
-    : { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials' }
+  const group = opts.groupCheck?.(dn)
+  group?.catch(() => undefined) // awaited by the caller only when the password is right
+  if (!(await dir.checkPassword(dn, password)))
+    return { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials' }
+  const ok: PasswordResult = { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok' }
+  if (group) ok.inGroup = group
+  return ok
 }

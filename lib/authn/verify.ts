@@ -209,14 +209,21 @@ async function fromDirectory(a: LoginAttempt): Promise<LoginVerdict> {
     const session = ctx.mode === 'search' ? (ctx.sessionAttributes ?? []) : []
     const wanted = [...new Set([...attributes, ...(ctx.identityRule?.attributes ?? []), ...session])]
     const asService = ctx.mode === 'template' && ctx.readStateAsService === true && attributes.length > 0
+    const policy = ctx.cfg.account
+    // Search mode: the required group's entry is asked alongside the bind (lib/authn/password).
+    const groupCheck =
+      ctx.mode === 'search' && needsGroupEntryCheck(policy)
+        ? (dn: string) => ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes)
+        : undefined
     const r = await authenticate(ctx.directory, ctx.mode, login, a.password, {
       attributes: asService ? [] : wanted,
+      groupCheck,
     })
     if (r.outcome === 'USER_UNKNOWN' && a.local && ctx.cfg.local_users === 'last')
       return fromFile(a, a.local, 'local_ok')
     if (r.outcome !== 'OK') return remember(a, { outcome: r.outcome, rule: 'authn', reason: r.reason, login })
     const entry = asService ? await ctx.directory.readEntry(r.dn!, wanted) : (r.entry ?? null)
-    const verdict = await mayLogIn(a, r.dn!, entry, r.template)
+    const verdict = await mayLogIn(a, r.dn!, entry, r.template, r.inGroup)
     // The entry as the user search read it (search mode): what auth_relay would search for again.
     const found: FoundEntry | undefined =
       ctx.mode === 'search' && entry && verdict.outcome === 'OK'
@@ -234,6 +241,8 @@ async function mayLogIn(
   dn: string,
   entry: DirectoryEntry | null,
   template: number | undefined,
+  /** the group check's answer when it ran alongside the bind */
+  inGroup: Promise<boolean> | undefined,
 ): Promise<LoginVerdict> {
   const refused = (reason: AuthzReason, detail?: string): LoginVerdict => ({
     outcome: 'ACCOUNT_REFUSED',
@@ -249,7 +258,7 @@ async function mayLogIn(
   if (!state.ok) return refused(state.reason)
   if (
     needsGroupEntryCheck(policy) &&
-    !(await a.ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes))
+    !(await (inGroup ?? a.ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes)))
   )
     return refused('not_in_required_group')
   return accepted(a, 'bind_ok', id.identity, { dn })
