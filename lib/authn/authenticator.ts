@@ -22,6 +22,8 @@ export interface AuthenticatorSetup {
   cache?: CredentialCache
   /** the directory's pools when the caller holds them (ldap_auth swaps them on reload); else opened here */
   handle?: DirectoryHandle
+  /** search mode: attributes to read with the login's entry for the checks after AUTH (lib/authn/verify) */
+  sessionAttributes?: readonly string[]
 }
 
 export interface Authenticator {
@@ -41,6 +43,7 @@ export function createAuthenticator(setup: AuthenticatorSetup): Authenticator {
     cache,
     localUsers: setup.localUsers,
     readStateAsService: Boolean(dirCfg.bind_dn),
+    sessionAttributes: setup.sessionAttributes,
   }
   return {
     verify: (attempt) => handle.use((directory) => verifyCredentials({ ...ctx, directory }, attempt)),

@@ -35,6 +35,14 @@ interface Positive {
   at: number
   /** the session identity the directory gave this login (lib/authn/identity) */
   identity: string | undefined
+  /** the login's entry as the user search read it (search mode), as fresh as the password */
+  found: CachedEntry | undefined
+}
+
+/** A login's directory entry and the attributes it was read with (lib/authn/verify FoundEntry). */
+export interface CachedEntry {
+  entry: { dn: string; attributes: Record<string, string[]> }
+  read: readonly string[]
 }
 
 interface Negative {
@@ -136,11 +144,11 @@ export class CredentialCache {
     return hit
   }
 
-  storePositive(login: string, password: string, identity?: string): void {
+  storePositive(login: string, password: string, identity?: string, found?: CachedEntry): void {
     if (this.retired || (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0)) return
     const salt = randomBytes(16)
     this.positive.delete(login)
-    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now(), identity })
+    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now(), identity, found })
     this.negative.delete(this.negativeKey(login, password))
     evict(this.positive, this.opts.maxEntries)
   }
@@ -148,6 +156,11 @@ export class CredentialCache {
   /** The identity stored with the login's positive entry (after a hit: the one that hit). */
   identityOf(login: string): string | undefined {
     return this.positive.get(login)?.identity
+  }
+
+  /** The entry stored with the login's positive entry (after a hit: the one that hit). */
+  foundOf(login: string): CachedEntry | undefined {
+    return this.positive.get(login)?.found
   }
 
   /** Drop the positive entry for this pair, if it is the cached password (nothing is stored). */

@@ -22,6 +22,8 @@ export interface PasswordResult {
   template?: number
   /** the URL of the directory server that answered (template mode: the last bind's; search mode: the search's) */
   server?: string
+  /** search mode with `groupCheck`, on OK: its answer, to await where the group counts (a failure rejects there) */
+  inGroup?: Promise<boolean>
 }
 
 export async function authenticate(
@@ -29,7 +31,15 @@ export async function authenticate(
   mode: 'search' | 'template',
   login: string,
   password: string,
-  opts: { attributes?: readonly string[] } = {},
+  opts: {
+    attributes?: readonly string[]
+    /**
+     * Search mode: a group check for the found DN, run alongside the bind (one round trip
+     * less); its answer counts only when the password is right, and a refused password
+     * discards it, failure included.
+     */
+    groupCheck?: (dn: string) => Promise<boolean>
+  } = {},
 ): Promise<PasswordResult> {
   const attributes = opts.attributes ?? []
   // An empty password would be an unauthenticated bind, which many servers
@@ -53,10 +63,14 @@ export async function authenticate(
   if (found.kind === 'ambiguous')
     return { outcome: 'AMBIGUOUS', reason: 'filter_matched_several_entries', ...at(server) }
   const dn = found.entry.dn
+  const group = opts.groupCheck?.(dn)
+  group?.catch(() => undefined) // awaited by the caller only when the password is right
   // `server`: the one that found the entry (the bind goes to the same one, the first that is up)
-  return (await dir.checkPassword(dn, password))
-    ? { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok', ...at(server) }
-    : { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials', ...at(server) }
+  if (!(await dir.checkPassword(dn, password)))
+    return { outcome: 'PASSWORD_MISMATCH', dn, reason: 'invalid_credentials', ...at(server) }
+  const ok: PasswordResult = { outcome: 'OK', dn, entry: found.entry, reason: 'bind_ok', ...at(server) }
+  if (group) ok.inGroup = group
+  return ok
 }
 
 /** `{server}` when it is known: a result never carries an undefined key. */
