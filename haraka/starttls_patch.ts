@@ -81,7 +81,11 @@ function wrapUpgrade(socket: PlainSocket, certsByHost: Record<string, unknown>, 
  * Patch tls_socket (idempotent: a second call finds the first patch and returns it).
  * `harakaVersion` is Haraka's package.json version.
  */
-export function patchStarttls(mod: TlsSocketModule, harakaVersion: unknown): PatchResult {
+export function patchStarttls(
+  mod: TlsSocketModule,
+  harakaVersion: unknown,
+  onBuild?: (n: number, error?: Error) => void,
+): PatchResult {
   const current = mod.createServer as CreateServer | undefined
   const existing = typeof current === 'function' ? current[PATCHED] : undefined
   if (existing) return { patched: true, already: true, cache: existing }
@@ -90,7 +94,7 @@ export function patchStarttls(mod: TlsSocketModule, harakaVersion: unknown): Pat
 
   const original = current as CreateServer
   const certsByHost = mod.certsByHost as Record<string, unknown>
-  const cache = createContextCache()
+  const cache = createContextCache(undefined, onBuild)
   const wrapped: CreateServer = function (this: unknown, cb: (socket: PlainSocket) => void) {
     return original.call(this, (socket: PlainSocket) => {
       wrapUpgrade(socket, certsByHost, cache)

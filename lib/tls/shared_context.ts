@@ -64,7 +64,11 @@ export function sharedContextOptions(options: ContextOptions): tls.SecureContext
   return { ...options, secureOptions: secureOptions | constants.SSL_OP_NO_TICKET } as tls.SecureContextOptions
 }
 
-export function createContextCache(create: CreateContext = tls.createSecureContext): ContextCache {
+/** onBuild: told after each context built (n counts from 1), or when building one failed. */
+export function createContextCache(
+  create: CreateContext = tls.createSecureContext,
+  onBuild: (n: number, error?: Error) => void = () => {},
+): ContextCache {
   let snap: Entry[] | undefined
   let context: tls.SecureContext | undefined
   let builds = 0
@@ -78,9 +82,12 @@ export function createContextCache(create: CreateContext = tls.createSecureConte
       try {
         context = create(opts)
         builds++
-      } catch {
+      } catch (err) {
         context = undefined // remembered for these options: no retry per connection
+        onBuild(builds, err as Error)
+        return undefined
       }
+      onBuild(builds)
       return context
     },
     get builds() {

@@ -25,7 +25,11 @@ export function register(this: TlsContext): void {
     )
     return
   }
-  const result = patchStarttls(tlsSocket, version)
+  const result = patchStarttls(tlsSocket, version, (n, err) => {
+    if (err)
+      this.logerror(`cannot build the STARTTLS context (Node builds one per connection): ${err.message}`)
+    else this.loginfo(`built STARTTLS context #${n} (at first use and after each certificate reload)`)
+  })
   if (!result.patched) {
     this.logwarn(`not patching STARTTLS (stock behaviour): ${result.reason}`)
     return
