@@ -156,6 +156,19 @@ describe('tls_context on a real Haraka, against stock Haraka', () => {
     }
   })
 
+  test('requireAuthorized and a client certificate from an unknown CA: as stock (accepted, never verified)', async () => {
+    const stranger = createTestCa('Unknown CA')
+    try {
+      const cert = stranger.issue('stranger.example', { client: true })
+      const results = await both({ port: 'submission', key: cert.key, cert: cert.cert })
+      // Node checks the chain only for tls.Server sockets; Haraka's STARTTLS socket is not
+      // one, so OpenSSL's FAIL_IF_NO_PEER_CERT refuses only a client without a certificate.
+      for (const [i, r] of results.entries()) assert.equal(ok(r, variants[i]!.label).ehloCode, 250)
+    } finally {
+      stranger.dispose()
+    }
+  })
+
   test('OCSP stapling: the responder answer is stapled for a servername, as stock', async () => {
     for (const [i, r] of (await both({ servername: 'mail.example.com', requestOCSP: true })).entries()) {
       const got = ok(r, variants[i]!.label)
