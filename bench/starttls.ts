@@ -6,6 +6,7 @@
 // Haraka (nodes=0: the listener is that process). The runtime is the one running
 // this script (Haraka is started with process.execPath): run it under Node 24
 // (npm run bench:starttls) and under the machine's node for a second column.
+// Both instances log at notice (not the repo's info) so log volume does not blur it.
 //
 //   BENCH_SECONDS (5) per round, BENCH_ROUNDS (5), BENCH_WARMUP (2 s), BENCH_C (16),
 //   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing there (profiles at exit)
