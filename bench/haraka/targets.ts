@@ -20,15 +20,18 @@ export interface Target {
   groupCheck: boolean
 }
 
-const OUR_PLUGINS = ['tls', 'ldap_auth', 'auth_relay', 'auth_stamp', 'queue/discard']
+/** our stack as config/plugins ships it: tls_context reuses one TLS context for STARTTLS */
+const OUR_PLUGINS = ['tls', 'tls_context', 'ldap_auth', 'auth_relay', 'auth_stamp', 'queue/discard']
+/** a checkout from before tls_context (`--base=`) */
+const BASE_PLUGINS = OUR_PLUGINS.filter((p) => p !== 'tls_context')
 /** queue/discard accepts every queued message only when told to */
 const DISCARD = { YES_REALLY_DO_DISCARD: '1' }
 
-function ours(name: string, repo: string, auth: Record<string, string>): Target {
+function ours(name: string, repo: string, auth: Record<string, string>, plugins = OUR_PLUGINS): Target {
   return {
     name,
     repo,
-    plugins: OUR_PLUGINS,
+    plugins,
     ini: {
       'ldap_directory.ini': {
         main: { bind_dn: BENCH_SERVICE.dn, bind_password: BENCH_SERVICE.password, base_dn: BENCH_BASE_DN },
@@ -58,8 +61,8 @@ export function defaultTargets(opts: { repo: string; base?: string; users: reado
   ]
   if (opts.base)
     targets.push(
-      ours('base', opts.base, { cache_ttl: '0' }),
-      ours('base+cache', opts.base, { cache_ttl: '600' }),
+      ours('base', opts.base, { cache_ttl: '0' }, BASE_PLUGINS),
+      ours('base+cache', opts.base, { cache_ttl: '600' }, BASE_PLUGINS),
     )
   return targets
 }
