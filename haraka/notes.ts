@@ -5,6 +5,7 @@ import type { Connection, Transaction } from 'haraka'
 import type { Pending } from '../lib/authn/sasl'
 import type { RedisLike } from '../lib/relay/grants'
 import { senderCacheFor, type SenderCache } from '../lib/authz/session'
+import type { KnownLoginEntry } from '../lib/ldap/login_entry'
 
 /** The session's authenticated login, read only through Haraka's contract (auth_base sets notes.auth_user), never from another plugin. */
 export function authUser(connection: Connection): string | undefined {
@@ -61,6 +62,30 @@ export function notePendingAuth(connection: Connection, note: PendingAuth): void
   connection.notes.ldap_auth_pending = note
 }
 
+/**
+ * The login's entry as ldap_auth's user search read it at AUTH (search mode), for the checks
+ * after AUTH on the same directory (auth_relay's addresses): set at a successful AUTH, absent
+ * when the verdict had none (template mode, local users, a proxy login).
+ */
+export function noteLoginEntry(connection: Connection, known: KnownLoginEntry | undefined): void {
+  if (known) connection.notes.ldap_login_entry = known
+  else delete connection.notes.ldap_login_entry
+}
+
+export function loginEntryNote(connection: Connection): KnownLoginEntry | undefined {
+  return connection.notes.ldap_login_entry as KnownLoginEntry | undefined
+}
+
+/** Attributes the plugins after AUTH read from the login's entry (auth_relay's sender_attributes), for ldap_auth to read with it. */
+export function noteSessionAttributes(connection: Connection, attributes: readonly string[]): void {
+  connection.notes.ldap_session_attributes = attributes
+}
+
+export function sessionAttributes(connection: Connection): readonly string[] {
+  const v = connection.notes.ldap_session_attributes
+  return Array.isArray(v) ? (v as string[]).filter((a) => typeof a === 'string') : []
+}
+
 // auth_stamp
 
 /** Drop the Authentication-Results clauses `drop` matches from the session's (notes.authentication_results, Haraka's auth_results()). */
@@ -106,9 +131,9 @@ const KNOWN_MECHANISMS = new Set(
   ),
 )
 
-/** The mechanism an AUTH command named, as the audit line may show it. */
+/** The mechanism an AUTH command named (its first word: `PLAIN <initial response>`), as the audit line may show it. */
 export function mechanismName(word: string): string {
-  const upper = word.toUpperCase()
+  const upper = (word.trim().split(/\s+/)[0] ?? '').toUpperCase()
   return KNOWN_MECHANISMS.has(upper) ? upper : 'other'
 }
 

@@ -1,12 +1,14 @@
 // The one place a decision is written down: its results label (haraka-results,
 // which karma, the headers plugin and Redis subscribers read), one log line on
-// the session, and the DSN the hook answers with. Every results.add of our
-// plugins goes through here, so metrics and the audit trail have one home.
+// the session, the metrics (haraka/metrics), the audit line, and the DSN the hook
+// answers with. Every results.add of our plugins goes through here, so metrics and
+// the audit trail have one home.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin, Transaction } from 'haraka'
 import { auditJson, clientText, AUDIT_PREFIX, type AuditEvent } from '../lib/audit'
 import { labelOf, type Decision, type PluginName, type Verdict } from '../lib/decisions'
 import { writeAuditFile } from './audit_file'
+import { countDecision, countSummary } from './metrics'
 import { toDsn } from './dsn'
 import { authUser } from './notes'
 
@@ -133,6 +135,7 @@ export function record(
     const line = opts.log ?? (decision.detail ? `${label} ${decision.detail}` : label)
     connection[`log${level}`](plugin, line)
   }
+  countDecision(decision, opts.auth)
   writeAudit(connection, plugin, decision, opts.auth)
   return decision.reply ? toDsn(decision.reply) : undefined
 }
@@ -144,6 +147,7 @@ export function recordSummary(
   summary: Record<string, unknown>,
 ): void {
   add(transaction, plugin, { ...summary, emit: true })
+  countSummary(plugin.name, summary)
 }
 
 /**

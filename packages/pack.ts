@@ -35,6 +35,7 @@ const CORE_DEPENDENCIES = [
   'ipaddr.js',
   'ldapts',
   'redis',
+  'prom-client',
 ]
 
 /** Haraka versions the plugins are tested with; a peer, because the plugins run inside it. */
@@ -65,6 +66,12 @@ export const PLUGINS: readonly PluginPackage[] = [
     description:
       'Stamp mail from authenticated sessions with the login, and strip client-forged copies of the stamp (Haraka plugin)',
     ini: ['auth_stamp.ini', 'ldap_directory.ini'],
+  },
+  {
+    plugin: 'auth_metrics',
+    description:
+      'Prometheus/OpenMetrics metrics of ldap_auth, auth_relay and auth_stamp, summed over Haraka workers (Haraka plugin)',
+    ini: ['auth_metrics.ini'],
   },
 ]
 
@@ -107,9 +114,9 @@ export function pluginReadme(pkg: PluginPackage, readme: string): string {
   return [
     `# haraka-plugin-${pkg.plugin}`,
     '',
-    `${pkg.description}. Part of a set of three: \`ldap_auth\` (AUTH), \`auth_relay\` (relay and`,
-    'sender ownership), `auth_stamp` (the sender stamp); the shared code is in',
-    `\`${CORE}\`, installed with them.`,
+    `${pkg.description}. Part of a set: \`ldap_auth\` (AUTH), \`auth_relay\` (relay and`,
+    'sender ownership), `auth_stamp` (the sender stamp), and `auth_metrics` (their metrics,',
+    `optional); the shared code is in \`${CORE}\`, installed with them.`,
     '',
     install,
     '',

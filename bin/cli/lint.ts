@@ -3,7 +3,7 @@
 // load warnings (lib/*/config: the same words Haraka logs at every load), plus
 // what only a reader of the whole folder can see: a cleartext directory link,
 // secrets in files other users may read, AUTH without TLS or on the MX port,
-// several workers without Redis. A file that does not parse is an error (exit 2).
+// several workers without Redis, a metrics listener open to other hosts. A file that does not parse is an error (exit 2).
 import { readFileSync, statSync } from 'node:fs'
 import { cpus } from 'node:os'
 import path from 'node:path'
@@ -14,6 +14,7 @@ import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
 import { readConfig, readIni } from '../../lib/config/read_dir'
 import type { IniFile } from '../../lib/config/schema'
 import { directoryWarnings, LDAP_DIRECTORY_INI } from '../../lib/ldap/config'
+import { authMetricsIni, metricsWarnings } from '../../lib/metrics/config'
 import { AUTH_RELAY_INI, relayWarnings } from '../../lib/relay/config'
 import { authStampIni, stampWarnings } from '../../lib/stamp/config'
 import { EXIT, instanceDir } from './common'
@@ -100,6 +101,14 @@ export function lintConfig(dir: string): Finding[] {
     const raw = readIni([dir], 'auth_stamp.ini').main ?? {}
     for (const key of ['key', 'previous_key'])
       if (raw[key]) secretFile(dir, 'auth_stamp.ini', key, 'a signing key', add)
+  }
+
+  if (plugins.includes('auth_metrics')) {
+    const metrics = load(authMetricsIni(instanceDir(dir)))
+    if (metrics) {
+      warn('auth_metrics.ini', metricsWarnings(metrics), 'listen')
+      if (metrics.password) secretFile(dir, 'auth_metrics.ini', 'password', 'the metrics password', add)
+    }
   }
 
   if (authOn) {

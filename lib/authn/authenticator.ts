@@ -3,7 +3,7 @@
 // file and the credential cache, put together for ldap_auth, the bench and any tool.
 // Each attempt runs through the DirectoryHandle's use(), so a reload meanwhile
 // closes the old pools only after it.
-import { CredentialCache } from './cache'
+import { CredentialCache, type CacheLookupOutcome } from './cache'
 import type { AuthConfig } from './config'
 import { identityRuleFor } from './identity'
 import type { LocalUsers } from './local_users'
@@ -22,6 +22,8 @@ export interface AuthenticatorSetup {
   cache?: CredentialCache
   /** the directory's pools when the caller holds them (ldap_auth swaps them on reload); else opened here */
   handle?: DirectoryHandle
+  /** search mode: attributes to read with the login's entry for the checks after AUTH (lib/authn/verify) */
+  sessionAttributes?: readonly string[]
 }
 
 export interface Authenticator {
@@ -41,6 +43,7 @@ export function createAuthenticator(setup: AuthenticatorSetup): Authenticator {
     cache,
     localUsers: setup.localUsers,
     readStateAsService: Boolean(dirCfg.bind_dn),
+    sessionAttributes: setup.sessionAttributes,
   }
   return {
     verify: (attempt) => handle.use((directory) => verifyCredentials({ ...ctx, directory }, attempt)),
@@ -52,12 +55,16 @@ export function createAuthenticator(setup: AuthenticatorSetup): Authenticator {
 }
 
 /** A new, empty credential cache as ldap_auth.ini sets it (stale entries kept only when allowed). */
-export function credentialCacheFor(auth: AuthConfig): CredentialCache {
+export function credentialCacheFor(
+  auth: AuthConfig,
+  onLookup?: (outcome: CacheLookupOutcome) => void,
+): CredentialCache {
   return new CredentialCache({
     ttlMs: auth.cache_ttl * 1000,
     negativeTtlMs: auth.negative_cache_ttl * 1000,
     staleMs: auth.cache_when_directory_down ? auth.cache_stale_ttl * 1000 : 0,
     maxEntries: auth.cache_size,
+    ...(onLookup ? { onLookup } : {}),
   })
 }
 

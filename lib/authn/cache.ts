@@ -22,7 +22,12 @@ export interface CacheOptions {
   staleMs: number
   maxEntries: number
   now?: () => number
+  /** told the outcome of every lookup (for metrics; never the login or the password) */
+  onLookup?: (outcome: CacheLookupOutcome) => void
 }
+
+/** A lookup's outcome: a positive or negative entry found, none, or (directory down) a stale one or none. */
+export type CacheLookupOutcome = 'hit' | 'negative_hit' | 'miss' | 'stale_hit' | 'stale_miss'
 
 interface Positive {
   salt: Buffer
@@ -30,6 +35,14 @@ interface Positive {
   at: number
   /** the session identity the directory gave this login (lib/authn/identity) */
   identity: string | undefined
+  /** the login's entry as the user search read it (search mode), as fresh as the password */
+  found: CachedEntry | undefined
+}
+
+/** A login's directory entry and the attributes it was read with (lib/authn/verify FoundEntry). */
+export interface CachedEntry {
+  entry: { dn: string; attributes: Record<string, string[]> }
+  read: readonly string[]
 }
 
 interface Negative {
@@ -89,6 +102,15 @@ export class CredentialCache {
     password: string,
   ): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
     if (this.retired) return { kind: 'miss' }
+    const found = this.find(login, password)
+    this.opts.onLookup?.(found.kind === 'negative' ? 'negative_hit' : found.kind)
+    return found
+  }
+
+  private find(
+    login: string,
+    password: string,
+  ): { kind: 'hit' } | { kind: 'negative'; reason: string } | { kind: 'miss' } {
     const now = this.now()
     const entry = this.positive.get(login)
     if (
@@ -110,20 +132,23 @@ export class CredentialCache {
 
   /** While the directory is down: did this password authenticate within staleMs? */
   lookupStale(login: string, password: string): boolean {
-    const entry = this.retired ? undefined : this.positive.get(login)
-    return Boolean(
+    if (this.retired) return false
+    const entry = this.positive.get(login)
+    const hit = Boolean(
       entry &&
       this.opts.staleMs > 0 &&
       this.now() - entry.at < this.opts.staleMs &&
       this.matches(entry, login, password),
     )
+    this.opts.onLookup?.(hit ? 'stale_hit' : 'stale_miss')
+    return hit
   }
 
-  storePositive(login: string, password: string, identity?: string): void {
+  storePositive(login: string, password: string, identity?: string, found?: CachedEntry): void {
     if (this.retired || (this.opts.ttlMs <= 0 && this.opts.staleMs <= 0)) return
     const salt = randomBytes(16)
     this.positive.delete(login)
-    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now(), identity })
+    this.positive.set(login, { salt, mac: this.mac(salt, login, password), at: this.now(), identity, found })
     this.negative.delete(this.negativeKey(login, password))
     evict(this.positive, this.opts.maxEntries)
   }
@@ -131,6 +156,11 @@ export class CredentialCache {
   /** The identity stored with the login's positive entry (after a hit: the one that hit). */
   identityOf(login: string): string | undefined {
     return this.positive.get(login)?.identity
+  }
+
+  /** The entry stored with the login's positive entry (after a hit: the one that hit). */
+  foundOf(login: string): CachedEntry | undefined {
+    return this.positive.get(login)?.found
   }
 
   /** Drop the positive entry for this pair, if it is the cached password (nothing is stored). */

@@ -55,6 +55,19 @@ export type Verdict = VerdictLabel & {
   user?: string
   /** on OK: true when the session acts as a PLAIN authzid other than the login (proxy_logins) */
   proxy?: boolean
+  /** the URL of the directory server that answered (absent when the cache or the local file did) */
+  server?: string
+  /**
+   * on OK from a search mode lookup (or the cache of one): the login's entry and the
+   * attributes it was read with, for the checks after AUTH (lib/ldap/login_entry KnownLoginEntry)
+   */
+  found?: FoundEntry
+}
+
+/** A login's entry as the user search read it, and the attributes asked for (lower-cased). */
+export interface FoundEntry {
+  entry: DirectoryEntry
+  read: readonly string[]
 }
 
 export interface VerifyContext {
@@ -83,6 +96,12 @@ export interface VerifyContext {
    * them from the user cannot make a check pass.
    */
   readStateAsService?: boolean
+  /**
+   * Search mode: attributes the checks after AUTH will read from the login's entry
+   * (auth_relay's sender_attributes), read in the same user search so that they need
+   * not search again (the verdict's `found`).
+   */
+  sessionAttributes?: readonly string[]
 }
 
 export interface Attempt {
@@ -170,7 +189,11 @@ function localFirst(a: LoginAttempt): LoginVerdict | undefined {
 /** A password the directory accepted, or refused, within the cache's ttl. */
 function cached(a: LoginAttempt): LoginVerdict | undefined {
   const found = a.cache?.lookup(a.login, a.password)
-  if (found?.kind === 'hit') return accepted(a, 'cache_ok', a.cache!.identityOf(a.login) ?? a.login)
+  if (found?.kind === 'hit') {
+    const v = accepted(a, 'cache_ok', a.cache!.identityOf(a.login) ?? a.login)
+    const entry = a.cache!.foundOf(a.login)
+    return entry ? { ...v, found: entry } : v
+  }
   if (found?.kind !== 'negative') return undefined
   // Stored by remember() as `rule/reason`.
   const [rule, reason] = found.reason.split('/')
@@ -185,16 +208,32 @@ async function fromDirectory(a: LoginAttempt): Promise<LoginVerdict> {
   try {
     const attributes = attributesFor(ctx.cfg.account)
     // The identity's attributes are read with the entry, as the account state is.
-    const wanted = [...new Set([...attributes, ...(ctx.identityRule?.attributes ?? [])])]
+    const session = ctx.mode === 'search' ? (ctx.sessionAttributes ?? []) : []
+    const wanted = [...new Set([...attributes, ...(ctx.identityRule?.attributes ?? []), ...session])]
     const asService = ctx.mode === 'template' && ctx.readStateAsService === true && attributes.length > 0
+    const policy = ctx.cfg.account
+    // Search mode: the required group's entry is asked alongside the bind (lib/authn/password).
+    const groupCheck =
+      ctx.mode === 'search' && needsGroupEntryCheck(policy)
+        ? (dn: string) => ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes)
+        : undefined
     const r = await authenticate(ctx.directory, ctx.mode, login, a.password, {
       attributes: asService ? [] : wanted,
+      groupCheck,
     })
     if (r.outcome === 'USER_UNKNOWN' && a.local && ctx.cfg.local_users === 'last')
       return fromFile(a, a.local, 'local_ok')
-    if (r.outcome !== 'OK') return remember(a, { outcome: r.outcome, rule: 'authn', reason: r.reason, login })
+    const server = r.server === undefined ? {} : { server: r.server }
+    if (r.outcome !== 'OK')
+      return remember(a, { outcome: r.outcome, rule: 'authn', reason: r.reason, login, ...server })
     const entry = asService ? await ctx.directory.readEntry(r.dn!, wanted) : (r.entry ?? null)
-    return remember(a, await mayLogIn(a, r.dn!, entry, r.template))
+    const verdict = await mayLogIn(a, r.dn!, entry, r.template, r.inGroup)
+    // The entry as the user search read it (search mode): what auth_relay would search for again.
+    const found: FoundEntry | undefined =
+      ctx.mode === 'search' && entry && verdict.outcome === 'OK'
+        ? { entry, read: wanted.map((w) => w.toLowerCase()) }
+        : undefined
+    return remember(a, { ...verdict, ...server, ...(found ? { found } : {}) })
   } catch (err) {
     return whenDirectoryDown(a, err)
   }
@@ -206,6 +245,8 @@ async function mayLogIn(
   dn: string,
   entry: DirectoryEntry | null,
   template: number | undefined,
+  /** the group check's answer when it ran alongside the bind */
+  inGroup: Promise<boolean> | undefined,
 ): Promise<LoginVerdict> {
   const refused = (reason: AuthzReason, detail?: string): LoginVerdict => ({
     outcome: 'ACCOUNT_REFUSED',
@@ -221,7 +262,7 @@ async function mayLogIn(
   if (!state.ok) return refused(state.reason)
   if (
     needsGroupEntryCheck(policy) &&
-    !(await a.ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes))
+    !(await (inGroup ?? a.ctx.directory.isMember(policy.requireGroup, dn, policy.groupMemberAttributes)))
   )
     return refused('not_in_required_group')
   return accepted(a, 'bind_ok', id.identity, { dn })
@@ -230,7 +271,7 @@ async function mayLogIn(
 /** The directory's verdict, kept in the cache for its ttl. */
 function remember(a: LoginAttempt, verdict: LoginVerdict): LoginVerdict {
   const { cache, login, password } = a
-  if (verdict.outcome === 'OK') cache?.storePositive(login, password, verdict.identity)
+  if (verdict.outcome === 'OK') cache?.storePositive(login, password, verdict.identity, verdict.found)
   // An account state that could not be read or parsed, or an entry whose identity could not be
   // told, says nothing lasting about this password: never refuse it from the cache.
   else if (verdict.reason.startsWith('account_state_') || verdict.reason === 'identity_unknown')

@@ -3,7 +3,7 @@
 // answer read at most once per connection (lib/authz/session). Once the caller
 // no longer needs the answers (its hook has answered, the client has left),
 // `stop` says why and no further directory operation starts.
-import type { Directory, Lookup } from '../ldap/types'
+import type { Directory, DirectoryEntry, Lookup } from '../ldap/types'
 import type { DirectoryHandle } from '../ldap/handle'
 import { findLoginEntry } from '../ldap/login_entry'
 import { loginParts } from '../ldap/template'
@@ -37,6 +37,11 @@ export interface OwnershipSources {
   subaddressSeparator: string
   /** canonical shared address -> group DN ([send_as]) */
   sendAs: ReadonlyMap<string, string>
+  /**
+   * The login's entry with senderAttributes, as found at AUTH by the same search
+   * (lib/ldap/login_entry knownLoginEntry): the addresses are then read from it, no search.
+   */
+  known?: DirectoryEntry
 }
 
 const ONLY_DN = ['1.1']
@@ -59,13 +64,16 @@ export function loginOwnership(
     if (recipients) lookups.push(() => use(recipients, (d) => d.findUser(loginParts(address), ONLY_DN)))
     return lookups
   }
+  const { known } = src
   const owned = () =>
     cachedOwned(cache, () =>
-      use(src.directory, async (d) => {
-        const found = await findLoginEntry(d, src.mode, login, src.senderAttributes)
-        if (found.kind !== 'found') return { kind: 'no_entry' }
-        return ownedFromEntry(found.entry.dn, found.entry.attributes, src.senderAttributes)
-      }),
+      known
+        ? Promise.resolve(ownedFromEntry(known.dn, known.attributes, src.senderAttributes))
+        : use(src.directory, async (d) => {
+            const found = await findLoginEntry(d, src.mode, login, src.senderAttributes)
+            if (found.kind !== 'found') return { kind: 'no_entry' }
+            return ownedFromEntry(found.entry.dn, found.entry.attributes, src.senderAttributes)
+          }),
     )
   return {
     owned,

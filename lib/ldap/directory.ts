@@ -6,7 +6,8 @@ import { FilterParser } from 'ldapts'
 import type { DirectoryConfig } from './config'
 import { isHidden, isNoSuchObject, isTooManyMatches, isWrongPassword, unavailable } from './errors'
 import { escapeDnValue, escapeFilterValue } from './escape'
-import { createFailover } from './failover'
+import { createFailover, serverOfAnswer } from './failover'
+import type { LdapObserver, LdapOperation } from './observer'
 import type { ServerEvent } from './servers'
 import { renderTemplate } from './template'
 import type { AuthDirectory, BindResult, DirectoryEntry } from './types'
@@ -14,6 +15,8 @@ import type { AuthDirectory, BindResult, DirectoryEntry } from './types'
 export interface DirectoryOptions {
   /** server marked down or up (for the log) */
   onServerEvent?: (event: ServerEvent) => void
+  /** requests, server states and pools, for metrics (lib/ldap/observer) */
+  observer?: LdapObserver
 }
 
 /** The LDAP client: the interface, and which servers are up (for operators and tests). */
@@ -23,7 +26,7 @@ export interface LdapDirectory extends AuthDirectory {
 }
 
 export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {}): LdapDirectory {
-  const failover = createFailover(cfg, opts.onServerEvent)
+  const failover = createFailover(cfg, opts.onServerEvent, opts.observer)
   const failed = (op: string, err: unknown) => unavailable(op, err, failover.anyUp())
 
   async function search(
@@ -32,11 +35,22 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     filter: string,
     attributes: readonly string[],
     sizeLimit: number,
+    operation: LdapOperation,
   ) {
     const parsed = FilterParser.parseString(filter)
     const timeLimit = Math.ceil(cfg.timeout / 1000)
-    return failover.service((c) =>
-      c.search(base, { scope, filter: parsed, attributes: [...attributes], sizeLimit, timeLimit }),
+    return failover.service(
+      async (c, server) => ({
+        ...(await c.search(base, {
+          scope,
+          filter: parsed,
+          attributes: [...attributes],
+          sizeLimit,
+          timeLimit,
+        })),
+        server,
+      }),
+      operation,
     )
   }
 
@@ -48,25 +62,25 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
     // Defence in depth: an empty password is an unauthenticated bind (RFC 4513 §5.1.2).
     if (password.length === 0) return { ok: false }
     try {
-      return await failover.userBind(async (c) => {
+      return await failover.userBind(async (c, server) => {
         await c.bind(dn, password)
-        if (!attributes.length) return { ok: true, entry: null }
+        if (!attributes.length) return { ok: true, entry: null, server }
         try {
           const { searchEntries } = await c.search(dn, {
             scope: 'base',
             filter: '(objectClass=*)',
             attributes: [...attributes],
           })
-          return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null }
+          return { ok: true, entry: searchEntries[0] ? toEntry(searchEntries[0]) : null, server }
         } catch (err) {
           // The user may not read their own entry (ACLs): the password was still right. Any
           // other answer is the directory failing, not a fact about the account.
-          if (isHidden(err)) return { ok: true, entry: null }
+          if (isHidden(err)) return { ok: true, entry: null, server }
           throw err
         }
       })
     } catch (err) {
-      if (isWrongPassword(err)) return { ok: false }
+      if (isWrongPassword(err)) return { ok: false, server: serverOfAnswer(err) }
       throw failed('bind', err)
     }
   }
@@ -76,12 +90,13 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
       const filter = renderTemplate(cfg.userFilter, parts, escapeFilterValue)
       try {
         // Size limit 2: one match is the user, two means the filter is ambiguous.
-        const { searchEntries } = await search(cfg.base_dn, cfg.scope as 'sub' | 'one', filter, attributes, 2)
-        if (searchEntries.length === 0) return { kind: 'none' }
-        if (searchEntries.length > 1) return { kind: 'ambiguous' }
-        return { kind: 'found', entry: toEntry(searchEntries[0]!) }
+        const scope = cfg.scope as 'sub' | 'one'
+        const { searchEntries, server } = await search(cfg.base_dn, scope, filter, attributes, 2, 'search')
+        if (searchEntries.length === 0) return { kind: 'none', server }
+        if (searchEntries.length > 1) return { kind: 'ambiguous', server }
+        return { kind: 'found', entry: toEntry(searchEntries[0]!), server }
       } catch (err) {
-        if (isTooManyMatches(err)) return { kind: 'ambiguous' }
+        if (isTooManyMatches(err)) return { kind: 'ambiguous', server: serverOfAnswer(err) }
         throw failed('search', err)
       }
     },
@@ -92,7 +107,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
 
     async readEntry(dn, attributes) {
       try {
-        const { searchEntries } = await search(dn, 'base', '(objectClass=*)', attributes, 1)
+        const { searchEntries } = await search(dn, 'base', '(objectClass=*)', attributes, 1, 'read')
         return searchEntries[0] ? toEntry(searchEntries[0]) : null
       } catch (err) {
         if (isNoSuchObject(err)) return null
@@ -104,7 +119,7 @@ export function createDirectory(cfg: DirectoryConfig, opts: DirectoryOptions = {
       const value = escapeFilterValue(memberDn)
       const filter = `(|${memberAttributes.map((a) => `(${a}=${value})`).join('')})`
       try {
-        const { searchEntries } = await search(groupDn, 'base', filter, ['1.1'], 1)
+        const { searchEntries } = await search(groupDn, 'base', filter, ['1.1'], 1, 'group')
         return searchEntries.length > 0
       } catch (err) {
         if (isNoSuchObject(err)) return false

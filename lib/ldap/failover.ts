@@ -9,6 +9,7 @@ import type { DirectoryConfig } from './config'
 import { openClient, openServer, openServerMs } from './connect'
 import { describeLdapError, failureKind, isAnswer, isServerFailure, isTimeout } from './errors'
 import { Pool } from './pool'
+import type { LdapObserver, LdapOperation, LdapOutcome, PoolState } from './observer'
 import { ServerSet, type ServerEvent } from './servers'
 
 interface Conn {
@@ -16,11 +17,14 @@ interface Conn {
   url: string
 }
 
+/** `fn` gets the connection and the URL of its server (the one that answers). */
+type Operation<R> = (client: Client, server: string) => Promise<R>
+
 export interface Failover {
   /** Run `fn` on a connection bound as the service account (anonymous when none is set). */
-  service<R>(fn: (client: Client) => Promise<R>): Promise<R>
+  service<R>(fn: Operation<R>, operation?: LdapOperation): Promise<R>
   /** Run `fn` on a connection for user binds. */
-  userBind<R>(fn: (client: Client) => Promise<R>): Promise<R>
+  userBind<R>(fn: Operation<R>, operation?: LdapOperation): Promise<R>
   /** Servers and whether each is currently considered up, in configured order. */
   status(): { url: string; up: boolean }[]
   anyUp(): boolean
@@ -29,7 +33,19 @@ export interface Failover {
 
 const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3'
 
-export function createFailover(cfg: DirectoryConfig, onServerEvent?: (event: ServerEvent) => void): Failover {
+/** The server that answered a request with an LDAP error (wrong password, no such entry...). */
+const answeredBy = new WeakMap<object, string>()
+
+/** Which server gave this LDAP answer (an error run() let through), when it is one. */
+export function serverOfAnswer(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? answeredBy.get(err) : undefined
+}
+
+export function createFailover(
+  cfg: DirectoryConfig,
+  onServerEvent?: (event: ServerEvent) => void,
+  observer?: LdapObserver,
+): Failover {
   // Every step below has its own timer; these bound a whole probe or pool create as a safety net
   // (with a margin, so the more precise error of the inner timer normally wins).
   const probeMs = openServerMs(cfg) + cfg.timeout
@@ -41,6 +57,7 @@ export function createFailover(cfg: DirectoryConfig, onServerEvent?: (event: Ser
       // A server went down, or one earlier in the list is back: idle connections that no
       // longer validate retire now, busy ones when they are given back.
       for (const pool of [service, binds]) pool.prune()
+      observer?.server?.({ server: event.url, up: event.up })
       onServerEvent?.(event)
     },
   })
@@ -89,16 +106,29 @@ export function createFailover(cfg: DirectoryConfig, onServerEvent?: (event: Ser
    * the retry runs on a connection to the next server, never on another
    * connection to the one that just failed.
    */
-  async function run<R>(pool: Pool<Conn>, fn: (c: Client) => Promise<R>): Promise<R> {
+  async function run<R>(pool: Pool<Conn>, fn: Operation<R>, operation: LdapOperation): Promise<R> {
     for (let attempt = 1; ; attempt++) {
       let used: Conn | undefined
+      let started = 0
+      const report = (outcome: LdapOutcome) =>
+        observer?.request?.({
+          server: used?.url ?? 'none',
+          operation,
+          outcome,
+          seconds: used ? (performance.now() - started) / 1000 : 0,
+        })
       try {
-        return await pool.use((conn) => {
+        const result = await pool.use((conn) => {
           used = conn
-          return fn(conn.client)
+          started = performance.now()
+          return fn(conn.client, conn.url)
         }, isAnswer)
+        report('success')
+        return result
       } catch (err) {
+        report(!used ? 'no_connection' : isAnswer(err) ? 'refused' : isTimeout(err) ? 'timeout' : 'error')
         // An LDAP answer about the request (no such entry, wrong password...) is the answer.
+        if (isAnswer(err) && used && typeof err === 'object' && err !== null) answeredBy.set(err, used.url)
         if (isAnswer(err) || !used) throw err
         const failed = used.url
         servers.markDown(failed, `${failureKind(err)}: ${describeLdapError(err)}`)
@@ -109,12 +139,22 @@ export function createFailover(cfg: DirectoryConfig, onServerEvent?: (event: Ser
     }
   }
 
+  for (const url of cfg.servers) observer?.server?.({ server: url, up: true })
+  const state = (pool: Pool<Conn>, name: PoolState['pool']): PoolState => ({
+    pool: name,
+    busy: pool.total - pool.idleCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+  })
+  const forgetPools = observer?.pools?.(() => [state(service, 'service'), state(binds, 'bind')])
+
   return {
-    service: (fn) => run(service, fn),
-    userBind: (fn) => run(binds, fn),
+    service: (fn, operation = 'search') => run(service, fn, operation),
+    userBind: (fn, operation = 'bind') => run(binds, fn, operation),
     status: () => servers.urls.map((url) => ({ url, up: servers.isUp(url) })),
     anyUp: () => servers.urls.some((url) => servers.isUp(url)),
     async close() {
+      forgetPools?.()
       servers.close()
       await Promise.all([service.close(), binds.close()])
     },

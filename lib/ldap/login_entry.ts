@@ -26,3 +26,44 @@ export async function findLoginEntry(
   }
   return found ? { kind: 'found', entry: found } : { kind: 'none' }
 }
+
+/**
+ * A login's entry as one search mode lookup read it (ldap_auth's, at AUTH), kept for the
+ * session so the checks after AUTH (auth_relay's addresses) need not search again. It
+ * stands for findLoginEntry's answer only under the same search: the same directory
+ * settings (`key`), the same login, and every attribute wanted among those it read.
+ */
+export interface KnownLoginEntry {
+  /** loginEntryKey of the settings the entry was found under */
+  key: string
+  /** the login it was searched for, as the filter got it */
+  login: string
+  entry: DirectoryEntry
+  /** attributes the search asked for, lower-cased */
+  read: readonly string[]
+}
+
+/** What a search mode login lookup depends on: servers, service account, base, scope and filter. */
+export function loginEntryKey(cfg: {
+  mode: string
+  servers: readonly string[]
+  bind_dn: string
+  base_dn: string
+  scope: string
+  user_filter: string
+}): string {
+  return JSON.stringify([cfg.mode, cfg.servers, cfg.bind_dn, cfg.base_dn, cfg.scope, cfg.user_filter])
+}
+
+/** The known entry when it answers findLoginEntry(login, attributes) under `key` (search mode only), else undefined. */
+export function knownLoginEntry(
+  known: KnownLoginEntry | undefined,
+  key: string,
+  mode: string,
+  login: string,
+  attributes: readonly string[],
+): DirectoryEntry | undefined {
+  if (!known || mode !== 'search' || known.key !== key || known.login !== login) return undefined
+  const read = new Set(known.read)
+  return attributes.every((a) => read.has(a.toLowerCase())) ? known.entry : undefined
+}

@@ -53,6 +53,11 @@ export class Pool<T> {
     return this.idle.length
   }
 
+  /** Callers waiting for a resource. */
+  get waitingCount(): number {
+    return this.waiters.length
+  }
+
   async acquire(): Promise<T> {
     if (this.closed) throw new PoolClosedError('pool is closed')
     for (let idle = this.idle.pop(); idle; idle = this.idle.pop()) {

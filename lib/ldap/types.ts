@@ -10,10 +10,13 @@ export interface DirectoryEntry {
   attributes: Record<string, string[]>
 }
 
-export type Lookup = { kind: 'found'; entry: DirectoryEntry } | { kind: 'none' } | { kind: 'ambiguous' }
+/** `server`: the URL of the directory server that answered, when known (for the audit line). */
+export type Lookup = ({ kind: 'found'; entry: DirectoryEntry } | { kind: 'none' } | { kind: 'ambiguous' }) & {
+  server?: string
+}
 
 /** Result of bindAndRead: the password was wrong, or right (with the entry as the user may read it). */
-export type BindResult = { ok: false } | { ok: true; entry: DirectoryEntry | null }
+export type BindResult = ({ ok: false } | { ok: true; entry: DirectoryEntry | null }) & { server?: string }
 
 export interface Directory {
   /** Search mode: the one entry matching user_filter for this login. */

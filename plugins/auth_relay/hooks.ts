@@ -9,10 +9,12 @@ import path from 'node:path'
 import type { Connection, Next } from 'haraka'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
+import { noteSessionAttributes } from '../../haraka/notes'
 import { closeSharedState, useSharedState } from '../../haraka/shared_state'
 import { installMailGate } from '../../haraka/submission_gate'
 import { submissionGate, type MailGateDecision } from '../../lib/authz/submission'
 import { DirectoryHandle } from '../../lib/ldap/handle'
+import { ldapMetrics } from '../../haraka/metrics'
 import { relayWarnings, AUTH_RELAY_INI } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import { canonicalDomain } from '../../lib/mail/address'
@@ -37,8 +39,8 @@ export const HOOKS = {
 } as const
 
 export function register(this: AuthRelay): void {
-  this.directory = new DirectoryHandle()
-  this.recipients = new DirectoryHandle()
+  this.directory = new DirectoryHandle(undefined, { observer: ldapMetrics })
+  this.recipients = new DirectoryHandle(undefined, { observer: ldapMetrics })
   this.load_auth_relay_ini()
   this.load_ldap_directory_ini()
   this.load_host_list()
@@ -81,6 +83,8 @@ export function load_host_list(this: AuthRelay): void {
 
 /** Every connection: answer 530 5.7.0 to MAIL without AUTH on submission ports, ahead of core's 550. */
 export function gate_submission(this: AuthRelay, next: Next, connection: Connection): void {
+  // ldap_auth reads these with the login's entry at AUTH: the sender check then needs no search
+  noteSessionAttributes(connection, this.cfg.sender_attributes)
   const decide = (c: Connection): MailGateDecision => {
     const gate = submissionGate(this.cfg.submissionPorts, submitter(this, c))
     // A trusted network may submit without AUTH; core would refuse it on 587/465.

@@ -5,7 +5,15 @@
 // check that failed.
 import type { Connection, Plugin } from 'haraka'
 import type { OnceNext } from '../../haraka/next_once'
-import { authUser, notePopGrant, popGrantNote, redisClient, sessionSenderCache } from '../../haraka/notes'
+import {
+  authUser,
+  loginEntryNote,
+  notePopGrant,
+  popGrantNote,
+  redisClient,
+  sessionSenderCache,
+} from '../../haraka/notes'
+import { knownLoginEntry, loginEntryKey } from '../../lib/ldap/login_entry'
 import { answer, record } from '../../haraka/record'
 import {
   loginOwnership as ownershipFrom,
@@ -60,6 +68,14 @@ export function loginOwnership(
     senderAttributes: cfg.sender_attributes,
     subaddressSeparator: cfg.subaddress_separator,
     sendAs: cfg.sendAs,
+    // the entry ldap_auth's search found at AUTH, when it is what findLoginEntry would find now
+    known: knownLoginEntry(
+      loginEntryNote(connection),
+      loginEntryKey(dirCfg),
+      dirCfg.mode,
+      login,
+      cfg.sender_attributes,
+    ),
   }
   return ownershipFrom(sources, sessionSenderCache(connection, JSON.stringify(key)), login, stop)
 }

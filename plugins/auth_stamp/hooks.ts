@@ -9,6 +9,7 @@ import { authUser } from '../../haraka/notes'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated, type LoadPhase } from '../../haraka/load_config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
+import { ldapMetrics } from '../../haraka/metrics'
 import { describeStamp, stampWarnings, authStampIni } from '../../lib/stamp/config'
 import { receivedAuthComment } from '../../lib/stamp/received'
 import { BARE_CR_PRIORITY } from './bare_cr'
@@ -17,7 +18,7 @@ export { watch_bare_cr, bare_cr_gate } from './bare_cr'
 export { stamp_message } from './message'
 
 export function register(this: AuthStamp): void {
-  this.directory = new DirectoryHandle()
+  this.directory = new DirectoryHandle(undefined, { observer: ldapMetrics })
   this.load_auth_stamp_ini('startup')
   this.register_hook('mail', 'name_in_received')
   this.register_hook('data', 'watch_bare_cr', BARE_CR_PRIORITY)

@@ -19,6 +19,8 @@ import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { safeForLog } from '../../lib/text'
 import { nextOnce } from '../../haraka/next_once'
+import { noteLoginEntry, sessionAttributes } from '../../haraka/notes'
+import { loginEntryKey } from '../../lib/ldap/login_entry'
 import { recordAuthContract } from '../../haraka/record'
 import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
 
@@ -54,19 +56,27 @@ export function verifyAttempt(
   const logBug = (err: unknown) =>
     connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
   // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
+  const dirCfg = plugin.dirCfg
   const authenticator = createAuthenticator({
-    directory: plugin.dirCfg,
+    directory: dirCfg,
     auth: plugin.cfg,
     localUsers: plugin.localUsers,
     cache: plugin.cache,
     handle: plugin.directory,
+    sessionAttributes: sessionAttributes(connection),
   })
 
   // next() at most once, so that a bug after the answer cannot answer twice
   const answer = nextOnce(next)
   settleWithin(authenticator.verify(credentials), deadlineMs, {
     value(v: Verdict) {
-      if (v.outcome === 'OK') return answerSuccess(plugin, connection, answer, mech, v)
+      if (v.outcome === 'OK') {
+        // the entry the search found, so auth_relay need not search for it again (lib/ldap/login_entry)
+        const { found } = v
+        const key = loginEntryKey(dirCfg)
+        noteLoginEntry(connection, found && !v.proxy ? { key, login: v.login!, ...found } : undefined)
+        return answerSuccess(plugin, connection, answer, mech, v)
+      }
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}`
       // An outage is not the client's doing: counted, but answered without the delay.
@@ -74,7 +84,7 @@ export function verifyAttempt(
       answerFailure(plugin, connection, answer, verdictDecision(v), log, {
         delay: v.outcome !== 'DIRECTORY_DOWN',
         maxDelayMs: deadlineMs - (Date.now() - started),
-        auth: { login: authcid },
+        auth: { login: authcid, ...(v.server ? { server: v.server } : {}) },
       })
     },
     error(err) {

@@ -11,6 +11,7 @@ import { EXCHANGE_ABANDONED, exchangeRefused } from '../../lib/authn/decide'
 import { continueAuth, startAuth, type Step } from '../../lib/authn/sasl'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
+import { countCacheLookup, ldapMetrics } from '../../haraka/metrics'
 import { loadValidated } from '../../haraka/load_config'
 import { closeSharedState, useSharedState } from '../../haraka/shared_state'
 import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
@@ -35,7 +36,10 @@ interface LdapAuth extends AttemptPlugin {
 /** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
 
 export function register(this: LdapAuth): void {
-  this.directory = new DirectoryHandle(undefined, { onServerEvent: (e) => logServerEvent(this, e) })
+  this.directory = new DirectoryHandle(undefined, {
+    onServerEvent: (e) => logServerEvent(this, e),
+    observer: ldapMetrics,
+  })
   this.load_ldap_auth_ini()
   this.load_ldap_directory_ini()
   this.load_auth_enc_file_ini()
@@ -81,7 +85,7 @@ export function load_auth_enc_file_ini(this: LdapAuth): void {
  */
 function renewCache(plugin: LdapAuth): void {
   plugin.cache?.retire()
-  plugin.cache = credentialCacheFor(plugin.cfg)
+  plugin.cache = credentialCacheFor(plugin.cfg, countCacheLookup)
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */

@@ -117,6 +117,7 @@ export function answerSuccess(
   const decision = verdictDecision(v)
   const auth: AuthAudit = { mechanism: mech, login, identity, startedAt: authCommand(connection)?.at }
   if (v.proxy) auth.actsAs = user
+  if (v.server) auth.server = v.server
   record(connection, plugin, decision, { log, auth })
   if (v.proxy) record(connection, plugin, ACTING_AS_AUTHZID, { level: 'none' })
   connection.respond(decision.reply.code, replyText(decision.reply), () => {

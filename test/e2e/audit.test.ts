@@ -44,7 +44,8 @@ async function sessionAudits(c: SmtpClient, before: number): Promise<Audit[]> {
   return audits().filter((a) => a.session === session)
 }
 
-function basics(a: Audit, port: number, tls: boolean) {
+/** `server`: the directory server that answered (AUTH decisions); null for a policy refusal. */
+function basics(a: Audit, port: number, tls: boolean, server: string | null = null) {
   assert.deepEqual(Object.keys(a), [...AUDIT_FIELDS])
   assert.match(a.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   assert.ok(Math.abs(Date.parse(a.time) - Date.now()) < 60_000)
@@ -54,18 +55,18 @@ function basics(a: Audit, port: number, tls: boolean) {
   assert.equal(a.tls, tls)
   if (tls) assert.match(a.tls_protocol, /^TLSv1\.[23]$/)
   else assert.equal(a.tls_protocol, null)
-  assert.equal(a.server, null)
+  assert.equal(a.server, server)
   assert.equal(a.limiter, null)
 }
 
 describe('audit trail', () => {
-  test('AUTH success: one line, login and identity, PLAIN, 235 2.7.0, elapsed ms', async () => {
+  test('AUTH success: one line, login and identity, PLAIN, 235 2.7.0, the server that answered, elapsed ms', async () => {
     const n = audits().length
     const c = await stack.submission()
     assert.equal((await c.authPlain(ALICE.login, ALICE.password)).code, 235)
     const [a, ...more] = await sessionAudits(c, n)
     assert.equal(more.length, 0, 'exactly one audit line')
-    basics(a!, stack.haraka.ports.submission, true)
+    basics(a!, stack.haraka.ports.submission, true, stack.slapd.url)
     assert.equal(a!.login, ALICE.login)
     assert.equal(a!.identity, ALICE.login)
     assert.equal(a!.acts_as, null)
@@ -81,13 +82,13 @@ describe('audit trail', () => {
     assert.ok(a!.elapsed_ms >= 0)
   })
 
-  test('AUTH failure (LOGIN, wrong password): one line, no identity, 535 5.7.8', async () => {
+  test('AUTH failure (LOGIN, wrong password): one line, no identity, 535 5.7.8, the server that said no', async () => {
     const n = audits().length
     const c = await stack.submission()
     assert.equal((await c.authLogin(BOB.login, 'not-bobs-password-31')).code, 535)
     const [a, ...more] = await sessionAudits(c, n)
     assert.equal(more.length, 0, 'exactly one audit line')
-    basics(a!, stack.haraka.ports.submission, true)
+    basics(a!, stack.haraka.ports.submission, true, stack.slapd.url)
     assert.equal(a!.login, BOB.login)
     assert.equal(a!.identity, null)
     assert.equal(a!.mechanism, 'LOGIN')

@@ -171,6 +171,11 @@ describe('audit lines from record()', () => {
 describe('mechanismName', () => {
   test('a known SASL mechanism, upper-cased; any other word (a credential sent in its place) is `other`', () => {
     assert.equal(mechanismName('plain'), 'PLAIN')
+    assert.equal(
+      mechanismName('PLAIN AGFsaWNlAHdvbmRlcmxhbmQtNDI='),
+      'PLAIN',
+      'the first word of AUTH PLAIN <initial response>',
+    )
     assert.equal(mechanismName('CRAM-MD5'), 'CRAM-MD5')
     assert.equal(mechanismName('AGFsaWNlAHdvbmRlcmxhbmQtNDI='), 'other')
     assert.equal(mechanismName(''), 'other')

@@ -36,6 +36,14 @@ export interface HarakaOptions {
    * keys set in [main], text appended (e.g. a [send_as] section).
    */
   ini?: Record<string, { main?: Record<string, string>; append?: string }>
+  /** Node binary to run Haraka with; default this process's (the bench picks a runtime). */
+  node?: string
+  /** Extra node flags for the Haraka process, e.g. ['--cpu-prof']. */
+  nodeArgs?: string[]
+  /** Repository whose config/, plugins/ and node_modules/ the instance uses; default this one. */
+  repo?: string
+  /** Keep Haraka's output in memory for logs(); default true (a long bench turns it off). */
+  captureLogs?: boolean
 }
 
 export interface HarakaInstance {
@@ -82,9 +90,9 @@ export function setIniKeyIn(text: string, section: string, key: string, value: s
   return text.slice(0, bodyStart) + setIniKey(text.slice(bodyStart), key, value)
 }
 
-function readRepoConfig(name: string): string {
+function readConfigOf(name: string, repo: string): string {
   try {
-    return readFileSync(path.join(REPO, 'config', name), 'utf8')
+    return readFileSync(path.join(repo, 'config', name), 'utf8')
   } catch {
     return ''
   }
@@ -102,9 +110,11 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   const mailDir = path.join(dir, 'mail')
   mkdirSync(configDir)
   mkdirSync(mailDir)
+  const repo = opts.repo ?? REPO
+  const readRepoConfig = (name: string) => readConfigOf(name, repo)
 
-  for (const name of readdirSync(path.join(REPO, 'config'))) {
-    const source = path.join(REPO, 'config', name)
+  for (const name of readdirSync(path.join(repo, 'config'))) {
+    const source = path.join(repo, 'config', name)
     if (statSync(source).isFile()) writeFileSync(path.join(configDir, name), readFileSync(source))
   }
 
@@ -162,10 +172,21 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
   }
 
   // Haraka finds package plugins at $HARAKA/plugins/<name>/package.json.
-  symlinkSync(path.join(REPO, 'plugins'), path.join(dir, 'plugins'), 'dir')
-  symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
+  symlinkSync(path.join(repo, 'plugins'), path.join(dir, 'plugins'), 'dir')
+  symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
 
-  return runHaraka({ dir, host, ports, mailDir, caCert: pair.cert, env: opts.env })
+  return runHaraka({
+    dir,
+    host,
+    ports,
+    mailDir,
+    caCert: pair.cert,
+    env: opts.env,
+    node: opts.node,
+    nodeArgs: opts.nodeArgs,
+    repo,
+    captureLogs: opts.captureLogs,
+  })
 }
 
 /**
@@ -179,12 +200,18 @@ export async function runHaraka(instance: {
   mailDir: string
   caCert: string
   env?: NodeJS.ProcessEnv
+  node?: string
+  nodeArgs?: string[]
+  repo?: string
+  captureLogs?: boolean
 }): Promise<HarakaInstance> {
   const { dir, host, ports, mailDir } = instance
   const opts = { env: instance.env }
   const output: string[] = []
   const logFile = createWriteStream(path.join(dir, 'haraka.log'))
-  const child = spawn(process.execPath, [path.join(REPO, 'node_modules/Haraka/bin/haraka'), '-c', dir], {
+  const haraka = path.join(instance.repo ?? REPO, 'node_modules/Haraka/bin/haraka')
+  const args = [...(instance.nodeArgs ?? []), haraka, '-c', dir]
+  const child = spawn(instance.node ?? process.execPath, args, {
     cwd: dir,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -204,8 +231,9 @@ export async function runHaraka(instance: {
   })
   let alive = true
   void exited.then(() => (alive = false))
+  const keep = instance.captureLogs ?? true
   const capture = (chunk: Buffer) => {
-    output.push(chunk.toString('utf8'))
+    if (keep) output.push(chunk.toString('utf8'))
     logFile.write(chunk)
   }
   child.stdout.on('data', capture)

@@ -65,7 +65,7 @@ describe('search mode', () => {
 
   test('a filter matching several entries is ambiguous, never the first one', async () => {
     const d = open({ user_filter: '(|(uid=%u)(objectClass=inetOrgPerson))' })
-    assert.deepEqual(await d.findUser(loginParts('alice'), ['1.1']), { kind: 'ambiguous' })
+    assert.deepEqual(await d.findUser(loginParts('alice'), ['1.1']), { kind: 'ambiguous', server: slapd.url })
     const r = await authenticate(d, 'search', 'alice', ALICE.password)
     assert.equal(r.outcome, 'AMBIGUOUS')
   })
@@ -73,7 +73,11 @@ describe('search mode', () => {
   test('metacharacters in the login are literal on the real server', async () => {
     const d = open()
     for (const login of ['*', 'al*', '*)(uid=*', 'alice)(|(objectClass=*', '\\2a']) {
-      assert.deepEqual(await d.findUser(loginParts(login), ['1.1']), { kind: 'none' }, login)
+      assert.deepEqual(
+        await d.findUser(loginParts(login), ['1.1']),
+        { kind: 'none', server: slapd.url },
+        login,
+      )
     }
   })
 
@@ -83,6 +87,14 @@ describe('search mode', () => {
     assert.equal(await d.checkPassword(dn, ALICE.password), true)
     assert.equal(await d.checkPassword(dn, 'wrong'), false)
     assert.equal(await d.checkPassword(dn, ''), false)
+    // the server that answered: the audit line's `server`
+    assert.deepEqual(await d.bindAndRead(dn, 'wrong', []), { ok: false, server: slapd.url })
+    assert.deepEqual(await d.bindAndRead(dn, ALICE.password, []), {
+      ok: true,
+      entry: null,
+      server: slapd.url,
+    })
+    assert.equal((await authenticate(d, 'search', 'alice', 'wrong')).server, slapd.url)
     const r = await authenticate(d, 'search', 'alice', '')
     assert.equal(r.outcome, 'EMPTY_PASSWORD')
   })
@@ -114,7 +126,10 @@ describe('the entry a login names (findLoginEntry)', () => {
     const d = open()
     const r = await findLoginEntry(d, 'search', 'a.liddell@example.com', ['mail'])
     assert.equal(r.kind === 'found' && r.entry.dn, 'uid=alice,ou=people,dc=example,dc=com')
-    assert.deepEqual(await findLoginEntry(d, 'search', 'nobody', ['mail']), { kind: 'none' })
+    assert.deepEqual(await findLoginEntry(d, 'search', 'nobody', ['mail']), {
+      kind: 'none',
+      server: slapd.url,
+    })
   })
 
   test('template mode: the one template DN that exists; two existing DNs are ambiguous', async () => {

@@ -105,6 +105,38 @@ test('an enc-file hash that is not SHA512-crypt is an error with its key: exit 2
   assert.equal(lintExitCode(findings, false), 2)
 })
 
+test('a metrics listener open to other hosts without basic auth; its password in a world-readable file', () => {
+  const metrics = (ini: string, mode = 0o640) =>
+    lintConfig(
+      folder(
+        {
+          plugins: 'auth_metrics\n',
+          'ldap_directory.ini': SAFE_DIRECTORY,
+          'auth_metrics.ini': `[main]\n${ini}`,
+        },
+        { 'ldap_directory.ini': 0o640, 'auth_metrics.ini': mode },
+      ),
+    )
+  const open = metrics('listen=0.0.0.0:9187\n')
+  assert.equal(open.length, 1, JSON.stringify(open))
+  const f = find(open, 'auth_metrics.ini', 'listen', /reachable from other hosts and has no basic auth/)
+  assert.equal(f.level, 'warning')
+  assert.equal(lintExitCode(open, false), 1)
+  const withAuth = 'listen=0.0.0.0:9187\nuser=prom\npassword=metrics-pass-9\n'
+  const readable = metrics(withAuth, 0o644)
+  assert.equal(readable.length, 1, JSON.stringify(readable))
+  find(
+    readable,
+    'auth_metrics.ini',
+    'password',
+    /the metrics password is in a file every local user can read/,
+  )
+  assert.ok(!JSON.stringify(readable).includes('metrics-pass-9'))
+  // on loopback (a port alone), or with basic auth in a 640 file: nothing to say
+  assert.deepEqual(metrics('listen=9187\n'), [])
+  assert.deepEqual(metrics(withAuth), [])
+})
+
 test('a safe folder: no findings, exit 0 (and the same folder with a 640 file)', () => {
   const dir = folder(
     {

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test'
 import { AUTH_SPEC } from '../../../lib/authn/config'
 import type { FieldSpec, SectionSpec } from '../../../lib/config/schema'
 import { DIRECTORY_SPEC } from '../../../lib/ldap/config'
+import { METRICS_SPEC } from '../../../lib/metrics/config'
 import { RELAY_SECTIONS, RELAY_SPEC } from '../../../lib/relay/config'
 import { SINK_SPEC } from '../../../demo/sink/config'
 import { STAMP_SPEC } from '../../../lib/stamp/config'
@@ -22,6 +23,7 @@ const FILES: Record<string, SectionSpec> = {
   'auth_stamp.ini': STAMP_SPEC,
   'eml_sink.ini': SINK_SPEC,
   'shared_state.ini': SHARED_STATE_SPEC,
+  'auth_metrics.ini': METRICS_SPEC,
   // Its [users] section holds data (login=hash lines), not options: no option may be documented or listed.
   'auth_enc_file.ini': {},
 }

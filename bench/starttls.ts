@@ -1,0 +1,193 @@
+// npm run bench:starttls: bare STARTTLS sessions per second through a real Haraka,
+// stock (plugins: tls) against tls_context (plugins: tls, tls_context), both running
+// at once on loopback, measured in interleaved rounds. A session is connect, EHLO,
+// STARTTLS, handshake, EHLO, QUIT. Closed loop: C clients each start the next
+// session when the last one ends. Server CPU comes from /proc/<pid>/stat of each
+// Haraka (nodes=0: the listener is that process). The runtime is the one running
+// this script (Haraka is started with process.execPath): run it under Node 24
+// (npm run bench:starttls) and under the machine's node for a second column.
+// Both instances log at notice (not the repo's info) so log volume does not blur it.
+//
+//   BENCH_SECONDS (5) per round, BENCH_ROUNDS (5), BENCH_WARMUP (2 s), BENCH_C (16),
+//   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing there (profiles at exit)
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import tls from 'node:tls'
+import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
+const C = Number(process.env.BENCH_C ?? 16)
+const CLK_TCK = 100 // sysconf(_SC_CLK_TCK) on Linux
+
+interface Variant {
+  label: string
+  plugins: string
+  haraka?: HarakaInstance
+  rates: number[]
+  cpuMs: number[]
+  errors: number
+}
+
+// One client context for every session: the client's own per-connection context
+// would cost as much as the server's and blur the comparison.
+const clientContext = tls.createSecureContext({})
+
+/** Read SMTP replies off a socket: resolves with the code of the next complete reply. */
+function replyReader(socket: net.Socket | tls.TLSSocket): () => Promise<number> {
+  let buf = ''
+  const waiting: Array<(code: number) => void> = []
+  const done: number[] = []
+  const onData = (chunk: Buffer) => {
+    buf += chunk.toString('latin1')
+    for (;;) {
+      const m = /^(\d{3}) [^\n]*\n/m.exec(buf)
+      if (!m) return
+      buf = buf.slice(m.index + m[0].length)
+      const code = Number(m[1])
+      const w = waiting.shift()
+      if (w) w(code)
+      else done.push(code)
+    }
+  }
+  socket.on('data', onData)
+  return () =>
+    new Promise((resolve) => {
+      const code = done.shift()
+      if (code !== undefined) resolve(code)
+      else waiting.push(resolve)
+    })
+}
+
+async function session(port: number): Promise<void> {
+  const plain = net.connect({ port, host: '127.0.0.1' })
+  try {
+    await new Promise<void>((resolve, reject) => plain.once('connect', resolve).once('error', reject))
+    let next = replyReader(plain)
+    if ((await next()) !== 220) throw new Error('banner')
+    plain.write('EHLO bench.example\r\n')
+    if ((await next()) !== 250) throw new Error('EHLO')
+    plain.write('STARTTLS\r\n')
+    if ((await next()) !== 220) throw new Error('STARTTLS')
+    plain.removeAllListeners('data')
+    const secure = tls.connect({ socket: plain, secureContext: clientContext, rejectUnauthorized: false })
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject))
+    next = replyReader(secure)
+    secure.write('EHLO bench.example\r\n')
+    if ((await next()) !== 250) throw new Error('EHLO after TLS')
+    secure.write('QUIT\r\n')
+    if ((await next()) !== 221) throw new Error('QUIT')
+    secure.destroy()
+  } finally {
+    plain.destroy()
+  }
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12]) // utime + stime (fields 14, 15)
+}
+
+/** Closed loop at C for `seconds`: sessions completed, errors, server CPU ms. */
+async function load(h: HarakaInstance, seconds: number) {
+  const until = Date.now() + seconds * 1000
+  let sessions = 0
+  let errors = 0
+  const cpu0 = cpuTicks(h.pid)
+  const t0 = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (Date.now() < until) {
+        try {
+          await session(h.ports.inbound)
+          sessions++
+        } catch {
+          errors++
+        }
+      }
+    }),
+  )
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpuMs = ((cpuTicks(h.pid) - cpu0) * 1000) / CLK_TCK
+  return { sessions, errors, rate: sessions / elapsed, cpuMs }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+const range = (xs: number[], digits: number) =>
+  `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`
+
+async function main(): Promise<void> {
+  const variants: Variant[] = [
+    { label: 'stock Haraka (tls)', plugins: 'tls\n', rates: [], cpuMs: [], errors: 0 },
+    { label: 'tls + tls_context', plugins: 'tls\ntls_context\n', rates: [], cpuMs: [], errors: 0 },
+  ]
+  try {
+    for (const v of variants) {
+      v.haraka = await startHaraka({
+        ldapUrl: 'ldap://127.0.0.1:9', // no LDAP plugin is loaded
+        files: { plugins: v.plugins, 'log.ini': '[main]\nlevel=notice\n' },
+        ...(process.env.BENCH_PROF_DIR
+          ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF_DIR}` } }
+          : {}),
+      })
+    }
+    for (const v of variants) await load(v.haraka!, WARMUP)
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 ? [...variants].reverse() : variants
+      for (const v of order) {
+        const r = await load(v.haraka!, SECONDS)
+        v.rates.push(r.rate)
+        v.cpuMs.push(r.cpuMs / Math.max(r.sessions, 1))
+        v.errors += r.errors
+      }
+    }
+    for (const v of variants) {
+      if (v.label.includes('tls_context') && !v.haraka!.logs().includes('tls_context: sharing')) {
+        console.error('warning: tls_context did not log that it patched STARTTLS:')
+        console.error(
+          v
+            .haraka!.logs()
+            .split('\n')
+            .filter((l) => l.includes('tls_context'))
+            .join('\n'),
+        )
+      }
+    }
+  } finally {
+    for (const v of variants) {
+      // Haraka exits cleanly (writing its --cpu-prof) on SIGINT; stop() sends SIGTERM.
+      if (process.env.BENCH_PROF_DIR && v.haraka) {
+        process.kill(v.haraka.pid, 'SIGINT')
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+      }
+      await v.haraka?.stop()
+    }
+  }
+
+  const base = median(variants[0]!.rates)
+  console.log(
+    `\nbare STARTTLS sessions (connect, EHLO, STARTTLS, handshake, EHLO, QUIT), Node ${process.versions.node}, ` +
+      `C=${C}, ${ROUNDS} interleaved rounds of ${SECONDS} s after ${WARMUP} s warm-up\n`,
+  )
+  console.log(
+    '| target | sessions/s median (range) | server CPU ms/session median (range) | errors | × stock |',
+  )
+  console.log('|---|---|---|---|---|')
+  for (const v of variants) {
+    console.log(
+      `| ${v.label} | ${median(v.rates).toFixed(0)} (${range(v.rates, 0)}) | ` +
+        `${median(v.cpuMs).toFixed(2)} (${range(v.cpuMs, 2)}) | ${v.errors} | ${(median(v.rates) / base).toFixed(2)}× |`,
+    )
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exitCode = 1
+})
