@@ -166,11 +166,11 @@ export const ldapMetrics: LdapObserver = {
 }
 
 /**
- * A gauge without labels whose value another module knows (the limiter's active bans):
+ * A gauge without labels whose value another module knows (the limiter's active bans, whether the shared store answers):
  * read at every scrape. Returns the function that stops reading it.
  */
 export function gaugeSource(
-  name: Extract<MetricName, 'haraka_limiter_active_bans'>,
+  name: Extract<MetricName, 'haraka_limiter_active_bans' | 'haraka_shared_state_up'>,
   read: () => number,
 ): () => void {
   gaugeSources.set(name, read)

@@ -16,7 +16,7 @@ import { createClient } from 'redis'
 import type { RedisConnection, SharedStateConfig } from '../lib/state/config'
 import { RedisStateStore } from '../lib/state/redis'
 import { MemoryStateStore } from '../lib/state/memory'
-import { ResilientStore, type StateChange } from '../lib/state/resilient'
+import { ResilientStore, type ResilientOptions, type StateChange } from '../lib/state/resilient'
 
 export interface RedisState {
   store: ResilientStore
@@ -33,10 +33,16 @@ export function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** Math.min(retries, 10), 2000) + Math.floor(Math.random() * 100)
 }
 
+export interface RedisStateEvents {
+  onChange(change: StateChange): void
+  onBatch?: ResilientOptions['onBatch']
+  onRoundTrip?: () => void
+}
+
 export function openRedisState(
   cfg: SharedStateConfig,
   conn: RedisConnection,
-  onChange: (change: StateChange) => void,
+  events: RedisStateEvents,
 ): RedisState {
   const socket = conn.path
     ? { path: conn.path, tls: false as const }
@@ -64,14 +70,15 @@ export function openRedisState(
 
   const redis = new RedisStateStore(
     { sendCommand: (args) => client.sendCommand(args) as Promise<unknown> },
-    { prefix: cfg.prefix },
+    { prefix: cfg.prefix, onRoundTrip: events.onRoundTrip },
   )
   const store = new ResilientStore(redis, {
     timeoutMs: cfg.timeout_ms,
     retryMs: cfg.retry_ms,
     failure: cfg.on_failure === 'closed' ? 'closed' : 'open',
     connected: () => client.isReady,
-    onChange,
+    onChange: events.onChange,
+    onBatch: events.onBatch,
     fallback: new MemoryStateStore({ maxKeys: cfg.max_keys }),
   })
   return {

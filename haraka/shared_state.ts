@@ -23,6 +23,7 @@ import type { ResilientStats, StateChange } from '../lib/state/resilient'
 import type { StateStore } from '../lib/state/store'
 import { withDeadline } from '../lib/deadline'
 import { loadValidated } from './load_config'
+import { apply, gaugeSource } from './metrics'
 import { openRedisState, type RedisState } from './redis_state'
 
 const NOTE = 'ldap_submission_state'
@@ -177,7 +178,7 @@ function holderFor(notes: Notes): Holder {
   const holder: Holder =
     s?.redis && s.cfg.store === 'redis'
       ? redisHolder(wanted, s.cfg, s.redis)
-      : { key: wanted, store: new MemoryStateStore({ maxKeys: s?.cfg.max_keys }) }
+      : { key: wanted, store: counted(new MemoryStateStore({ maxKeys: s?.cfg.max_keys })) }
   notes[NOTE] = holder
   opened.add(notes)
   return holder
@@ -196,8 +197,30 @@ function redisHolder(key: string, cfg: SharedStateConfig, conn: RedisConnection)
         }`,
       )
   }
-  const redis = openRedisState(cfg, conn, onChange)
+  const redis = openRedisState(cfg, conn, {
+    onChange,
+    onBatch: (by) => countBatch(by === 'primary' ? 'redis' : by === 'fallback' ? 'memory' : 'refused'),
+    onRoundTrip: () => apply([{ kind: 'inc', name: 'haraka_shared_state_round_trips_total', labels: {} }]),
+  })
+  gaugeSource('haraka_shared_state_up', () => (redis.store.up ? 1 : 0))
   return { key, store: redis.store, redis }
+}
+
+function countBatch(answeredBy: 'redis' | 'memory' | 'refused'): void {
+  apply([{ kind: 'inc', name: 'haraka_shared_state_batches_total', labels: { answered_by: answeredBy } }])
+}
+
+/** The memory store, its batches counted (haraka_shared_state_batches_total{answered_by="memory"}). */
+function counted(store: MemoryStateStore): StateStore {
+  gaugeSource('haraka_shared_state_up', () => 1)
+  return {
+    kind: store.kind,
+    run(ops, now) {
+      countBatch('memory')
+      return store.run(ops, now)
+    },
+    close: () => store.close(),
+  }
 }
 
 /** For a session that has no server object (test doubles): one store per process all the same. */

@@ -95,6 +95,25 @@ export const METRICS = [
     aggregator: 'max',
   },
   {
+    name: 'haraka_shared_state_up',
+    type: 'gauge',
+    help: "Whether the abuse limits' store answers (1; always for store=memory) or Redis is unavailable and this process answers alone or refuses (0); the lowest over workers",
+    labels: [],
+    aggregator: 'min',
+  },
+  {
+    name: 'haraka_shared_state_batches_total',
+    type: 'counter',
+    help: "Batches of the abuse limits' state by what answered them: redis, memory (store=memory, or the fallback while Redis is unavailable), refused (on_failure=closed)",
+    labels: ['answered_by'],
+  },
+  {
+    name: 'haraka_shared_state_round_trips_total',
+    type: 'counter',
+    help: 'Commands sent to Redis for those batches: one EVALSHA each, one more when the script had to be sent again',
+    labels: [],
+  },
+  {
     name: 'haraka_containment_actions_total',
     type: 'counter',
     help: 'Containment actions (results rule `contain`) by reason and verdict',

@@ -25,6 +25,8 @@ export interface RedisCommander {
 export interface RedisStoreOptions {
   /** prepended to every key (default `haraka-ldap:`) */
   prefix?: string
+  /** told of every command sent (metrics) */
+  onRoundTrip?: () => void
 }
 
 // One op per KEYS[i]; ARGV[1] = now, ARGV[2] = a JSON array of the ops' arguments (`o` the op).
@@ -200,11 +202,14 @@ export class RedisStateStore implements StateStore {
   /** run() calls */
   batches = 0
 
+  private readonly onRoundTrip: () => void
+
   constructor(
     private readonly client: RedisCommander,
     opts: RedisStoreOptions = {},
   ) {
     this.prefix = opts.prefix ?? 'haraka-ldap:'
+    this.onRoundTrip = opts.onRoundTrip ?? (() => {})
   }
 
   async run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]> {
@@ -220,10 +225,12 @@ export class RedisStateStore implements StateStore {
     let reply: unknown
     try {
       this.roundTrips++
+      this.onRoundTrip()
       reply = await this.client.sendCommand(['EVALSHA', STATE_SCRIPT_SHA, ...args])
     } catch (err) {
       if (!isNoScript(err)) throw err
       this.roundTrips++
+      this.onRoundTrip()
       reply = await this.client.sendCommand(['EVAL', STATE_SCRIPT, ...args])
     }
     const answers = JSON.parse(String(reply)) as unknown

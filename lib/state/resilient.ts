@@ -29,6 +29,8 @@ export interface ResilientOptions {
   /** told once per change of state, with the reason for going down */
   onChange?: (change: StateChange) => void
   fallback?: MemoryStateStore
+  /** told of every batch: who answered it (metrics) */
+  onBatch?: (answeredBy: 'primary' | 'fallback' | 'refused') => void
   /** for the probe timing (tests); default Date.now */
   clock?: () => number
 }
@@ -64,6 +66,11 @@ export class ResilientStore implements StateStore {
     this.clock = opts.clock ?? Date.now
   }
 
+  /** the primary answers (false while down, and before its first answer when that was a failure) */
+  get up(): boolean {
+    return this.state !== 'down'
+  }
+
   stats(): ResilientStats {
     return { state: this.state, ...this.counts }
   }
@@ -83,6 +90,7 @@ export class ResilientStore implements StateStore {
         `no answer within ${this.opts.timeoutMs} ms`,
       )
       this.counts.primary++
+      this.opts.onBatch?.('primary')
       this.changeTo('up')
       return answers
     } catch (err) {
@@ -110,6 +118,7 @@ export class ResilientStore implements StateStore {
       this.changeTo('down', failure.reason)
     }
     this.counts.degraded++
+    this.opts.onBatch?.(this.opts.failure === 'closed' ? 'refused' : 'fallback')
     if (this.opts.failure === 'closed')
       throw new StateUnavailableError(`the shared store is unavailable (${failure?.reason ?? 'down'})`)
     return this.fallback.runNow(ops, now)

@@ -12,6 +12,7 @@ import {
   sharedStateStats,
   useSharedState,
 } from '../../haraka/shared_state'
+import { localMetrics } from '../../haraka/metrics'
 import { startRedis, type RedisServer } from '../harness/redis'
 
 type Ini = Record<string, Record<string, string>>
@@ -30,6 +31,11 @@ function fakePlugin(files: Record<string, Ini>) {
     logerror: (m: string) => lines.push(`error ${m}`),
   }
   return { plugin: plugin as unknown as Plugin & Record<string, any>, hooks }
+}
+
+async function metric(line: string): Promise<number> {
+  const found = (await localMetrics()).split('\n').find((l) => l.startsWith(`${line} `))
+  return found ? Number(found.slice(line.length + 1)) : 0
 }
 
 const session = (notes: Record<string, unknown>) => ({ server: { notes } }) as unknown as Connection
@@ -59,6 +65,10 @@ describe('shared state', () => {
     const store = sharedState(session(notes))
     assert.equal(store.kind, 'memory')
     assert.equal(sharedState(session(notes)), store, 'the same store for every session')
+    const before = await metric('haraka_shared_state_batches_total{answered_by="memory"}')
+    await store.run([{ op: 'get', key: 'k' }], Date.now())
+    assert.equal(await metric('haraka_shared_state_batches_total{answered_by="memory"}'), before + 1)
+    assert.equal(await metric('haraka_shared_state_up'), 1)
     // the master of workers serves nobody: it opens nothing
     const master: Record<string, unknown> = {}
     plugin.shared_state_init_master(() => called++, { notes: master, cfg: { main: { nodes: 4 } } })
@@ -84,6 +94,7 @@ describe('shared state', () => {
     const notes: Record<string, unknown> = {}
     const store = sharedState(session(notes))
     assert.equal(store.kind, 'redis')
+    const fallback = await metric('haraka_shared_state_batches_total{answered_by="memory"}')
     assert.deepEqual(await store.run([{ op: 'incr', key: 'n', ttlMs: 1000 }], Date.now()), [1])
     assert.deepEqual(await store.run([{ op: 'incr', key: 'n', ttlMs: 1000 }], Date.now()), [2])
     const stats = sharedStateStats(session(notes))
@@ -95,6 +106,8 @@ describe('shared state', () => {
     assert.match(text, /abuse-limit state in redis at redis:\/\/127\.0\.0\.1:1 \(prefix unit:\)/)
     assert.equal((text.match(/unavailable \(not connected\)/g) ?? []).length, 1)
     assert.doesNotMatch(text, /never-logged/)
+    assert.equal(await metric('haraka_shared_state_batches_total{answered_by="memory"}'), fallback + 2)
+    assert.equal(await metric('haraka_shared_state_up'), 0)
     // no shared secret from a Redis that is not there: this process's own
     const secret = await clusterSecret(session(notes))
     assert.equal(secret.length, 32)
@@ -121,6 +134,12 @@ describe('shared state', () => {
     }
     await ready(one)
     await ready(two)
+    const trips = await metric('haraka_shared_state_round_trips_total')
+    const byRedis = await metric('haraka_shared_state_batches_total{answered_by="redis"}')
+    await sharedState(session(one)).run([{ op: 'get', key: 'probe' }], Date.now())
+    assert.equal(await metric('haraka_shared_state_round_trips_total'), trips + 1)
+    assert.equal(await metric('haraka_shared_state_batches_total{answered_by="redis"}'), byRedis + 1)
+    assert.equal(await metric('haraka_shared_state_up'), 1)
     const a = await clusterSecret(session(one))
     const b = await clusterSecret(session(two))
     assert.equal(a.length, 32)
