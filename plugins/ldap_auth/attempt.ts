@@ -18,11 +18,12 @@ import { labelOf } from '../../lib/decisions'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { safeForLog } from '../../lib/text'
-import { nextOnce } from '../../haraka/next_once'
+import { nextOnce, type OnceNext } from '../../haraka/next_once'
 import { recordAuthContract } from '../../haraka/record'
+import { limitAttempt, type LimitPlugin, type LimitSession, type Settled } from './limit'
 import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
 
-export interface AttemptPlugin extends AuthPlugin {
+export interface AttemptPlugin extends AuthPlugin, LimitPlugin {
   dirCfg: DirectoryConfig
   directory: DirectoryHandle
   cache: CredentialCache
@@ -51,8 +52,55 @@ export function verifyAttempt(
   const who = safeForLog(authcid)
   const started = Date.now()
   const deadlineMs = hookDeadlineMs(plugin.cfg.auth_timeout, plugin.timeout)
+  const left = () => deadlineMs - (Date.now() - started)
   const logBug = (err: unknown) =>
     connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
+  // next() at most once, so that a bug after the answer cannot answer twice
+  const answer = nextOnce(next)
+  const internalError = (err: unknown) => {
+    logBug(err)
+    // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
+    if (answer.called) return
+    const log = `AUTH ${mech} internal error for ${who}`
+    answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, {
+      delay: false,
+      auth: { login: authcid },
+    })
+  }
+  const limit = limitAttempt(plugin, connection, credentials)
+  if (!limit) return verifyWithin(plugin, connection, answer, credentials, started, deadlineMs, internalError)
+  // The limiter is asked first: a refused attempt, or a password already known wrong, never reaches the directory.
+  limit
+    .gate(left())
+    .then(async (gate) => {
+      if (gate.kind === 'ask')
+        return verifyWithin(plugin, connection, answer, credentials, started, deadlineMs, internalError, limit)
+      const settled = gate.kind === 'shield' ? await limit.afterFailure(left()) : undefined
+      recordAuthContract(connection, plugin, { pass: false, method: mech })
+      const log = `AUTH ${mech} ${gate.kind === 'shield' ? 'failed' : 'refused'} for ${who}: ${labelOf(gate.decision)} ${gate.decision.detail ?? ''}`
+      answerFailure(plugin, connection, answer, gate.decision, log, {
+        maxDelayMs: left(),
+        limiterDelayMs: settled?.delayMs,
+        auth: { login: authcid, limiter: limit.action(settled?.action === 'ban' ? 'ban' : gate.action) },
+      })
+    })
+    .catch(internalError)
+}
+
+/** The verdict within the deadline, then (with the limiter) its bookkeeping, then the answer. */
+function verifyWithin(
+  plugin: AttemptPlugin,
+  connection: Connection,
+  answer: OnceNext,
+  credentials: Credentials,
+  started: number,
+  deadlineMs: number,
+  internalError: (err: unknown) => void,
+  limit?: LimitSession,
+): void {
+  const { mech, authcid } = credentials
+  const who = safeForLog(authcid)
+  const left = () => deadlineMs - (Date.now() - started)
   // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
   const authenticator = createAuthenticator({
     directory: plugin.dirCfg,
@@ -61,32 +109,40 @@ export function verifyAttempt(
     cache: plugin.cache,
     handle: plugin.directory,
   })
-
-  // next() at most once, so that a bug after the answer cannot answer twice
-  const answer = nextOnce(next)
-  settleWithin(authenticator.verify(credentials), deadlineMs, {
+  const fail = (v: Verdict, settled?: Settled) => {
+    recordAuthContract(connection, plugin, { pass: false, method: mech })
+    const note = settled ? `; ${settled.note}` : ''
+    const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}${note}`
+    // An outage is not the client's doing: counted, but answered without the delay.
+    // No delay outlives the deadline.
+    answerFailure(plugin, connection, answer, verdictDecision(v), log, {
+      delay: v.outcome !== 'DIRECTORY_DOWN',
+      maxDelayMs: left(),
+      limiterDelayMs: settled?.delayMs,
+      auth: { login: authcid, ...(settled ? { limiter: settled.action } : {}) },
+    })
+  }
+  settleWithin(authenticator.verify(credentials), left(), {
     value(v: Verdict) {
-      if (v.outcome === 'OK') return answerSuccess(plugin, connection, answer, mech, v)
-      recordAuthContract(connection, plugin, { pass: false, method: mech })
-      const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}`
-      // An outage is not the client's doing: counted, but answered without the delay.
-      // No delay outlives the deadline.
-      answerFailure(plugin, connection, answer, verdictDecision(v), log, {
-        delay: v.outcome !== 'DIRECTORY_DOWN',
-        maxDelayMs: deadlineMs - (Date.now() - started),
-        auth: { login: authcid },
-      })
+      if (!limit) return v.outcome === 'OK' ? answerSuccess(plugin, connection, answer, mech, v) : fail(v)
+      if (v.outcome === 'OK') {
+        limit
+          .afterSuccess(left())
+          .then((s) => {
+            const limited = { delayMs: Math.max(0, Math.min(s.delayMs, left())), limiter: s.action, note: s.note }
+            answerSuccess(plugin, connection, answer, mech, v, limited)
+          })
+          .catch(internalError)
+        return
+      }
+      // An outage is not a guess: the limiter does not count it.
+      if (v.outcome === 'DIRECTORY_DOWN') return fail(v)
+      limit
+        .afterFailure(left())
+        .then((s) => fail(v, s))
+        .catch(internalError)
     },
-    error(err) {
-      logBug(err)
-      // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
-      if (answer.called) return
-      const log = `AUTH ${mech} internal error for ${who}`
-      answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, {
-        delay: false,
-        auth: { login: authcid },
-      })
-    },
+    error: internalError,
     timeout() {
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
@@ -96,7 +152,7 @@ export function verifyAttempt(
       })
     },
     late(settled) {
-      if ('error' in settled) logBug(settled.error)
+      if ('error' in settled) connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${String((settled.error as Error)?.stack ?? settled.error)}`)
       const verdict = 'value' in settled ? labelOf(settled.value) : 'internal error'
       const after = `came after ${Date.now() - started} ms, when 454 had been answered: ignored`
       connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} ${after}`)
