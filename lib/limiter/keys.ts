@@ -39,10 +39,7 @@ export function canonicalLogin(normalised: string): string {
 }
 
 export function fingerprint(key: Buffer, login: string, password: string): string {
-  return createHmac('sha256', key)
-    .update(`pw\0${login}\0${password}`)
-    .digest('hex')
-    .slice(0, FINGERPRINT_HEX)
+  return createHmac('sha256', key).update(`pw\0${login}\0${password}`).digest('hex').slice(0, FINGERPRINT_HEX)
 }
 
 /** A familiar source as stored: an HMAC of the login and its source network, 64 bits. */
@@ -116,7 +113,10 @@ export function attemptKeys(
 }
 
 /** The connect hook's keys: only the address and its subnet. */
-export function connectKeys(shape: KeyShape, ip: string): { ip: string; subnet: string; banIp: string; banSubnet: string } {
+export function connectKeys(
+  shape: KeyShape,
+  ip: string,
+): { ip: string; subnet: string; banIp: string; banSubnet: string } {
   const host = networkOf(ip, 32, shape.ipv6_host)
   const subnet = networkOf(ip, shape.ipv4_subnet, shape.ipv6_subnet)
   return { ip: host, subnet, banIp: banKeyOf('ip', host), banSubnet: banKeyOf('subnet', subnet) }

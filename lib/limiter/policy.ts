@@ -189,7 +189,10 @@ export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: bool
     if (b.bans.subnet)
       return refuse('banned_subnet', `subnet ${k.subnet} banned for ${seconds(b.bans.subnet - now)} s more`)
     if (b.bans.pair)
-      return refuse('banned_pair', `ip ${k.ip} banned for login ${k.login} for ${seconds(b.bans.pair - now)} s more`)
+      return refuse(
+        'banned_pair',
+        `ip ${k.ip} banned for login ${k.login} for ${seconds(b.bans.pair - now)} s more`,
+      )
     if (b.familiar) {
       if (cfg.familiar_failures && b.counts.familiar >= cfg.familiar_failures)
         return refuse(
@@ -295,7 +298,14 @@ export function judgeFailure(
     const detail = `${what}: ${count}/${budget} distinct failures in ${cfg.window} s; banned for ${seconds(lengthMs)} s (ban ${strikes + 1} within ${cfg.ban_memory} s)`
     const key = kind === 'ip' ? k.banIp : kind === 'subnet' ? k.banSubnet : k.banPair
     const strikesKey = kind === 'ip' ? k.strikesIp : kind === 'subnet' ? k.strikesSubnet : k.strikesPair
-    bans.push({ kind, key, strikesKey, strikes, lengthMs, decision: limitDecision(`ban_${kind}`, 'fail', detail) })
+    bans.push({
+      kind,
+      key,
+      strikesKey,
+      strikes,
+      lengthMs,
+      decision: limitDecision(`ban_${kind}`, 'fail', detail),
+    })
   }
   consider('ip', after.ip, cfg.ip_failures, `ip ${k.ip}`)
   consider('subnet', after.subnet, cfg.subnet_failures, `subnet ${k.subnet}`)
@@ -362,8 +372,12 @@ export function judgeConnect(
   const subnet = num(a[1])
   const d = (reason: LimitReason, detail: string) =>
     limitDecision(reason, 'fail', detail, REPLIES.CONNECT_LIMITED) as LimitDecision & { reply: Reply }
-  if (ip > now) return d('banned_ip', `ip ${keys.ip} banned for ${seconds(ip - now)} s more: refused at connect`)
+  if (ip > now)
+    return d('banned_ip', `ip ${keys.ip} banned for ${seconds(ip - now)} s more: refused at connect`)
   if (subnet > now)
-    return d('banned_subnet', `subnet ${keys.subnet} banned for ${seconds(subnet - now)} s more: refused at connect`)
+    return d(
+      'banned_subnet',
+      `subnet ${keys.subnet} banned for ${seconds(subnet - now)} s more: refused at connect`,
+    )
   return undefined
 }

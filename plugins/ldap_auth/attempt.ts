@@ -74,7 +74,16 @@ export function verifyAttempt(
     .gate(left())
     .then(async (gate) => {
       if (gate.kind === 'ask')
-        return verifyWithin(plugin, connection, answer, credentials, started, deadlineMs, internalError, limit)
+        return verifyWithin(
+          plugin,
+          connection,
+          answer,
+          credentials,
+          started,
+          deadlineMs,
+          internalError,
+          limit,
+        )
       const settled = gate.kind === 'shield' ? await limit.afterFailure(left()) : undefined
       recordAuthContract(connection, plugin, { pass: false, method: mech })
       const log = `AUTH ${mech} ${gate.kind === 'shield' ? 'failed' : 'refused'} for ${who}: ${labelOf(gate.decision)} ${gate.decision.detail ?? ''}`
@@ -129,7 +138,11 @@ function verifyWithin(
         limit
           .afterSuccess(left())
           .then((s) => {
-            const limited = { delayMs: Math.max(0, Math.min(s.delayMs, left())), limiter: s.action, note: s.note }
+            const limited = {
+              delayMs: Math.max(0, Math.min(s.delayMs, left())),
+              limiter: s.action,
+              note: s.note,
+            }
             answerSuccess(plugin, connection, answer, mech, v, limited)
           })
           .catch(internalError)
@@ -152,7 +165,11 @@ function verifyWithin(
       })
     },
     late(settled) {
-      if ('error' in settled) connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${String((settled.error as Error)?.stack ?? settled.error)}`)
+      if ('error' in settled)
+        connection.logerror(
+          plugin,
+          `AUTH ${mech} error for ${who}: ${String((settled.error as Error)?.stack ?? settled.error)}`,
+        )
       const verdict = 'value' in settled ? labelOf(settled.value) : 'internal error'
       const after = `came after ${Date.now() - started} ms, when 454 had been answered: ignored`
       connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} ${after}`)

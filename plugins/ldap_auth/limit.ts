@@ -138,9 +138,14 @@ export function limitAttempt(
         const left = ms - (Date.now() - started)
         const written = await run(banOps(cfg, bans, Date.now()), Math.min(cfg.store_timeout, left))
         for (const ban of bans)
-          record(connection, plugin, written ? ban.decision : { ...ban.decision, detail: `${ban.decision.detail} (not stored)` }, {
-            level: 'notice',
-          })
+          record(
+            connection,
+            plugin,
+            written ? ban.decision : { ...ban.decision, detail: `${ban.decision.detail} (not stored)` },
+            {
+              level: 'notice',
+            },
+          )
       }
       if (delayMs && !bans.length)
         record(connection, plugin, limitDecision('delayed', 'skip'), { level: 'none' })
@@ -151,9 +156,14 @@ export function limitAttempt(
       const { ops, suspension } = successOps(cfg, keys, before, Date.now())
       const answers = await run(ops, Math.min(cfg.store_timeout, ms))
       if (suspension)
-        record(connection, plugin, answers ? suspension : { ...suspension, detail: `${suspension.detail} (not stored)` }, {
-          level: 'warn',
-        })
+        record(
+          connection,
+          plugin,
+          answers ? suspension : { ...suspension, detail: `${suspension.detail} (not stored)` },
+          {
+            level: 'warn',
+          },
+        )
       const delayMs = successDelay(cfg, before, exempt)
       if (delayMs) record(connection, plugin, limitDecision('delayed', 'skip'), { level: 'none' })
       const act: LimiterAction = suspension ? 'suspend' : exempt ? 'exempt' : delayMs ? 'delay' : 'allow'
