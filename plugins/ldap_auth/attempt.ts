@@ -5,23 +5,22 @@
 // So we answer 454 4.7.0 ourselves before that, and a late verdict is logged
 // and dropped: it never replies, and never sets auth_user or relaying.
 import type { Connection, Next } from 'haraka'
-import { createAuthenticator } from '../../lib/authn/authenticator'
 import { budgetWarnings } from '../../lib/authn/budget'
 import type { CredentialCache } from '../../lib/authn/cache'
-import { AUTH_INTERNAL_ERROR, AUTH_TIMED_OUT, verdictDecision } from '../../lib/authn/decide'
+import { AUTH_INTERNAL_ERROR } from '../../lib/authn/decide'
 import { identityNotes, identityRuleFor } from '../../lib/authn/identity'
 import type { LocalUsers } from '../../lib/authn/local_users'
 import type { Credentials } from '../../lib/authn/sasl'
-import type { Verdict } from '../../lib/authn/verify'
-import { hookDeadlineMs, settleWithin } from '../../lib/deadline'
+import { hookDeadlineMs } from '../../lib/deadline'
 import { labelOf } from '../../lib/decisions'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { safeForLog } from '../../lib/text'
-import { nextOnce, type OnceNext } from '../../haraka/next_once'
+import { nextOnce } from '../../haraka/next_once'
 import { recordAuthContract } from '../../haraka/record'
-import { limitAttempt, type LimitPlugin, type LimitSession, type Settled } from './limit'
-import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
+import { limitAttempt, type LimitPlugin } from './limit'
+import { verifyWithin } from './verdict'
+import { answerFailure, type AuthPlugin } from './outcome'
 
 export interface AttemptPlugin extends AuthPlugin, LimitPlugin {
   dirCfg: DirectoryConfig
@@ -94,85 +93,4 @@ export function verifyAttempt(
       })
     })
     .catch(internalError)
-}
-
-/** The verdict within the deadline, then (with the limiter) its bookkeeping, then the answer. */
-function verifyWithin(
-  plugin: AttemptPlugin,
-  connection: Connection,
-  answer: OnceNext,
-  credentials: Credentials,
-  started: number,
-  deadlineMs: number,
-  internalError: (err: unknown) => void,
-  limit?: LimitSession,
-): void {
-  const { mech, authcid } = credentials
-  const who = safeForLog(authcid)
-  const left = () => deadlineMs - (Date.now() - started)
-  // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
-  const authenticator = createAuthenticator({
-    directory: plugin.dirCfg,
-    auth: plugin.cfg,
-    localUsers: plugin.localUsers,
-    cache: plugin.cache,
-    handle: plugin.directory,
-  })
-  const fail = (v: Verdict, settled?: Settled) => {
-    recordAuthContract(connection, plugin, { pass: false, method: mech })
-    const note = settled ? `; ${settled.note}` : ''
-    const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}${note}`
-    // An outage is not the client's doing: counted, but answered without the delay.
-    // No delay outlives the deadline.
-    answerFailure(plugin, connection, answer, verdictDecision(v), log, {
-      delay: v.outcome !== 'DIRECTORY_DOWN',
-      maxDelayMs: left(),
-      limiterDelayMs: settled?.delayMs,
-      auth: { login: authcid, ...(settled ? { limiter: settled.action } : {}) },
-    })
-  }
-  settleWithin(authenticator.verify(credentials), left(), {
-    value(v: Verdict) {
-      if (!limit) return v.outcome === 'OK' ? answerSuccess(plugin, connection, answer, mech, v) : fail(v)
-      if (v.outcome === 'OK') {
-        limit
-          .afterSuccess(left())
-          .then((s) => {
-            const limited = {
-              delayMs: Math.max(0, Math.min(s.delayMs, left())),
-              limiter: s.action,
-              note: s.note,
-            }
-            answerSuccess(plugin, connection, answer, mech, v, limited)
-          })
-          .catch(internalError)
-        return
-      }
-      // An outage is not a guess: the limiter does not count it.
-      if (v.outcome === 'DIRECTORY_DOWN') return fail(v)
-      limit
-        .afterFailure(left())
-        .then((s) => fail(v, s))
-        .catch(internalError)
-    },
-    error: internalError,
-    timeout() {
-      recordAuthContract(connection, plugin, { pass: false, method: mech })
-      const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
-      answerFailure(plugin, connection, answer, AUTH_TIMED_OUT, log, {
-        delay: false,
-        auth: { login: authcid },
-      })
-    },
-    late(settled) {
-      if ('error' in settled)
-        connection.logerror(
-          plugin,
-          `AUTH ${mech} error for ${who}: ${String((settled.error as Error)?.stack ?? settled.error)}`,
-        )
-      const verdict = 'value' in settled ? labelOf(settled.value) : 'internal error'
-      const after = `came after ${Date.now() - started} ms, when 454 had been answered: ignored`
-      connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} ${after}`)
-    },
-  })
 }

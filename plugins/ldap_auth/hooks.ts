@@ -3,7 +3,7 @@
 // credentials file and a cache). Thin: the exchange is lib/authn/sasl, the
 // verdict lib/authn/authenticator within a deadline ./attempt, what each ending
 // records lib/authn/decide (through haraka/record), session endings ./outcome,
-// the AUTH limiter across connections ./limit (config/auth_limits.ini).
+// the AUTH limiter across connections ./limit and ./limit_hooks.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
 import { credentialCacheFor } from '../../lib/authn/authenticator'
@@ -27,7 +27,7 @@ import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
 import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
 // The AUTH limiter's ini and connect hook (./limit), exported for Haraka with the rest.
-export { limit_connect, load_auth_limits_ini } from './limit'
+export { limit_connect, load_auth_limits_ini } from './limit_hooks'
 
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void

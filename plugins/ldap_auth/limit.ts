@@ -3,21 +3,17 @@
 // verdict, and at connect for an address or subnet ban. A store that fails or
 // does not answer within store_timeout is "no limiter data": the attempt goes on
 // (logged once per change of state), and AUTH never breaks for it.
-import constants from 'haraka-constants'
-import type { Connection, Next, Plugin } from 'haraka'
+import type { Connection, Plugin } from 'haraka'
 import { normaliseLogin } from '../../lib/authn/login'
 import type { Credentials } from '../../lib/authn/sasl'
-import { withDeadline } from '../../lib/deadline'
-import { AUTH_LIMITS_INI, limitsWarnings, type LimitsConfig } from '../../lib/limiter/config'
-import { attemptKeys, canonicalLogin, connectKeys, type AttemptKeys } from '../../lib/limiter/keys'
+import { type LimitsConfig } from '../../lib/limiter/config'
+import { attemptKeys, canonicalLogin, type AttemptKeys } from '../../lib/limiter/keys'
 import {
   banOps,
   beforeOps,
-  connectOps,
   failureOps,
   isExempt,
   judgeBefore,
-  judgeConnect,
   judgeFailure,
   limitDecision,
   NOTHING_KNOWN,
@@ -29,55 +25,13 @@ import {
   type Gate,
   type LimiterAction,
 } from '../../lib/limiter/policy'
-import type { StateAnswer, StateOp } from '../../lib/state/store'
-import { loadValidated } from '../../haraka/load_config'
-import { nextOnce } from '../../haraka/next_once'
+import type { StateOp } from '../../lib/state/store'
 import { record } from '../../haraka/record'
-import { sharedState } from '../../haraka/shared_state'
+import { runBatch } from './limit_hooks'
 
 export interface LimitPlugin extends Plugin {
   limits?: LimitsConfig
   load_auth_limits_ini?(): void
-}
-
-export function load_auth_limits_ini(this: LimitPlugin): void {
-  const previous = this.limits
-  this.limits = loadValidated(this, AUTH_LIMITS_INI, () => load_auth_limits_ini.call(this), this.limits)
-  if (!this.limits || this.limits === previous) return
-  for (const w of limitsWarnings(this.limits)) this.logwarn(`auth_limits.ini: ${w}`)
-}
-
-// Whether the last batch failed, for one log line per change of state (per process).
-let storeFailing = false
-
-/** One batch, within `ms`: its answers, or undefined when the store failed or was too slow. */
-async function runBatch(
-  plugin: Plugin,
-  connection: Connection,
-  ops: readonly StateOp[],
-  ms: number,
-): Promise<StateAnswer[] | undefined> {
-  const store = sharedState(connection)
-  try {
-    const answers = await withDeadline(
-      store.run(ops, Date.now()),
-      Math.max(1, ms),
-      `no answer within ${Math.max(1, ms)} ms`,
-    )
-    if (storeFailing) {
-      storeFailing = false
-      connection.lognotice(plugin, `auth_limits: the ${store.kind} store answers again: the limiter is back`)
-    }
-    return answers
-  } catch (err) {
-    const first = !storeFailing
-    storeFailing = true
-    const detail = `the ${store.kind} store failed (${(err as Error).message}): AUTH goes on without the limiter`
-    record(connection, plugin, limitDecision('store_unavailable', 'err', detail), {
-      level: first ? 'warn' : 'none',
-    })
-    return undefined
-  }
 }
 
 /** What the limiter did after the verdict: the delay it asks for the reply, and its action. */
@@ -171,23 +125,4 @@ export function limitAttempt(
       return { delayMs, action: action(act), note }
     },
   }
-}
-
-/** connect: 421 4.7.0 and disconnect while the address or its subnet is banned (before any TLS work). */
-export function limit_connect(this: LimitPlugin, next: Next, connection: Connection): void {
-  const cfg = this.limits
-  const ip = connection.remote?.ip
-  if (!cfg?.enabled || !ip || isExempt(cfg, ip)) return next()
-  const keys = connectKeys(cfg, ip)
-  const done = nextOnce(next)
-  runBatch(this, connection, connectOps(keys), cfg.store_timeout)
-    .then((answers) => {
-      const decision = answers && judgeConnect(keys, answers, Date.now())
-      if (!decision) return done()
-      done(constants.denysoftdisconnect, record(connection, this, decision))
-    })
-    .catch((err: unknown) => {
-      connection.logerror(this, `auth_limits: connect check failed: ${(err as Error).stack ?? String(err)}`)
-      done()
-    })
 }

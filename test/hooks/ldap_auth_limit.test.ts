@@ -16,7 +16,7 @@ import type { StateStore } from '../../lib/state/store'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../../plugins/ldap_auth/attempt'
-import { limit_connect } from '../../plugins/ldap_auth/limit'
+import { limit_connect } from '../../plugins/ldap_auth/limit_hooks'
 import { fakeDirectory, fakeDirectoryConfig } from '../harness/fake_directory'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
