@@ -95,7 +95,7 @@ export function lintConfig(dir: string): Finding[] {
   if (authOn) {
     const limits = load(AUTH_LIMITS_INI)
     if (limits) {
-      warn('auth_limits.ini', limitsWarnings(limits), 'enabled', 'notice')
+      warn('auth_limits.ini', limitsWarnings(limits), 'enabled')
       if (limits.secret) secretFile(dir, 'auth_limits.ini', 'secret', 'the AUTH limiter key', add)
     }
   }

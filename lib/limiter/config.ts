@@ -75,13 +75,15 @@ export function parseLimitsConfig(raw: Record<string, any>): Parsed<LimitsConfig
 
 /** Settings worth a warning at load. */
 export function limitsWarnings(cfg: LimitsConfig): string[] {
-  const w: string[] = []
-  if (!cfg.enabled) w.push('enabled=false: no limit on AUTH guesses across connections')
-  else if (cfg.randomKey)
-    w.push(
-      'secret is empty: a random key for this process (fine for one process; processes sharing a store need the same secret)',
-    )
-  return w
+  return cfg.enabled ? [] : ['enabled=false: no limit on AUTH guesses across connections']
+}
+
+/** What the plugin notes at load (info): an unset secret. */
+export function limitsNotes(cfg: LimitsConfig): string[] {
+  if (!cfg.enabled || !cfg.randomKey) return []
+  return [
+    'secret is empty: a random key for this process (fine for one process; processes sharing a store need the same secret)',
+  ]
 }
 
 /** config/auth_limits.ini */

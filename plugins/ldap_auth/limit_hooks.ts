@@ -4,7 +4,7 @@
 // both run a batch on the shared state (runBatch).
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
-import { AUTH_LIMITS_INI, limitsWarnings } from '../../lib/limiter/config'
+import { AUTH_LIMITS_INI, limitsNotes, limitsWarnings } from '../../lib/limiter/config'
 import { connectKeys } from '../../lib/limiter/keys'
 import { connectOps, isExempt, judgeConnect, limitDecision } from '../../lib/limiter/policy'
 import type { StateAnswer, StateOp } from '../../lib/state/store'
@@ -53,6 +53,7 @@ export function load_auth_limits_ini(this: LimitPlugin): void {
   this.limits = loadValidated(this, AUTH_LIMITS_INI, () => load_auth_limits_ini.call(this), this.limits)
   if (!this.limits || this.limits === previous) return
   for (const w of limitsWarnings(this.limits)) this.logwarn(`auth_limits.ini: ${w}`)
+  for (const n of limitsNotes(this.limits)) this.loginfo(`auth_limits.ini: ${n}`)
 }
 
 /** connect: 421 4.7.0 and disconnect while the address or its subnet is banned (before any TLS work). */
