@@ -26,6 +26,8 @@ export interface ConnectOptions {
   servername?: string
   /** Longest wait for one reply, the TCP connect or the TLS handshake; default 10000. */
   timeoutMs?: number
+  /** Source address of the connection, e.g. another loopback address 127.x.y.z (tests of per-address limits). */
+  localAddress?: string
 }
 
 export type SmtpErrorCode = 'ECLOSED' | 'ETIMEDOUT' | 'EPROTO'
@@ -90,9 +92,10 @@ export class SmtpClient {
   static async connect(opts: ConnectOptions): Promise<SmtpClient> {
     const host = opts.host ?? '127.0.0.1'
     const timeoutMs = opts.timeoutMs ?? 10_000
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {}
     const socket = opts.implicitTls
-      ? tls.connect({ port: opts.port, ...tlsOptions(opts, host) })
-      : net.connect({ host, port: opts.port })
+      ? tls.connect({ port: opts.port, ...local, ...tlsOptions(opts, host) })
+      : net.connect({ host, port: opts.port, ...local })
     await settle(
       socket,
       opts.implicitTls ? 'secureConnect' : 'connect',

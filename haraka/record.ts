@@ -48,6 +48,8 @@ export interface AuthAudit {
   startedAt?: number
   /** the directory server that answered */
   server?: string
+  /** what the AUTH limiter did (lib/limiter/policy LimiterAction) */
+  limiter?: string
 }
 
 /**
@@ -99,7 +101,7 @@ export function auditEvent(connection: Connection, decision: Decision, auth?: Au
     enhanced_code: decision.reply?.enh ?? null,
     server: auth?.server ?? null,
     elapsed_ms: auth?.startedAt === undefined ? null : Math.max(0, Date.now() - auth.startedAt),
-    limiter: null,
+    limiter: auth?.limiter ?? null,
   }
 }
 

@@ -40,7 +40,7 @@ export interface AuditEvent {
   server: string | null
   /** AUTH: milliseconds since the AUTH command */
   elapsed_ms: number | null
-  /** what the rate limiter did (not there yet: always null) */
+  /** AUTH: what the limiter did (allow, delay, refuse, shield, ban, suspend, exempt, unavailable); null when off */
   limiter: string | null
 }
 

@@ -37,6 +37,17 @@ export const REPLIES = {
     enh: '4.7.0',
     text: 'Too many failed authentication attempts, closing connection',
   },
+  // The AUTH limiter (lib/limiter): a ban or a login's lock at AUTH, an address or subnet ban at connect
+  AUTH_LIMITED: {
+    code: 454,
+    enh: '4.7.0',
+    text: 'Too many failed authentication attempts, try again later',
+  },
+  CONNECT_LIMITED: {
+    code: 421,
+    enh: '4.7.0',
+    text: 'Too many failed authentication attempts from your network, try again later',
+  },
 
   // Relay and sender policy
   RELAY_DENIED: { code: 550, enh: '5.7.1', text: 'Relaying denied: authenticate first' },

@@ -53,7 +53,7 @@ export const PLUGINS: readonly PluginPackage[] = [
   {
     plugin: 'ldap_auth',
     description: 'SMTP AUTH PLAIN/LOGIN against an LDAP directory, TLS only (Haraka plugin)',
-    ini: ['ldap_directory.ini', 'ldap_auth.ini', 'auth_enc_file.ini', 'shared_state.ini'],
+    ini: ['ldap_directory.ini', 'ldap_auth.ini', 'auth_limits.ini', 'auth_enc_file.ini', 'shared_state.ini'],
   },
   {
     plugin: 'auth_relay',

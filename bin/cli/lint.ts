@@ -15,6 +15,7 @@ import { readConfig, readIni } from '../../lib/config/read_dir'
 import type { IniFile } from '../../lib/config/schema'
 import { directoryWarnings, LDAP_DIRECTORY_INI } from '../../lib/ldap/config'
 import { authMetricsIni, metricsWarnings } from '../../lib/metrics/config'
+import { AUTH_LIMITS_INI, limitsWarnings } from '../../lib/limiter/config'
 import { AUTH_RELAY_INI, relayWarnings } from '../../lib/relay/config'
 import { authStampIni, stampWarnings } from '../../lib/stamp/config'
 import { EXIT, instanceDir } from './common'
@@ -89,6 +90,14 @@ export function lintConfig(dir: string): Finding[] {
     if (auth.local_users !== 'off') {
       const users = load(AUTH_ENC_FILE_INI)
       if (users?.size) secretFile(dir, 'auth_enc_file.ini', '[users]', 'password hashes', add)
+    }
+  }
+
+  if (authOn) {
+    const limits = load(AUTH_LIMITS_INI)
+    if (limits) {
+      warn('auth_limits.ini', limitsWarnings(limits), 'enabled')
+      if (limits.secret) secretFile(dir, 'auth_limits.ini', 'secret', 'the AUTH limiter key', add)
     }
   }
 

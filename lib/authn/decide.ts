@@ -7,7 +7,7 @@ import type { ExchangeRefusal } from './sasl'
 import type { Verdict, VerdictLabel } from './verify'
 
 /** A decision the hook answers with its own reply. */
-export type Answered<R extends 'auth' | 'authn' | 'authz'> = Decision<R> & { reply: Reply }
+export type Answered<R extends 'auth' | 'authn' | 'authz' | 'limit'> = Decision<R> & { reply: Reply }
 
 /** The exchange refused a line (lib/authn/sasl): answered with the step's reply. */
 export function exchangeRefused(step: { reason: ExchangeRefusal; reply: Reply }): Answered<'auth'> {

@@ -5,26 +5,24 @@
 // So we answer 454 4.7.0 ourselves before that, and a late verdict is logged
 // and dropped: it never replies, and never sets auth_user or relaying.
 import type { Connection, Next } from 'haraka'
-import { createAuthenticator } from '../../lib/authn/authenticator'
 import { budgetWarnings } from '../../lib/authn/budget'
 import type { CredentialCache } from '../../lib/authn/cache'
-import { AUTH_INTERNAL_ERROR, AUTH_TIMED_OUT, verdictDecision } from '../../lib/authn/decide'
+import { AUTH_INTERNAL_ERROR } from '../../lib/authn/decide'
 import { identityNotes, identityRuleFor } from '../../lib/authn/identity'
 import type { LocalUsers } from '../../lib/authn/local_users'
 import type { Credentials } from '../../lib/authn/sasl'
-import type { Verdict } from '../../lib/authn/verify'
-import { hookDeadlineMs, settleWithin } from '../../lib/deadline'
+import { hookDeadlineMs } from '../../lib/deadline'
 import { labelOf } from '../../lib/decisions'
 import type { DirectoryConfig } from '../../lib/ldap/config'
 import type { DirectoryHandle } from '../../lib/ldap/handle'
 import { safeForLog } from '../../lib/text'
 import { nextOnce } from '../../haraka/next_once'
-import { noteLoginEntry, sessionAttributes } from '../../haraka/notes'
-import { loginEntryKey } from '../../lib/ldap/login_entry'
 import { recordAuthContract } from '../../haraka/record'
-import { answerFailure, answerSuccess, type AuthPlugin } from './outcome'
+import { limitAttempt, type LimitPlugin } from './limit'
+import { verifyWithin } from './verdict'
+import { answerFailure, type AuthPlugin } from './outcome'
 
-export interface AttemptPlugin extends AuthPlugin {
+export interface AttemptPlugin extends AuthPlugin, LimitPlugin {
   dirCfg: DirectoryConfig
   directory: DirectoryHandle
   cache: CredentialCache
@@ -53,63 +51,46 @@ export function verifyAttempt(
   const who = safeForLog(authcid)
   const started = Date.now()
   const deadlineMs = hookDeadlineMs(plugin.cfg.auth_timeout, plugin.timeout)
+  const left = () => deadlineMs - (Date.now() - started)
   const logBug = (err: unknown) =>
     connection.logerror(plugin, `AUTH ${mech} error for ${who}: ${(err as Error).stack ?? String(err)}`)
-  // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
-  const dirCfg = plugin.dirCfg
-  const authenticator = createAuthenticator({
-    directory: dirCfg,
-    auth: plugin.cfg,
-    localUsers: plugin.localUsers,
-    cache: plugin.cache,
-    handle: plugin.directory,
-    sessionAttributes: sessionAttributes(connection),
-  })
-
   // next() at most once, so that a bug after the answer cannot answer twice
   const answer = nextOnce(next)
-  settleWithin(authenticator.verify(credentials), deadlineMs, {
-    value(v: Verdict) {
-      if (v.outcome === 'OK') {
-        // the entry the search found, so auth_relay need not search for it again (lib/ldap/login_entry)
-        const { found } = v
-        const key = loginEntryKey(dirCfg)
-        noteLoginEntry(connection, found && !v.proxy ? { key, login: v.login!, ...found } : undefined)
-        return answerSuccess(plugin, connection, answer, mech, v)
-      }
+  const internalError = (err: unknown) => {
+    logBug(err)
+    // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
+    if (answer.called) return
+    const log = `AUTH ${mech} internal error for ${who}`
+    answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, {
+      delay: false,
+      auth: { login: authcid },
+    })
+  }
+  const limit = limitAttempt(plugin, connection, credentials)
+  if (!limit) return verifyWithin(plugin, connection, answer, credentials, started, deadlineMs, internalError)
+  // The limiter is asked first: a refused attempt, or a password already known wrong, never reaches the directory.
+  limit
+    .gate(left())
+    .then(async (gate) => {
+      if (gate.kind === 'ask')
+        return verifyWithin(
+          plugin,
+          connection,
+          answer,
+          credentials,
+          started,
+          deadlineMs,
+          internalError,
+          limit,
+        )
+      const settled = gate.kind === 'shield' ? await limit.afterFailure(left()) : undefined
       recordAuthContract(connection, plugin, { pass: false, method: mech })
-      const log = `AUTH ${mech} failed for ${who}: ${labelOf(v)}${v.detail ? ` ${v.detail}` : ''}`
-      // An outage is not the client's doing: counted, but answered without the delay.
-      // No delay outlives the deadline.
-      answerFailure(plugin, connection, answer, verdictDecision(v), log, {
-        delay: v.outcome !== 'DIRECTORY_DOWN',
-        maxDelayMs: deadlineMs - (Date.now() - started),
-        auth: { login: authcid, ...(v.server ? { server: v.server } : {}) },
+      const log = `AUTH ${mech} ${gate.kind === 'shield' ? 'failed' : 'refused'} for ${who}: ${labelOf(gate.decision)} ${gate.decision.detail ?? ''}`
+      answerFailure(plugin, connection, answer, gate.decision, log, {
+        maxDelayMs: left(),
+        limiterDelayMs: settled?.delayMs,
+        auth: { login: authcid, limiter: limit.action(settled?.action === 'ban' ? 'ban' : gate.action) },
       })
-    },
-    error(err) {
-      logBug(err)
-      // A bug after the answer (in answerSuccess/answerFailure): logged, never a second reply.
-      if (answer.called) return
-      const log = `AUTH ${mech} internal error for ${who}`
-      answerFailure(plugin, connection, answer, AUTH_INTERNAL_ERROR, log, {
-        delay: false,
-        auth: { login: authcid },
-      })
-    },
-    timeout() {
-      recordAuthContract(connection, plugin, { pass: false, method: mech })
-      const log = `AUTH ${mech} failed for ${who}: authn(timeout) no verdict within ${deadlineMs} ms (auth_timeout, plugin timeout ${plugin.timeout} s)`
-      answerFailure(plugin, connection, answer, AUTH_TIMED_OUT, log, {
-        delay: false,
-        auth: { login: authcid },
-      })
-    },
-    late(settled) {
-      if ('error' in settled) logBug(settled.error)
-      const verdict = 'value' in settled ? labelOf(settled.value) : 'internal error'
-      const after = `came after ${Date.now() - started} ms, when 454 had been answered: ignored`
-      connection.lognotice(plugin, `AUTH ${mech} for ${who}: verdict ${verdict} ${after}`)
-    },
-  })
+    })
+    .catch(internalError)
 }

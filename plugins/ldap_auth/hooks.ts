@@ -2,7 +2,8 @@
 // under TLS, verified against the directory (and optionally a local
 // credentials file and a cache). Thin: the exchange is lib/authn/sasl, the
 // verdict lib/authn/authenticator within a deadline ./attempt, what each ending
-// records lib/authn/decide (through haraka/record), session endings ./outcome.
+// records lib/authn/decide (through haraka/record), session endings ./outcome,
+// the AUTH limiter across connections ./limit and ./limit_hooks.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
 import { credentialCacheFor } from '../../lib/authn/authenticator'
@@ -27,10 +28,14 @@ import { markAuthCommand } from '../../haraka/notes'
 import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
 import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
+// The AUTH limiter's ini and connect hook (./limit), exported for Haraka with the rest.
+export { limit_connect, load_auth_limits_ini } from './limit_hooks'
+
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
   load_ldap_directory_ini(): void
   load_auth_enc_file_ini(): void
+  load_auth_limits_ini(): void
 }
 
 /** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
@@ -43,7 +48,9 @@ export function register(this: LdapAuth): void {
   this.load_ldap_auth_ini()
   this.load_ldap_directory_ini()
   this.load_auth_enc_file_ini()
+  this.load_auth_limits_ini()
   useSharedState(this)
+  this.register_hook('connect', 'limit_connect')
   this.register_hook('capabilities', 'advertise_auth')
   this.register_hook('unrecognized_command', 'auth_command')
 }

@@ -40,6 +40,8 @@ export interface FailureOptions {
   delay?: boolean
   /** the delay never exceeds this (the time left before the AUTH deadline) */
   maxDelayMs?: number
+  /** the AUTH limiter's delay (auth_limits.ini): the reply waits the larger of it and the session's, not the sum */
+  limiterDelayMs?: number
 }
 
 /**
@@ -55,10 +57,9 @@ export function countFailure(
 ): { delayMs: number; last: boolean } {
   const n = countAuthFailure(connection)
   const last = n >= plugin.cfg.max_failures
-  const delayMs =
-    opts.delay === false
-      ? 0
-      : Math.max(0, Math.min(failureDelayMs(plugin.cfg, n), opts.maxDelayMs ?? Infinity))
+  const sessionDelay = opts.delay === false ? 0 : failureDelayMs(plugin.cfg, n)
+  const wanted = Math.max(sessionDelay, opts.limiterDelayMs ?? 0)
+  const delayMs = Math.max(0, Math.min(wanted, opts.maxDelayMs ?? Infinity))
   const tail = `${delayMs ? `, reply in ${delayMs} ms` : ''}${last ? ', too many failures: closing the connection' : ''}`
   record(connection, plugin, decision, {
     emit: true,
@@ -77,7 +78,7 @@ export function answerFailure(
   plugin: AuthPlugin,
   connection: Connection,
   next: Next,
-  decision: Answered<'auth' | 'authn' | 'authz'>,
+  decision: Answered<'auth' | 'authn' | 'authz' | 'limit'>,
   log: string,
   opts: FailureOptions = {},
 ): void {
@@ -106,24 +107,33 @@ export function answerSuccess(
   next: Next,
   mech: string,
   v: Verdict,
+  limited?: { delayMs: number; limiter: string; note: string },
 ): void {
   // An OK verdict carries all three (lib/authn/verify).
   const [login, identity, user] = [v.login!, v.identity!, v.user!]
-  connection.relaying = true
   recordAuthContract(connection, plugin, { pass: true, method: mech, user })
   const as = identity !== login ? ` as ${safeForLog(identity)}` : ''
   const acting = v.proxy ? ` acting as ${safeForLog(user)}` : ''
-  const log = `AUTH ${mech} succeeded for ${safeForLog(login)}${as}${acting} (${v.reason})`
+  const delayMs = limited?.delayMs ?? 0
+  const tail = limited ? `; ${limited.note}${delayMs ? `, reply in ${delayMs} ms` : ''}` : ''
+  const log = `AUTH ${mech} succeeded for ${safeForLog(login)}${as}${acting} (${v.reason}${tail})`
   const decision = verdictDecision(v)
   const auth: AuthAudit = { mechanism: mech, login, identity, startedAt: authCommand(connection)?.at }
   if (v.proxy) auth.actsAs = user
   if (v.server) auth.server = v.server
+  if (limited) auth.limiter = limited.limiter
   record(connection, plugin, decision, { log, auth })
   if (v.proxy) record(connection, plugin, ACTING_AS_AUTHZID, { level: 'none' })
-  connection.respond(decision.reply.code, replyText(decision.reply), () => {
-    connection.authheader = '(authenticated bits=0)\n'
-    connection.auth_results(`auth=pass (${mech.toLowerCase()}) smtp.auth=${authResultsValue(user)}`)
-    noteAuthenticated(connection, { user, method: mech, ...(v.proxy ? { login: identity } : {}) })
-    next(constants.ok)
-  })
+  // The session relays from the reply on (a limiter delay comes before it).
+  const reply = () => {
+    connection.relaying = true
+    connection.respond(decision.reply.code, replyText(decision.reply), () => {
+      connection.authheader = '(authenticated bits=0)\n'
+      connection.auth_results(`auth=pass (${mech.toLowerCase()}) smtp.auth=${authResultsValue(user)}`)
+      noteAuthenticated(connection, { user, method: mech, ...(v.proxy ? { login: identity } : {}) })
+      next(constants.ok)
+    })
+  }
+  if (delayMs) setTimeout(reply, delayMs)
+  else reply()
 }

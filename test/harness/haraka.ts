@@ -154,6 +154,14 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     setIniKeyIn(readRepoConfig('eml_sink.ini'), 'main', 'dir', mailDir),
   )
 
+  // The AUTH limiter counts failures across connections from one address, and every test
+  // client is 127.0.0.1: suites written before it would ban themselves. It is off here unless
+  // a test turns it on (`ini` or `files` for auth_limits.ini); test/e2e/auth_limits.test.ts does.
+  writeFileSync(
+    path.join(configDir, 'auth_limits.ini'),
+    setIniKeyIn(readRepoConfig('auth_limits.ini'), 'main', 'enabled', 'false'),
+  )
+
   const pair = await generateSelfSigned('mail.example.com')
   writeFileSync(path.join(configDir, 'tls_key.pem'), pair.key, { mode: 0o600 })
   writeFileSync(path.join(configDir, 'tls_cert.pem'), pair.cert)

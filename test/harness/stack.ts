@@ -15,8 +15,8 @@ export const BOB = { login: 'bob@example.com', uid: 'bob', password: 'can-we-fix
 export interface Stack {
   slapd: Slapd
   haraka: HarakaInstance
-  /** A client on the submission port after EHLO, STARTTLS and EHLO again. */
-  submission(): Promise<SmtpClient>
+  /** A client on the submission port after EHLO, STARTTLS and EHLO again (from `from`, a loopback source address). */
+  submission(from?: string): Promise<SmtpClient>
   /** A client on the implicit-TLS port after EHLO. */
   smtps(): Promise<SmtpClient>
   /** A client on the inbound (port-25 style) port after EHLO, without TLS. */
@@ -58,13 +58,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   return {
     slapd,
     haraka,
-    async submission() {
+    async submission(from?: string) {
       const c = track(
         await SmtpClient.connect({
           host: haraka.host,
           port: haraka.ports.submission,
           ca: haraka.caCert,
           servername: 'mail.example.com',
+          ...(from ? { localAddress: from } : {}),
         }),
       )
       await c.ehlo('client.example.net')

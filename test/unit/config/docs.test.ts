@@ -8,6 +8,7 @@ import { AUTH_SPEC } from '../../../lib/authn/config'
 import type { FieldSpec, SectionSpec } from '../../../lib/config/schema'
 import { DIRECTORY_SPEC } from '../../../lib/ldap/config'
 import { METRICS_SPEC } from '../../../lib/metrics/config'
+import { LIMITS_SPEC } from '../../../lib/limiter/config'
 import { RELAY_SECTIONS, RELAY_SPEC } from '../../../lib/relay/config'
 import { SINK_SPEC } from '../../../demo/sink/config'
 import { STAMP_SPEC } from '../../../lib/stamp/config'
@@ -19,6 +20,7 @@ const README = readFileSync(path.join(REPO, 'README.md'), 'utf8')
 const FILES: Record<string, SectionSpec> = {
   'ldap_directory.ini': DIRECTORY_SPEC,
   'ldap_auth.ini': AUTH_SPEC,
+  'auth_limits.ini': LIMITS_SPEC,
   'auth_relay.ini': RELAY_SPEC,
   'auth_stamp.ini': STAMP_SPEC,
   'eml_sink.ini': SINK_SPEC,

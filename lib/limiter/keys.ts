@@ -1,0 +1,123 @@
+// What the AUTH limiter counts by: the client address (an IPv6 client as its
+// /64), its subnet (IPv4 /24, IPv6 /48), the canonical login, the pair of both,
+// the login's familiar sources, and a password fingerprint. A fingerprint is an
+// HMAC of login and password under the limiter's secret, cut to 16 bits: enough
+// to tell "the same wrong password again" (a phone retrying a stale one), useless
+// to recover a password from (65 536 values, and the key is needed to compute
+// any). No password and no full hash is kept, logged or sent to the store.
+import { createHmac } from 'node:crypto'
+import ipaddr from 'ipaddr.js'
+
+/** Hex digits of a password fingerprint: 4 = 16 bits (Dovecot's policy hash keeps 12). */
+export const FINGERPRINT_HEX = 4
+
+export interface KeyShape {
+  ipv4_subnet: number
+  ipv6_subnet: number
+  ipv6_host: number
+  familiar_ipv4_subnet: number
+  familiar_ipv6_subnet: number
+}
+
+/** `address/prefix` of the network `bits` long that holds `ip` (IPv4-mapped IPv6 as IPv4). */
+export function networkOf(ip: string, v4bits: number, v6bits: number): string {
+  if (!ipaddr.isValid(ip)) return `invalid:${ip.slice(0, 64)}`
+  const addr = ipaddr.process(ip)
+  const bits = addr.kind() === 'ipv4' ? v4bits : v6bits
+  const bytes = addr.toByteArray()
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8))
+    bytes[i]! &= (0xff << (8 - keep)) & 0xff
+  }
+  const net = ipaddr.fromByteArray(bytes).toString()
+  return `${net}/${bits}`
+}
+
+/** The canonical login of the keys: normalised (lib/authn/login) and lower-cased. */
+export function canonicalLogin(normalised: string): string {
+  return normalised.toLowerCase()
+}
+
+export function fingerprint(key: Buffer, login: string, password: string): string {
+  return createHmac('sha256', key).update(`pw\0${login}\0${password}`).digest('hex').slice(0, FINGERPRINT_HEX)
+}
+
+/** A familiar source as stored: an HMAC of the login and its source network, 64 bits. */
+export function familiarToken(key: Buffer, login: string, sourceNet: string): string {
+  return createHmac('sha256', key).update(`src\0${login}\0${sourceNet}`).digest('hex').slice(0, 16)
+}
+
+/** The store keys of one attempt (namespace `limit:`). Logins appear canonical, never a password. */
+export interface AttemptKeys {
+  /** the client's address key: an IPv4 address, an IPv6 /64 (ipv6_host) */
+  ip: string
+  subnet: string
+  login: string
+  /** the attempt's password fingerprint */
+  fp: string
+  /** the familiar-source token of (login, source network) */
+  source: string
+  failIp: string
+  failSubnet: string
+  failLogin: string
+  failPair: string
+  failFamiliar: string
+  failGlobal: string
+  familiar: string
+  banIp: string
+  banSubnet: string
+  banPair: string
+  strikesIp: string
+  strikesSubnet: string
+  strikesPair: string
+}
+
+export const BAN_LISTING = 'limit:bans'
+
+export function banKeyOf(kind: 'ip' | 'subnet', net: string): string {
+  return `limit:ban:${kind}:${net}`
+}
+
+export function attemptKeys(
+  shape: KeyShape,
+  key: Buffer,
+  ip: string,
+  login: string,
+  password: string,
+): AttemptKeys {
+  const host = networkOf(ip, 32, shape.ipv6_host)
+  const subnet = networkOf(ip, shape.ipv4_subnet, shape.ipv6_subnet)
+  const sourceNet = networkOf(ip, shape.familiar_ipv4_subnet, shape.familiar_ipv6_subnet)
+  const source = familiarToken(key, login, sourceNet)
+  const pair = `${host}|${login}`
+  return {
+    ip: host,
+    subnet,
+    login,
+    fp: fingerprint(key, login, password),
+    source,
+    failIp: `limit:fail:ip:${host}`,
+    failSubnet: `limit:fail:subnet:${subnet}`,
+    failLogin: `limit:fail:login:${login}`,
+    failPair: `limit:fail:pair:${pair}`,
+    failFamiliar: `limit:fail:familiar:${login}|${source}`,
+    failGlobal: 'limit:fail:global',
+    familiar: `limit:familiar:${login}`,
+    banIp: banKeyOf('ip', host),
+    banSubnet: banKeyOf('subnet', subnet),
+    banPair: `limit:ban:pair:${pair}`,
+    strikesIp: `limit:strikes:ip:${host}`,
+    strikesSubnet: `limit:strikes:subnet:${subnet}`,
+    strikesPair: `limit:strikes:pair:${pair}`,
+  }
+}
+
+/** The connect hook's keys: only the address and its subnet. */
+export function connectKeys(
+  shape: KeyShape,
+  ip: string,
+): { ip: string; subnet: string; banIp: string; banSubnet: string } {
+  const host = networkOf(ip, 32, shape.ipv6_host)
+  const subnet = networkOf(ip, shape.ipv4_subnet, shape.ipv6_subnet)
+  return { ip: host, subnet, banIp: banKeyOf('ip', host), banSubnet: banKeyOf('subnet', subnet) }
+}

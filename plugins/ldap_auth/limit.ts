@@ -1,0 +1,128 @@
+// The AUTH limiter in a Haraka session (lib/limiter/policy over the process's
+// shared state, haraka/shared_state): asked before the directory, fed after the
+// verdict, and at connect for an address or subnet ban. A store that fails or
+// does not answer within store_timeout is "no limiter data": the attempt goes on
+// (logged once per change of state), and AUTH never breaks for it.
+import type { Connection, Plugin } from 'haraka'
+import { normaliseLogin } from '../../lib/authn/login'
+import type { Credentials } from '../../lib/authn/sasl'
+import { type LimitsConfig } from '../../lib/limiter/config'
+import { attemptKeys, canonicalLogin, type AttemptKeys } from '../../lib/limiter/keys'
+import {
+  banOps,
+  beforeOps,
+  failureOps,
+  isExempt,
+  judgeBefore,
+  judgeFailure,
+  limitDecision,
+  NOTHING_KNOWN,
+  readBefore,
+  readFailure,
+  successDelay,
+  successOps,
+  type Before,
+  type Gate,
+  type LimiterAction,
+} from '../../lib/limiter/policy'
+import type { StateOp } from '../../lib/state/store'
+import { record } from '../../haraka/record'
+import { runBatch } from './limit_hooks'
+
+export interface LimitPlugin extends Plugin {
+  limits?: LimitsConfig
+  load_auth_limits_ini?(): void
+}
+
+/** What the limiter did after the verdict: the delay it asks for the reply, and its action. */
+export interface Settled {
+  delayMs: number
+  action: LimiterAction
+  /** words for the attempt's log line */
+  note: string
+}
+
+export interface LimitSession {
+  /** before the directory */
+  gate(ms: number): Promise<Gate>
+  /** after a counted failure (a wrong password, an unknown login, a refusal; not an outage) */
+  afterFailure(ms: number): Promise<Settled>
+  afterSuccess(ms: number): Promise<Settled>
+  /** the audit value of an attempt the gate answered */
+  action(a: LimiterAction): LimiterAction
+}
+
+/** The limiter for one attempt; undefined when it is off or the login is not one (verify refuses it unasked). */
+export function limitAttempt(
+  plugin: LimitPlugin,
+  connection: Connection,
+  credentials: Credentials,
+): LimitSession | undefined {
+  // The configuration as it is now: a reload meanwhile changes nothing for this attempt.
+  const cfg = plugin.limits
+  const ip = connection.remote?.ip
+  const login = normaliseLogin(credentials.authcid)
+  if (!cfg?.enabled || !ip || !login.ok) return undefined
+  const keys: AttemptKeys = attemptKeys(cfg, cfg.key, ip, canonicalLogin(login.login), credentials.password)
+  const exempt = isExempt(cfg, ip)
+  let before: Before = NOTHING_KNOWN
+  let unavailable = false
+  const run = async (ops: readonly StateOp[], ms: number) => {
+    const answers = await runBatch(plugin, connection, ops, ms)
+    if (!answers) unavailable = true
+    return answers
+  }
+  const action = (a: LimiterAction): LimiterAction => (unavailable ? 'unavailable' : a)
+  return {
+    action,
+    async gate(ms) {
+      const answers = await run(beforeOps(cfg, keys), Math.min(cfg.store_timeout, ms))
+      if (!answers) return { kind: 'ask', action: 'allow' }
+      before = readBefore(answers, Date.now())
+      return judgeBefore(cfg, keys, before, exempt, Date.now())
+    },
+    async afterFailure(ms) {
+      const started = Date.now()
+      const answers = await run(failureOps(cfg, keys, before.familiar), Math.min(cfg.store_timeout, ms))
+      if (!answers) return { delayMs: 0, action: action('allow'), note: 'limiter: no store' }
+      const counts = readFailure(answers)
+      const { delayMs, bans } = judgeFailure(cfg, keys, before, counts, exempt)
+      const by = `ip ${counts.ip}, subnet ${counts.subnet}, login ${counts.login}, pair ${counts.pair}${before.familiar ? `, familiar ${counts.familiar}` : ''}`
+      if (bans.length) {
+        const left = ms - (Date.now() - started)
+        const written = await run(banOps(cfg, bans, Date.now()), Math.min(cfg.store_timeout, left))
+        for (const ban of bans)
+          record(
+            connection,
+            plugin,
+            written ? ban.decision : { ...ban.decision, detail: `${ban.decision.detail} (not stored)` },
+            {
+              level: 'notice',
+            },
+          )
+      }
+      if (delayMs && !bans.length)
+        record(connection, plugin, limitDecision('delayed', 'skip'), { level: 'none' })
+      const act: LimiterAction = exempt ? 'exempt' : bans.length ? 'ban' : delayMs ? 'delay' : 'allow'
+      return { delayMs, action: action(act), note: `limiter: ${by} distinct failures in ${cfg.window} s` }
+    },
+    async afterSuccess(ms) {
+      const { ops, suspension } = successOps(cfg, keys, before, Date.now())
+      const answers = await run(ops, Math.min(cfg.store_timeout, ms))
+      if (suspension)
+        record(
+          connection,
+          plugin,
+          answers ? suspension : { ...suspension, detail: `${suspension.detail} (not stored)` },
+          {
+            level: 'warn',
+          },
+        )
+      const delayMs = successDelay(cfg, before, exempt)
+      if (delayMs) record(connection, plugin, limitDecision('delayed', 'skip'), { level: 'none' })
+      const act: LimiterAction = suspension ? 'suspend' : exempt ? 'exempt' : delayMs ? 'delay' : 'allow'
+      const note = `limiter: ${before.familiar ? 'familiar' : 'unfamiliar'} source`
+      return { delayMs, action: action(act), note }
+    },
+  }
+}
