@@ -35,6 +35,8 @@ export function reconnectDelay(retries: number): number {
 
 export interface RedisStateEvents {
   onChange(change: StateChange): void
+  /** the connection is (again) ready */
+  onReady?: () => void
   onBatch?: ResilientOptions['onBatch']
   onRoundTrip?: () => void
 }
@@ -64,6 +66,7 @@ export function openRedisState(
   })
   // Without a listener node-redis's 'error' event would be thrown (and stop Haraka).
   client.on('error', () => {})
+  if (events.onReady) client.on('ready', events.onReady)
   let closed = false
   // With a reconnect strategy that never gives up, connect() settles only once connected.
   client.connect().catch(() => {})

@@ -36,12 +36,14 @@ interface Settings {
   redis?: RedisConnection
 }
 
-/** What server.notes holds: the store and what it was made from. */
+/** A store this module made, and what from. */
 interface Holder {
   key: string
   store: StateStore
   redis?: RedisState
+  /** the Redis-kept secret, once fetched */
   secret?: Buffer
+  fetching?: Promise<Buffer | undefined>
 }
 
 let settings: Settings | undefined
@@ -87,11 +89,11 @@ export function useSharedState(plugin: Plugin): void {
   const p = plugin as Plugin & Record<string, unknown>
   p.shared_state_init_master = function (next: InitNext, server: InitServer) {
     const nodes = server.cfg?.main?.nodes
-    if (!(nodes === 'cpus' || (Number(nodes) || 0) > 0) && server.notes) holderFor(server.notes)
+    if (!(nodes === 'cpus' || (Number(nodes) || 0) > 0) && server.notes) storeOn(server.notes)
     next()
   }
   p.shared_state_init_child = function (next: InitNext, server: InitServer) {
-    if (server.notes) holderFor(server.notes)
+    if (server.notes) storeOn(server.notes)
     next()
   }
   plugin.register_hook('init_master', 'shared_state_init_master')
@@ -102,40 +104,58 @@ export function useSharedState(plugin: Plugin): void {
 export function sharedState(connection: Connection): StateStore {
   const notes = (connection as Connection & WithServer).server?.notes
   if (!notes) return processFallback
-  return holderFor(notes).store
+  return storeOn(notes)
 }
 
 /**
  * The key for HMACs that must agree across the cluster (password fingerprints, familiar
- * sources): shared_state.ini `secret` when set; with store=redis and no secret, one made
- * by the first process and kept in Redis (`<prefix>secret`, SET NX: every process gets
- * the same); otherwise (memory, or Redis not answering yet) random for this process.
+ * sources) when auth_limits.ini sets none: with store=redis, one made by the first process
+ * and kept in Redis (`<prefix>secret`, SET NX: every process and host gets the same),
+ * fetched as soon as Redis answers; undefined until then, and with store=memory (the
+ * caller then keeps its per-process key).
  */
-export async function clusterSecret(connection: Connection): Promise<Buffer> {
-  const cfg = settings?.cfg
-  if (cfg?.secret) return Buffer.from(cfg.secret)
+export function sharedSecret(connection: Connection): Buffer | undefined {
   const notes = (connection as Connection & WithServer).server?.notes
-  if (!notes || !cfg) return PROCESS_SECRET
-  const holder = holderFor(notes)
-  if (holder.secret) return holder.secret
-  if (!holder.redis?.connected()) return PROCESS_SECRET
-  try {
-    const ask = holder.redis.command([
-      'EVAL',
-      SECRET_SCRIPT,
-      '1',
-      `${cfg.prefix}secret`,
-      randomBytes(32).toString('hex'),
-    ])
-    const reply = await withDeadline(ask, cfg.timeout_ms, `no answer within ${cfg.timeout_ms} ms`)
-    const secret = Buffer.from(String(reply), 'hex')
-    if (secret.length < 16) throw new Error('the secret in Redis is too short')
-    holder.secret = secret
-    return secret
-  } catch {
-    // Not now: this process's own key for this attempt, Redis's once it answers.
-    return PROCESS_SECRET
-  }
+  const holder = notes ? holders.get(storeOn(notes)) : undefined
+  if (!holder?.redis) return undefined
+  if (!holder.secret) void fetchSecret(holder)
+  return holder.secret
+}
+
+/** sharedSecret, waiting (at most timeout_ms) for Redis to give it; this process's own key when it cannot. */
+export async function clusterSecret(connection: Connection): Promise<Buffer> {
+  const notes = (connection as Connection & WithServer).server?.notes
+  const holder = notes ? holders.get(storeOn(notes)) : undefined
+  if (!holder?.redis) return PROCESS_SECRET
+  return holder.secret ?? (await fetchSecret(holder)) ?? PROCESS_SECRET
+}
+
+/** One request for the Redis-kept secret at a time; the secret, or undefined when Redis did not give it. */
+function fetchSecret(holder: Holder): Promise<Buffer | undefined> {
+  const redis = holder.redis
+  const cfg = settings?.cfg
+  if (holder.secret) return Promise.resolve(holder.secret)
+  if (!redis?.connected() || !cfg) return Promise.resolve(undefined)
+  holder.fetching ??= (async () => {
+    try {
+      const ask = redis.command([
+        'EVAL',
+        SECRET_SCRIPT,
+        '1',
+        `${cfg.prefix}secret`,
+        randomBytes(32).toString('hex'),
+      ])
+      const reply = await withDeadline(ask, cfg.timeout_ms, `no answer within ${cfg.timeout_ms} ms`)
+      const secret = Buffer.from(String(reply), 'hex')
+      if (secret.length >= 16) holder.secret = secret
+      return holder.secret
+    } catch {
+      return undefined
+    } finally {
+      holder.fetching = undefined
+    }
+  })()
+  return holder.fetching
 }
 
 const SECRET_SCRIPT = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return ARGV[1] end
@@ -144,7 +164,7 @@ return redis.call('GET', KEYS[1])`
 /** The store's counters (bench, metrics): kind, state, batches, Redis round trips. */
 export function sharedStateStats(connection: Connection): SharedStateStats {
   const notes = (connection as Connection & WithServer).server?.notes
-  const holder = notes ? holderFor(notes) : undefined
+  const holder = notes ? holders.get(storeOn(notes)) : undefined
   if (!holder?.redis) return { kind: 'memory' }
   return { kind: 'redis', ...holder.redis.store.stats(), roundTrips: holder.redis.redis.roundTrips }
 }
@@ -156,9 +176,10 @@ export async function closeSharedState(): Promise<void> {
   const all = [...opened]
   opened.clear()
   for (const notes of all) {
-    const holder = notes[NOTE] as Holder | undefined
+    const holder = holders.get(notes[NOTE] as StateStore)
+    if (!holder) continue
     delete notes[NOTE]
-    await holder?.redis?.close()
+    await holder.redis?.close()
   }
 }
 
@@ -169,19 +190,31 @@ function key(s: Settings): string {
   return JSON.stringify(s)
 }
 
-function holderFor(notes: Notes): Holder {
-  const current = notes[NOTE] as Holder | undefined
+/** What this module made each store from: a store on server.notes without one was put there by someone else. */
+const holders = new WeakMap<StateStore, Holder>()
+
+/**
+ * The StateStore on server.notes (the note holds the store itself): made from the current
+ * settings, and made again when they changed. One put there by another (a test double) is used
+ * as it is.
+ */
+function storeOn(notes: Notes): StateStore {
+  const current = notes[NOTE] as StateStore | undefined
   const s = settings
   const wanted = s ? key(s) : ''
-  if (current && current.key === wanted) return current
-  if (current) void current.redis?.close()
+  if (current) {
+    const made = holders.get(current)
+    if (!made || made.key === wanted) return current
+    void made.redis?.close()
+  }
   const holder: Holder =
     s?.redis && s.cfg.store === 'redis'
       ? redisHolder(wanted, s.cfg, s.redis)
       : { key: wanted, store: counted(new MemoryStateStore({ maxKeys: s?.cfg.max_keys })) }
-  notes[NOTE] = holder
+  holders.set(holder.store, holder)
+  notes[NOTE] = holder.store
   opened.add(notes)
-  return holder
+  return holder.store
 }
 
 function redisHolder(key: string, cfg: SharedStateConfig, conn: RedisConnection): Holder {
@@ -197,13 +230,15 @@ function redisHolder(key: string, cfg: SharedStateConfig, conn: RedisConnection)
         }`,
       )
   }
+  const holder = { key } as Holder
   const redis = openRedisState(cfg, conn, {
     onChange,
+    onReady: () => void fetchSecret(holder),
     onBatch: (by) => countBatch(by === 'primary' ? 'redis' : by === 'fallback' ? 'memory' : 'refused'),
     onRoundTrip: () => apply([{ kind: 'inc', name: 'haraka_shared_state_round_trips_total', labels: {} }]),
   })
   gaugeSource('haraka_shared_state_up', () => (redis.store.up ? 1 : 0))
-  return { key, store: redis.store, redis }
+  return Object.assign(holder, { store: redis.store, redis })
 }
 
 function countBatch(answeredBy: 'redis' | 'memory' | 'refused'): void {

@@ -82,7 +82,7 @@ export function limitsWarnings(cfg: LimitsConfig): string[] {
 export function limitsNotes(cfg: LimitsConfig): string[] {
   if (!cfg.enabled || !cfg.randomKey) return []
   return [
-    'secret is empty: a random key for this process (fine for one process; processes sharing a store need the same secret)',
+    'secret is empty: with shared_state.ini store=redis the key kept in Redis, else a random key for this process (fine for one process; processes sharing a store need the same secret)',
   ]
 }
 

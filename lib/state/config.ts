@@ -12,18 +12,13 @@ export const SHARED_STATE_SPEC = {
   timeout_ms: { type: 'int', default: 250, min: 10, max: 10000 },
   retry_ms: { type: 'int', default: 1000, min: 50, max: 600000 },
   on_failure: { type: 'enum', default: 'open', values: ['open', 'closed'] },
-  secret: { type: 'secret', default: '' },
   max_keys: { type: 'int', default: 100000, min: 1000, max: 10000000 },
 } satisfies SectionSpec
 
 export type SharedStateConfig = SectionValues<typeof SHARED_STATE_SPEC>
 
 export function parseSharedStateConfig(raw: Record<string, any>): Parsed<SharedStateConfig> {
-  return parseMainSection(raw, SHARED_STATE_SPEC, (main, errors) => {
-    if (main.secret && Buffer.byteLength(main.secret) < 16)
-      errors.push('[main] secret: at least 16 characters (or empty: see README)')
-    return main
-  })
+  return parseMainSection(raw, SHARED_STATE_SPEC)
 }
 
 /** config/shared_state.ini */

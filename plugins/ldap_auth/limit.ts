@@ -27,6 +27,7 @@ import {
 } from '../../lib/limiter/policy'
 import type { StateOp } from '../../lib/state/store'
 import { record } from '../../haraka/record'
+import { sharedSecret } from '../../haraka/shared_state'
 import { runBatch } from './limit_hooks'
 
 export interface LimitPlugin extends Plugin {
@@ -63,7 +64,9 @@ export function limitAttempt(
   const ip = connection.remote?.ip
   const login = normaliseLogin(credentials.authcid)
   if (!cfg?.enabled || !ip || !login.ok) return undefined
-  const keys: AttemptKeys = attemptKeys(cfg, cfg.key, ip, canonicalLogin(login.login), credentials.password)
+  // No secret set: the one kept in Redis (store=redis) once known, so every process computes alike.
+  const key = cfg.randomKey ? (sharedSecret(connection) ?? cfg.key) : cfg.key
+  const keys: AttemptKeys = attemptKeys(cfg, key, ip, canonicalLogin(login.login), credentials.password)
   const exempt = isExempt(cfg, ip)
   let before: Before = NOTHING_KNOWN
   let unavailable = false

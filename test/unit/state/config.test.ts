@@ -30,11 +30,11 @@ describe('shared_state.ini', () => {
     assert.equal(c.prefix, 'haraka-ldap:')
   })
 
-  test('a short secret, an unknown store or key is an error naming it', () => {
-    const p = parseSharedStateConfig({ main: { secret: 'short', store: 'etcd', stor: 'redis' } })
+  test('an unknown store, key or a timeout out of range is an error naming it', () => {
+    const p = parseSharedStateConfig({ main: { store: 'etcd', stor: 'redis', timeout_ms: '0' } })
     assert.equal(p.ok, false)
     const errors = p.ok ? '' : p.errors.join('\n')
-    assert.match(errors, /secret: at least 16/)
+    assert.match(errors, /timeout_ms: "0" is not a whole number from 10 to 10000/)
     assert.match(errors, /store: "etcd" is not one of memory, redis/)
     assert.match(errors, /stor: unknown option/)
   })
