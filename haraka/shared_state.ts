@@ -130,21 +130,20 @@ export async function clusterSecret(connection: Connection): Promise<Buffer> {
   return holder.secret ?? (await fetchSecret(holder)) ?? PROCESS_SECRET
 }
 
-/** One request for the Redis-kept secret at a time; the secret, or undefined when Redis did not give it. */
-function fetchSecret(holder: Holder): Promise<Buffer | undefined> {
+/**
+ * One request for the Redis-kept secret at a time; the secret, or undefined when Redis did not
+ * give it. At every (re)connection (`reseed`) the known secret is offered again with SET NX: a
+ * Redis that restarted empty gets the cluster's old key back, not a new one from a new process.
+ */
+function fetchSecret(holder: Holder, reseed = false): Promise<Buffer | undefined> {
   const redis = holder.redis
   const cfg = settings?.cfg
-  if (holder.secret) return Promise.resolve(holder.secret)
+  if (holder.secret && !reseed) return Promise.resolve(holder.secret)
   if (!redis?.connected() || !cfg) return Promise.resolve(undefined)
   holder.fetching ??= (async () => {
     try {
-      const ask = redis.command([
-        'EVAL',
-        SECRET_SCRIPT,
-        '1',
-        `${cfg.prefix}secret`,
-        randomBytes(32).toString('hex'),
-      ])
+      const offer = (holder.secret ?? randomBytes(32)).toString('hex')
+      const ask = redis.command(['EVAL', SECRET_SCRIPT, '1', `${cfg.prefix}secret`, offer])
       const reply = await withDeadline(ask, cfg.timeout_ms, `no answer within ${cfg.timeout_ms} ms`)
       const secret = Buffer.from(String(reply), 'hex')
       if (secret.length >= 16) holder.secret = secret
@@ -233,7 +232,7 @@ function redisHolder(key: string, cfg: SharedStateConfig, conn: RedisConnection)
   const holder = { key } as Holder
   const redis = openRedisState(cfg, conn, {
     onChange,
-    onReady: () => void fetchSecret(holder),
+    onReady: () => void fetchSecret(holder, true),
     onBatch: (by) => countBatch(by === 'primary' ? 'redis' : by === 'fallback' ? 'memory' : 'refused'),
     onRoundTrip: () => apply([{ kind: 'inc', name: 'haraka_shared_state_round_trips_total', labels: {} }]),
   })

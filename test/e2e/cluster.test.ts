@@ -15,7 +15,7 @@ import { startHaraka, type HarakaInstance } from '../harness/haraka'
 import { REPO } from '../harness/paths'
 import { startRedis, type RedisServer } from '../harness/redis'
 import { startSlapd, type Slapd } from '../harness/slapd'
-import { ALICE, DEMO_LDIF } from '../harness/stack'
+import { ALICE, BOB, DEMO_LDIF } from '../harness/stack'
 
 /** The limiter (config/auth_limits.ini) is what makes the shared state visible from outside. */
 const LIMITER = existsSync(path.join(REPO, 'config/auth_limits.ini'))
@@ -24,11 +24,11 @@ const TIMEOUT_MS = 250
 const LIMITS = [
   '[main]',
   'enabled=true',
-  'secret=cluster-e2e-secret-sixteen',
+  // no secret: the key kept in Redis, the same for both processes
   'window=120',
   'ip_failures=4',
   'subnet_failures=1000',
-  'pair_failures=100',
+  'pair_failures=2',
   'login_failures=100',
   'delay_after=100',
   'ban=60',
@@ -183,6 +183,22 @@ describe(
       assert.ok(ms < 100, `B refused ${ms} ms after A's ban`)
       // and the other way round
       await banCrosses(b, a, '127.0.31.2')
+    })
+
+    test('one password fingerprint for both (no secret set: the key in Redis): a stale password retried on A and B does not ban, different ones do', async () => {
+      const ip = '127.0.34.1'
+      const stale = []
+      for (let i = 0; i < 6; i++) stale.push((await auth(i % 2 ? b : a, ip, BOB.login, 'old-password')).code)
+      assert.deepEqual(stale, [535, 535, 535, 535, 535, 535])
+      // (with a key per process the stale password would be two fingerprints: the pair banned at the 3rd)
+      const different = []
+      for (let i = 0; i < 3; i++)
+        different.push((await auth(i % 2 ? b : a, '127.0.34.2', ALICE.login, `guess-${i}`)).code)
+      assert.deepEqual(
+        different,
+        [535, 535, 454],
+        'pair_failures=2 distinct passwords, counted across A and B',
+      )
     })
 
     test('Redis stopped: AUTH still answered within its bound, no crash; it returns: shared again', async () => {
