@@ -6,7 +6,7 @@
 // and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
 // bounded in count (BENCH_ATTEMPTS, default 600 per run).
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
@@ -33,7 +33,18 @@ const RUNS: Run[] = [
   { label: 'limiter on, redis store', limiter: true, store: 'redis' },
 ]
 
-async function redisCalls(redis: RedisServer): Promise<{ batches: number; all: number }> {
+/** CPU milliseconds a process has used (user + system), from /proc. */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+  } catch {
+    return NaN
+  }
+}
+
+async function redisCalls(redis: RedisServer): Promise<{ batches: number; all: number; cpu: number }> {
+  const cpu = cpuMs(redis.pid)
   const info = await redis.command('INFO', 'commandstats')
   let batches = 0
   let all = 0
@@ -42,7 +53,7 @@ async function redisCalls(redis: RedisServer): Promise<{ batches: number; all: n
     if (m[1] === 'evalsha' || m[1] === 'eval') batches += n
     if (m[1] !== 'info') all += n
   }
-  return { batches, all }
+  return { batches, all, cpu }
 }
 
 async function auth(h: HarakaInstance, user: string, pass: string): Promise<{ code: number; ms: number }> {
@@ -80,6 +91,8 @@ interface Tally {
   commands: number
   failBatches: number
   fails: number
+  /** redis-server's CPU ms */
+  redisCpu: number
 }
 
 async function burst(h: HarakaInstance, n: number, t: Tally): Promise<void> {
@@ -125,6 +138,7 @@ async function main(): Promise<void> {
       commands: 0,
       failBatches: 0,
       fails: 0,
+      redisCpu: 0,
     }))
     for (const h of instances) for (let i = 0; i < WARMUP; i++) await auth(h, ALICE.login, ALICE.password)
     const share = Math.ceil(ATTEMPTS / ROUNDS)
@@ -136,6 +150,7 @@ async function main(): Promise<void> {
         const after = await redisCalls(redis)
         tallies[i]!.batches += after.batches - before.batches
         tallies[i]!.commands += after.all - before.all
+        tallies[i]!.redisCpu += after.cpu - before.cpu
       }
     }
     // Two failures each (distinct wrong passwords, under the limiter's delay), after the
@@ -161,6 +176,7 @@ async function main(): Promise<void> {
         per(t.batches, t.attempts),
         per(t.failBatches, t.fails),
         per(t.commands, t.attempts),
+        run.store === 'redis' ? ((t.redisCpu * 1000) / t.attempts).toFixed(0) : '-',
       ])
     }
   } finally {
@@ -178,6 +194,7 @@ async function main(): Promise<void> {
     'round trips / AUTH ok',
     'round trips / AUTH fail',
     "Redis commands / AUTH ok (with the scripts' own)",
+    'redis-server CPU µs / AUTH ok',
   ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`

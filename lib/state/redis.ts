@@ -37,18 +37,28 @@ local now = tonumber(ARGV[1])
 local ops = cjson.decode(ARGV[2])
 local out = {}
 local function int(x) return string.format('%d', x) end
-local function kind(key) return redis.call('TYPE', key)['ok'] end
-local function claim(key, want)
-  local t = kind(key)
-  if t ~= 'none' and t ~= want then redis.call('DEL', key) end
+local function failed(r) return type(r) == 'table' and r.err ~= nil end
+-- A read of a key of another kind (WRONGTYPE) reads as empty: nil.
+local function read(...)
+  local r = redis.pcall(...)
+  if failed(r) then return nil end
+  return r
+end
+-- The first write to a key of another kind replaces it, as the memory store does.
+local function write(key, ...)
+  local r = redis.pcall(...)
+  if failed(r) then
+    redis.call('DEL', key)
+    r = redis.call(...)
+  end
+  return r
 end
 for i, a in ipairs(ops) do
   local key = KEYS[i]
   local o = a.o
   local r = cjson.null
   if o == 'hit' then
-    claim(key, 'zset')
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(a.since))
+    write(key, 'ZREMRANGEBYSCORE', key, '-inf', int(a.since))
     redis.call('ZADD', key, int(now), a.m)
     local n = redis.call('ZCARD', key)
     if n > a.cap then
@@ -58,26 +68,20 @@ for i, a in ipairs(ops) do
     redis.call('PEXPIRE', key, int(a.w))
     r = n
   elseif o == 'count' then
-    r = 0
-    if kind(key) == 'zset' then r = redis.call('ZCOUNT', key, '(' .. int(a.since), '+inf') end
+    r = read('ZCOUNT', key, '(' .. int(a.since), '+inf') or 0
   elseif o == 'seen' then
+    local at = read('ZSCORE', key, a.m)
     r = 0
-    if kind(key) == 'zset' then
-      local at = redis.call('ZSCORE', key, a.m)
-      if at and tonumber(at) > a.since then r = 1 end
-    end
+    if at and tonumber(at) > a.since then r = 1 end
   elseif o == 'add' or o == 'sum' then
+    local all = read('HGETALL', key)
+    if all == nil and o == 'add' then redis.call('DEL', key) end
     local total = 0
-    if o == 'add' then claim(key, 'hash') end
-    if kind(key) == 'hash' then
-      local all = redis.call('HGETALL', key)
-      for j = 1, #all, 2 do
-        local b = tonumber(all[j])
-        if b < a.first then
-          if o == 'add' then redis.call('HDEL', key, all[j]) end
-        else
-          total = total + tonumber(all[j + 1])
-        end
+    for j = 1, #(all or {}), 2 do
+      if tonumber(all[j]) < a.first then
+        if o == 'add' then redis.call('HDEL', key, all[j]) end
+      else
+        total = total + tonumber(all[j + 1])
       end
     end
     if o == 'add' then
@@ -87,13 +91,13 @@ for i, a in ipairs(ops) do
     end
     r = total
   elseif o == 'get' then
-    if kind(key) == 'string' then r = redis.call('GET', key) end
+    r = read('GET', key) or cjson.null
   elseif o == 'set' then
     redis.call('SET', key, a.v, 'PX', int(a.ttl))
   elseif o == 'incr' then
-    claim(key, 'string')
-    local ok, n = pcall(redis.call, 'INCR', key)
-    if not ok then
+    -- another kind, or text that is not a number: the counter starts again
+    local n = redis.pcall('INCR', key)
+    if failed(n) then
       redis.call('SET', key, '1', 'PX', int(a.ttl))
       n = 1
     elseif n == 1 or redis.call('PTTL', key) < 0 then
@@ -106,16 +110,13 @@ for i, a in ipairs(ops) do
     r = redis.call('PTTL', key)
     if r == -1 then r = -2 end
   elseif o == 'index' then
-    claim(key, 'zset')
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now))
+    write(key, 'ZREMRANGEBYSCORE', key, '-inf', int(now))
     redis.call('ZADD', key, int(now + a.ttl), a.m)
     if redis.call('PTTL', key) < a.ttl then redis.call('PEXPIRE', key, int(a.ttl)) end
   elseif o == 'unindex' then
-    if kind(key) == 'zset' then redis.call('ZREM', key, a.m) end
+    read('ZREM', key, a.m)
   elseif o == 'members' then
-    local m = {}
-    if kind(key) == 'zset' then m = redis.call('ZRANGEBYSCORE', key, '(' .. int(now), '+inf') end
-    r = m
+    r = read('ZRANGEBYSCORE', key, '(' .. int(now), '+inf') or {}
   end
   out[i] = r
 end
