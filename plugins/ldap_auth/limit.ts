@@ -23,8 +23,10 @@ import {
   successOps,
   type Before,
   type Gate,
+  type LimitDecision,
   type LimiterAction,
 } from '../../lib/limiter/policy'
+import { REPLIES, type Reply } from '../../lib/replies'
 import type { StateOp } from '../../lib/state/store'
 import { record } from '../../haraka/record'
 import { sharedSecret } from '../../haraka/shared_state'
@@ -53,6 +55,18 @@ export interface LimitSession {
   action(a: LimiterAction): LimiterAction
 }
 
+/** The gate while the shared store fails closed (shared_state.ini on_failure=closed): 454, the directory not asked. */
+const STORE_CLOSED: Gate = {
+  kind: 'refuse',
+  action: 'refuse',
+  decision: limitDecision(
+    'store_unavailable',
+    'fail',
+    'the shared store is unavailable and fails closed (on_failure=closed)',
+    REPLIES.AUTH_TEMPFAIL,
+  ) as LimitDecision & { reply: Reply },
+}
+
 /** The limiter for one attempt; undefined when it is off or the login is not one (verify refuses it unasked). */
 export function limitAttempt(
   plugin: LimitPlugin,
@@ -70,8 +84,9 @@ export function limitAttempt(
   const exempt = isExempt(cfg, ip)
   let before: Before = NOTHING_KNOWN
   let unavailable = false
+  let closed = false
   const run = async (ops: readonly StateOp[], ms: number) => {
-    const answers = await runBatch(plugin, connection, ops, ms)
+    const answers = await runBatch(plugin, connection, ops, ms, () => (closed = true))
     if (!answers) unavailable = true
     return answers
   }
@@ -80,7 +95,7 @@ export function limitAttempt(
     action,
     async gate(ms) {
       const answers = await run(beforeOps(cfg, keys), Math.min(cfg.store_timeout, ms))
-      if (!answers) return { kind: 'ask', action: 'allow' }
+      if (!answers) return closed ? STORE_CLOSED : { kind: 'ask', action: 'allow' }
       before = readBefore(answers, Date.now())
       return judgeBefore(cfg, keys, before, exempt, Date.now())
     },

@@ -7,7 +7,7 @@ import type { Connection, Next, Plugin } from 'haraka'
 import { AUTH_LIMITS_INI, limitsNotes, limitsWarnings } from '../../lib/limiter/config'
 import { connectKeys } from '../../lib/limiter/keys'
 import { connectOps, isExempt, judgeConnect, limitDecision } from '../../lib/limiter/policy'
-import type { StateAnswer, StateOp } from '../../lib/state/store'
+import { StateUnavailableError, type StateAnswer, type StateOp } from '../../lib/state/store'
 import { withDeadline } from '../../lib/deadline'
 import { loadValidated } from '../../haraka/load_config'
 import { nextOnce } from '../../haraka/next_once'
@@ -18,12 +18,16 @@ import type { LimitPlugin } from './limit'
 // Whether the last batch failed, for one log line per change of state (per process).
 let storeFailing = false
 
-/** One batch, within `ms`: its answers, or undefined when the store failed or was too slow. */
+/**
+ * One batch, within `ms`: its answers, or undefined when the store failed or was too slow.
+ * `closed` is told when the store refused because it fails closed (shared_state.ini on_failure=closed).
+ */
 export async function runBatch(
   plugin: Plugin,
   connection: Connection,
   ops: readonly StateOp[],
   ms: number,
+  closed?: () => void,
 ): Promise<StateAnswer[] | undefined> {
   const store = sharedState(connection)
   try {
@@ -40,7 +44,9 @@ export async function runBatch(
   } catch (err) {
     const first = !storeFailing
     storeFailing = true
-    const detail = `the ${store.kind} store failed (${(err as Error).message}): AUTH goes on without the limiter`
+    if (err instanceof StateUnavailableError) closed?.()
+    const then = err instanceof StateUnavailableError ? 'AUTH is refused' : 'AUTH goes on without the limiter'
+    const detail = `the ${store.kind} store failed (${(err as Error).message}): ${then}`
     record(connection, plugin, limitDecision('store_unavailable', 'err', detail), {
       level: first ? 'warn' : 'none',
     })

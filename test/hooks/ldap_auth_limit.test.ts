@@ -12,7 +12,7 @@ import { CredentialCache } from '../../lib/authn/cache'
 import { parseLimitsConfig } from '../../lib/limiter/config'
 import { attemptKeys, connectKeys } from '../../lib/limiter/keys'
 import { MemoryStateStore } from '../../lib/state/memory'
-import type { StateStore } from '../../lib/state/store'
+import { StateUnavailableError, type StateStore } from '../../lib/state/store'
 import { parseDirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../../plugins/ldap_auth/attempt'
@@ -187,6 +187,32 @@ describe('store trouble never breaks AUTH', () => {
     failing = false
     assert.equal((await s.session().attempt('right')).code, 235)
     assert.match(s.logs.join('\n'), /store answers again/)
+  })
+
+  test('a store that fails closed (StateUnavailableError): 454 4.7.0 without the directory, fail limit(store_unavailable)', async () => {
+    let failing = true
+    const memory = new MemoryStateStore()
+    const closed: StateStore = {
+      kind: 'redis',
+      run: (ops, now) =>
+        failing
+          ? Promise.reject(new StateUnavailableError('the shared store is unavailable (not connected)'))
+          : memory.run(ops, now),
+      close: async () => undefined,
+    }
+    const s = setup({ store: closed })
+    const { c, attempt } = s.session()
+    const r = await attempt('right')
+    assert.equal(r.code, 454)
+    assert.match(r.msg, /4\.7\.0/)
+    assert.equal(s.fake.state.binds + s.fake.state.searches, 0, 'the directory is not asked')
+    assert.ok(c.results.get('ldap_auth')?.fail.includes('limit(store_unavailable)'))
+    assert.match(
+      s.logs.join('\n'),
+      /store failed \(the shared store is unavailable \(not connected\)\): AUTH is refused/,
+    )
+    failing = false
+    assert.equal((await s.session().attempt('right')).code, 235)
   })
 
   test('a hung store: the attempt is answered after store_timeout, without the limiter', async () => {
