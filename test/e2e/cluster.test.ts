@@ -131,27 +131,38 @@ async function banCrosses(from: HarakaInstance, to: HarakaInstance, ip: string):
   return ms
 }
 
-describe('store=redis without the limiter', () => {
-  test('Haraka starts while Redis is down, says where its state is, and AUTH works', async () => {
+describe('store=redis, on_failure=closed', { skip: !LIMITER && 'needs the AUTH limiter' }, () => {
+  test('Haraka starts while Redis is down and says where its state is; AUTH gets 454 without the directory until Redis answers', async () => {
     const s = await startSlapd({ ldif: [DEMO_LDIF] })
     const r = await startRedis()
     await r.stop()
     const h = await startHaraka({
       ldapUrl: s.url,
       files: {
-        'shared_state.ini': '[main]\nstore=redis\nprefix=e2e:\n',
+        'shared_state.ini': '[main]\nstore=redis\nprefix=e2e:\non_failure=closed\n',
+        'auth_limits.ini': '[main]\nenabled=true\n',
         'redis.ini': `[server]\nhost=127.0.0.1\nport=${r.port}\n[opts]\npassword=not-in-the-log\n`,
       },
     })
+    const binds = () => (s.logTail(5_000_000).match(/BIND dn="uid=alice,/g) ?? []).length
     try {
       assert.match(
         h.logs(),
         new RegExp(`abuse-limit state in redis at redis://127\\.0\\.0\\.1:${r.port} \\(prefix e2e:\\)`),
       )
       assert.doesNotMatch(h.logs(), /not-in-the-log/)
-      const c = await submission(h, '127.0.0.1')
-      assert.equal((await c.authPlain(ALICE.login, ALICE.password)).code, 235)
-      c.close()
+      const before = binds()
+      const refused = await auth(h, '127.0.0.1', ALICE.login, ALICE.password)
+      assert.deepEqual([refused.code, refused.enhanced], [454, '4.7.0'])
+      assert.equal(binds(), before, 'the directory was not asked')
+      await r.start()
+      const deadline = Date.now() + 15_000
+      let code = 0
+      while (code !== 235 && Date.now() < deadline) {
+        await sleep(100)
+        code = (await auth(h, '127.0.0.1', ALICE.login, ALICE.password)).code
+      }
+      assert.equal(code, 235, 'Redis back: AUTH as usual')
     } finally {
       await h.stop()
       await r.dispose()
