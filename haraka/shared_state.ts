@@ -5,9 +5,10 @@
 // same Redis shares counters, bans, familiar sources and suspensions), at the
 // address in config/redis.ini, with a per-process fallback (haraka/redis_state).
 //
-// Both plugins call loadSharedState(this) in register() and register
-// open_shared_state on init_master/init_child, so the connection is opened before
-// the first session; sharedState(connection) opens it on first use otherwise.
+// Both plugins call useSharedState(this) in register(): it reads the ini files and
+// opens the store at init_master/init_child, before the first session
+// (sharedState(connection) opens it on first use otherwise). A changed setting
+// (a reload) opens a new store at the next batch; the old one's counts stay behind.
 import { randomBytes } from 'node:crypto'
 import type { Connection, Plugin } from 'haraka'
 import {
