@@ -6,7 +6,10 @@
 // Haraka's contract (connection.notes.auth_user). Hooks: connect_init (here),
 // mail.ts, rcpt.ts, data.ts.
 import path from 'node:path'
-import type { Connection, Next } from 'haraka'
+import type { Connection, Next, Server } from 'haraka'
+import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
+import { sharedState } from '../../haraka/shared_state'
+import { containmentCommands } from '../../lib/containment/operator'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { installMailGate } from '../../haraka/submission_gate'
@@ -26,6 +29,7 @@ import { recordAuthRequired, submitter, type AuthRelay } from './state'
 export { sender_gate } from './mail'
 export { relay_gate } from './rcpt'
 export { header_gate } from './data'
+export { contain_bounce } from './contain'
 
 // hook -> method; each method is exported from this module (checked by test/hooks/auth_relay.test.ts).
 export const HOOKS = {
@@ -33,6 +37,9 @@ export const HOOKS = {
   mail: 'sender_gate',
   rcpt: 'relay_gate',
   data_post: 'header_gate',
+  bounce: 'contain_bounce',
+  init_master: 'contain_init_master',
+  init_child: 'contain_init_child',
 } as const
 
 export function register(this: AuthRelay): void {
@@ -92,6 +99,50 @@ export function gate_submission(this: AuthRelay, next: Next, connection: Connect
   next()
 }
 
+/** One process (no cluster): it serves the sessions, and the operator's admin socket. */
+export function contain_init_master(
+  this: AuthRelay,
+  next: Next,
+  server: Server & { cluster?: unknown },
+): void {
+  this.harakaServer = server
+  // In cluster mode the master serves no sessions: each worker serves its own socket (init_child).
+  if (server.cluster) return next()
+  startAdmin(this, server, next)
+}
+
+export function contain_init_child(this: AuthRelay, next: Next, server: Server): void {
+  this.harakaServer = server
+  startAdmin(this, server, next)
+}
+
+/** The admin socket (admin_socket_dir; empty: none): a socket that cannot start is logged, never fatal. */
+function startAdmin(plugin: AuthRelay, server: Server, next: Next): void {
+  const dir = plugin.cfg.admin_socket_dir
+  if (!dir) return next()
+  registerAdminCommands(
+    server.notes,
+    containmentCommands(() => sharedState({ server } as unknown as Connection)),
+  )
+  startAdminSocket(server.notes, dir).then(
+    (s) => {
+      plugin.lognotice(`admin socket ${s.path} (haraka-ldap suspended, suspend)`)
+      next()
+    },
+    (err: Error) => {
+      plugin.logerror(
+        `admin socket in ${dir} not started: ${err.message}; haraka-ldap suspended cannot reach this process`,
+      )
+      next()
+    },
+  )
+}
+
 export async function shutdown(this: AuthRelay): Promise<void> {
-  await Promise.all([this.directory.close(), this.recipients.close()])
+  const notes = this.harakaServer?.notes
+  await Promise.all([
+    this.directory.close(),
+    this.recipients.close(),
+    notes ? stopAdminSocket(notes) : undefined,
+  ])
 }
