@@ -8,6 +8,7 @@ import path from 'node:path'
 import { askAll, type AdminRequest, type ProcessAnswer } from '../../lib/admin/socket'
 import type { ReleaseResult, SuspendResult } from '../../lib/containment/operator'
 import type { Suspension } from '../../lib/containment/suspension'
+import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
 import { AUTH_RELAY_INI } from '../../lib/relay/config'
 import { EXIT, instanceDir, loadIni, UsageError } from './common'
 
@@ -20,9 +21,9 @@ export interface ProcessReport {
 /** The socket folder of the config in `dir`, as auth_relay resolves it (relative: to the Haraka folder). */
 export function socketDirOf(dir: string): string {
   const cfg = loadIni(dir, AUTH_RELAY_INI)
-  if (!cfg.admin_socket_dir)
+  if (cfg.admin_socket_dir === NO_ADMIN_SOCKET)
     throw new UsageError(
-      `admin_socket_dir is empty in ${path.join(dir, 'auth_relay.ini')}: this command reaches Haraka only through its admin socket`,
+      `admin_socket_dir=none in ${path.join(dir, 'auth_relay.ini')}: this command reaches Haraka only through its admin socket`,
     )
   return path.resolve(instanceDir(dir), cfg.admin_socket_dir)
 }

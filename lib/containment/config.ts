@@ -52,6 +52,9 @@ export const CONTAIN_SPEC = {
   admin_socket_dir: { type: 'string', default: 'run', pattern: /^[^\0]*$/, hint: 'a folder' },
 } satisfies SectionSpec
 
+/** admin_socket_dir's value for no socket (an empty value is the default, as for every option). */
+export const NO_ADMIN_SOCKET = 'none'
+
 /** The part of auth_relay's config that containment reads. */
 export interface ContainConfig {
   readonly mode: 'enforce' | 'observe' | 'off'

@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { Connection, Next, Server } from 'haraka'
 import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
 import { sharedState } from '../../haraka/shared_state'
+import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
 import { containmentCommands } from '../../lib/containment/operator'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
@@ -116,10 +117,10 @@ export function contain_init_child(this: AuthRelay, next: Next, server: Server):
   startAdmin(this, server, next)
 }
 
-/** The admin socket (admin_socket_dir; empty: none): a socket that cannot start is logged, never fatal. */
+/** The admin socket (admin_socket_dir; `none`: no socket): a socket that cannot start is logged, never fatal. */
 function startAdmin(plugin: AuthRelay, server: Server, next: Next): void {
   const dir = plugin.cfg.admin_socket_dir
-  if (!dir) return next()
+  if (dir === NO_ADMIN_SOCKET) return next()
   registerAdminCommands(
     server.notes,
     containmentCommands(() => sharedState({ server } as unknown as Connection)),
