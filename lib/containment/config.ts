@@ -84,7 +84,8 @@ export function containWarnings(cfg: ContainConfig): string[] {
   if (cfg.mode === 'off') return ['containment=off: a stolen login may relay without any budget']
   const w: string[] = []
   if (cfg.mode === 'observe') w.push('containment=observe: crossed budgets are logged but nothing is refused')
-  const off = BUDGETS.filter((b) => !cfg.limits.has(b))
-  if (off.length) w.push(`containment budgets off (0): ${off.join(', ')}`)
+  for (const b of BUDGETS)
+    if (!cfg.limits.has(b))
+      w.push(`contain_${b}=0: that containment budget is off (${BUDGET_DEFS[b].counts})`)
   return w
 }

@@ -2,11 +2,11 @@
 // suspended login gets 550 5.7.1 and a deferred one 451 4.7.1; each accepted
 // RCPT of an authenticated login is counted in its budgets, and the one that
 // crosses a budget defers or suspends the login; recipients refused by our RCPT
-// checks or bounced by the far side (the `bounce` hook) count as refused. The
+// checks or bounced by the far side (bounce.ts) count as refused. The
 // state is the process's shared store (haraka/shared_state); a batch that is
 // rejected or does not answer in time is 451 4.3.0 (fail closed).
 import constants from 'haraka-constants'
-import type { Connection, Next } from 'haraka'
+import type { Connection } from 'haraka'
 import { hookDeadlineMs, withDeadline } from '../../lib/deadline'
 import {
   acceptedRcpt,
@@ -26,21 +26,20 @@ import {
 import type { StateStore } from '../../lib/state/store'
 import { safeForLog } from '../../lib/text'
 import {
-  containLoginNote,
   containMessageCounted,
   containRefusal,
   noteContainLogin,
   noteContainMessageCounted,
   noteContainRefusal,
 } from '../../haraka/notes'
-import { record, recordWithoutSession } from '../../haraka/record'
+import { record } from '../../haraka/record'
 import { sharedState } from '../../haraka/shared_state'
 import type { AuthRelay } from './state'
 
 /** A batch of ours waits at most this long (and never past the hook's own deadline). */
 export const STATE_DEADLINE_MS = 3000
 
-function run(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<unknown[]> {
+export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<unknown[]> {
   if (!ops.length) return Promise.resolve([])
   const ms = hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout)
   return withDeadline(
@@ -50,7 +49,7 @@ function run(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promis
   )
 }
 
-const why = (err: unknown) => (err as Error)?.message ?? String(err)
+export const why = (err: unknown) => (err as Error)?.message ?? String(err)
 
 /** A containment refusal, recorded: the hook answers next(code, dsn). */
 export interface Refusal {
@@ -84,7 +83,7 @@ export async function containMail(
   const who = safeForLog(login)
   let decision: ContainDecision | undefined
   try {
-    const answers = await run(plugin, sharedState(connection), gateOps(key))
+    const answers = await runBatch(plugin, sharedState(connection), gateOps(key))
     decision = gateDecision(who, readGate(key, answers as never), cfg)
   } catch (err) {
     decision = unavailableDecision(who, 'MAIL: containment check', why(err), cfg)
@@ -127,12 +126,12 @@ export async function containRcpt(
   const store = sharedState(connection)
   let decision: ContainDecision | undefined
   try {
-    const counts = counting.read((await run(plugin, store, counting.ops)) as never)
+    const counts = counting.read((await runBatch(plugin, store, counting.ops)) as never)
     if (first) noteContainMessageCounted(txn)
     const now = Date.now()
     const crossing = judgeCounts(key, counts, cfg, now)
     if (crossing) {
-      if (cfg.mode === 'enforce') await run(plugin, store, crossing.ops)
+      if (cfg.mode === 'enforce') await runBatch(plugin, store, crossing.ops)
       const keys = [...counts.keys()].map((b) => `${b}=${counts.get(b)}`).join(' ')
       decision = crossingDecision(who, crossing, cfg, `login=${key} ${keys}`)
     }
@@ -147,43 +146,4 @@ export async function containRcpt(
   if (decision.reply && decision.reason !== 'state_unavailable') noteContainRefusal(txn, decision)
   const refusal = recorded(connection, plugin, decision, decision.detail ?? '')
   return rcpt.accepted ? refusal : undefined
-}
-
-type Bounce = { todo?: { notes?: Record<string, unknown>; rcpt_to?: unknown[] } }
-
-/**
- * Outbound `bounce` hook: recipients the far side refused for good count as
- * refused recipients of the login that sent them. Always lets the bounce go on.
- */
-export function contain_bounce(
-  this: AuthRelay,
-  next: Next,
-  hmail: Bounce,
-  err: { bounced_rcpt?: unknown[] },
-): void {
-  const cfg = this.cfg.contain
-  const login = containLoginNote(hmail?.todo?.notes)
-  if (!login || cfg.mode === 'off') return next()
-  const n = Array.isArray(err?.bounced_rcpt) ? err.bounced_rcpt.length : (hmail.todo?.rcpt_to?.length ?? 1)
-  const counting = refusedRecipients(login, n, cfg)
-  const store = sharedState({ server: this.harakaServer } as unknown as Connection)
-  const who = safeForLog(login)
-  run(this, store, counting.ops)
-    .then(async (answers) => {
-      const counts = counting.read(answers as never)
-      const crossing = judgeCounts(login, counts, cfg, Date.now())
-      if (!crossing) return
-      if (cfg.mode === 'enforce') await run(this, store, crossing.ops)
-      const d = crossingDecision(
-        who,
-        crossing,
-        cfg,
-        `login=${login} refused_recipients_per_day=${crossing.count}`,
-      )
-      recordWithoutSession(this, d, { log: `bounce: ${d.detail}` })
-    })
-    .catch((e: unknown) =>
-      this.logwarn(`containment: ${n} bounced recipient(s) of ${who} not counted: ${why(e)}`),
-    )
-    .finally(() => next())
 }

@@ -6,11 +6,8 @@
 // Haraka's contract (connection.notes.auth_user). Hooks: connect_init (here),
 // mail.ts, rcpt.ts, data.ts.
 import path from 'node:path'
-import type { Connection, Next, Server } from 'haraka'
-import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
-import { sharedState } from '../../haraka/shared_state'
-import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
-import { containmentCommands } from '../../lib/containment/operator'
+import type { Connection, Next } from 'haraka'
+import { stopAdmin } from './admin'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { installMailGate } from '../../haraka/submission_gate'
@@ -30,7 +27,8 @@ import { recordAuthRequired, submitter, type AuthRelay } from './state'
 export { sender_gate } from './mail'
 export { relay_gate } from './rcpt'
 export { header_gate } from './data'
-export { contain_bounce } from './contain'
+export { contain_bounce } from './bounce'
+export { contain_init_child, contain_init_master } from './admin'
 
 // hook -> method; each method is exported from this module (checked by test/hooks/auth_relay.test.ts).
 export const HOOKS = {
@@ -100,50 +98,6 @@ export function gate_submission(this: AuthRelay, next: Next, connection: Connect
   next()
 }
 
-/** One process (no cluster): it serves the sessions, and the operator's admin socket. */
-export function contain_init_master(
-  this: AuthRelay,
-  next: Next,
-  server: Server & { cluster?: unknown },
-): void {
-  this.harakaServer = server
-  // In cluster mode the master serves no sessions: each worker serves its own socket (init_child).
-  if (server.cluster) return next()
-  startAdmin(this, server, next)
-}
-
-export function contain_init_child(this: AuthRelay, next: Next, server: Server): void {
-  this.harakaServer = server
-  startAdmin(this, server, next)
-}
-
-/** The admin socket (admin_socket_dir; `none`: no socket): a socket that cannot start is logged, never fatal. */
-function startAdmin(plugin: AuthRelay, server: Server, next: Next): void {
-  const dir = plugin.cfg.admin_socket_dir
-  if (dir === NO_ADMIN_SOCKET) return next()
-  registerAdminCommands(
-    server.notes,
-    containmentCommands(() => sharedState({ server } as unknown as Connection)),
-  )
-  startAdminSocket(server.notes, dir).then(
-    (s) => {
-      plugin.lognotice(`admin socket ${s.path} (haraka-ldap suspended, suspend)`)
-      next()
-    },
-    (err: Error) => {
-      plugin.logerror(
-        `admin socket in ${dir} not started: ${err.message}; haraka-ldap suspended cannot reach this process`,
-      )
-      next()
-    },
-  )
-}
-
 export async function shutdown(this: AuthRelay): Promise<void> {
-  const notes = this.harakaServer?.notes
-  await Promise.all([
-    this.directory.close(),
-    this.recipients.close(),
-    notes ? stopAdminSocket(notes) : undefined,
-  ])
+  await Promise.all([this.directory.close(), this.recipients.close(), stopAdmin(this)])
 }

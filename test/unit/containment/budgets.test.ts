@@ -94,7 +94,7 @@ describe('defaults', () => {
     assert.match(containWarnings(config({ containment: 'off' })).join(), /containment=off/)
     assert.match(
       containWarnings(config({ contain_messages_per_day: '0' })).join(),
-      /budgets off \(0\): messages_per_day/,
+      /^contain_messages_per_day=0: that containment budget is off \(messages\)$/,
     )
   })
   test('a login is keyed lower-cased and NFC', () => {
