@@ -83,9 +83,10 @@ export function serveAdmin(
       buffered += chunk
       const nl = buffered.indexOf('\n')
       if (nl < 0) {
-        if (Buffer.byteLength(buffered) > MAX_LINE_BYTES)
-          socket.end(reply({ ok: false, error: 'request too long' }))
-        return
+        if (Buffer.byteLength(buffered) <= MAX_LINE_BYTES) return
+        socket.removeAllListeners('data')
+        buffered = ''
+        return void socket.end(reply({ ok: false, error: 'request too long' }))
       }
       socket.removeAllListeners('data')
       void handleLine(buffered.slice(0, nl), handlers).then((r) => socket.end(reply(r)))
