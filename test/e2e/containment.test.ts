@@ -176,3 +176,47 @@ describe('containment', () => {
     assert.equal(none.code, 1)
   })
 })
+
+describe('containment with two Haraka workers (nodes=2, memory store each)', () => {
+  let two: Stack
+  before(async () => {
+    two = await startStack({ ini: { 'smtp.ini': { main: { nodes: '2' } } } })
+  })
+  after(async () => {
+    await two?.stop()
+  })
+  const cliOn = (s: Stack, ...args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args, '--config', path.join(s.haraka.dir, 'config')], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    })
+
+  test('each worker serves its socket; suspend and release reach both', async () => {
+    // both workers have started their sockets (init_child)
+    await waitForLog(
+      two.haraka,
+      /admin socket .*haraka-ldap\.\d+\.sock[\s\S]*admin socket .*haraka-ldap\.\d+\.sock/,
+      15_000,
+    )
+    const s = cliOn(two, 'suspend', BOB.login, '--json')
+    assert.equal(s.status, 0, s.stdout + s.stderr)
+    const doc = JSON.parse(s.stdout) as { processes: Array<{ answered: boolean }> }
+    assert.deepEqual(
+      doc.processes.map((p) => p.answered),
+      [true, true],
+    )
+    // whichever worker takes the connection, bob is refused
+    for (let i = 0; i < 4; i++) {
+      const c = await two.submission()
+      expectReply(await c.authPlain(BOB.login, BOB.password), 235)
+      expectReply(await c.mailFrom(BOB.login), 550, '5.7.1', /\(operator\)/)
+      c.close()
+    }
+    const r = cliOn(two, 'suspended', 'release', BOB.login)
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /\(2 of 2 Haraka processes answered\)/)
+    const c = await two.submission()
+    expectReply(await c.authPlain(BOB.login, BOB.password), 235)
+    expectReply(await c.mailFrom(BOB.login), 250)
+  })
+})
