@@ -8,6 +8,14 @@ import { parseArgs } from 'node:util'
 import { configDir, EXIT, processIo, refusePasswordOption, UsageError, type Io } from './cli/common'
 import { lintConfig, lintExitCode, renderLint } from './cli/lint'
 import { checkSender, renderSender } from './cli/sender'
+import {
+  listSuspendedCommand,
+  releaseCommand,
+  renderList,
+  renderRelease,
+  renderSuspend,
+  suspendCommand,
+} from './cli/suspended'
 import { renderTest, testLogin } from './cli/test_login'
 import { main as hashPassword } from './hash_password'
 import { main as tryMessage } from './try'
@@ -22,11 +30,16 @@ const USAGE = `Usage: haraka-ldap <command> [options]
                             (<login> as the session knows it, '' or '<>' for the null sender)
   lint                      report everything in config/ weaker than the safe defaults
       --strict              fail on notices too
+  suspended list            the logins containment has suspended: who, since when, why
+  suspended release <login> lift a login's suspension or deferral (and reset its counts)
+  suspend <login>           suspend a login: no relay at all until released
+      --reason <text>       why (shown in the listing and the 550 log line)
+                            (these three talk to each running Haraka's admin socket)
   hash-password --login L   a SHA512-crypt line for auth_enc_file.ini
   verify-stamp <file.eml>   check a saved message's signed stamp
   try [options]             submit a test message to the local instance
 
-Options of test, sender and lint:
+Options of test, sender, lint, suspended and suspend:
   --config <dir>            the Haraka config folder (default: ./config)
   --json                    one JSON document on stdout instead of text
   --help                    this help
@@ -86,6 +99,32 @@ const COMMANDS: Record<string, Run> = {
     const findings = lintConfig(dir)
     const code = lintExitCode(findings, args.values.strict)
     emit(io, args.values.json, { config: dir, findings, exit: code }, renderLint(findings))
+    return code
+  },
+  async suspended(io, argv) {
+    const args = parsed(argv, {})
+    if (args.values.help) return help(io)
+    const [action, ...rest] = args.positionals
+    const dir = configDir(args.values.config)
+    if (action === 'list' && !rest.length) {
+      const { report, code } = await listSuspendedCommand(dir)
+      emit(io, args.values.json, report, renderList(report))
+      return code
+    }
+    if (action === 'release' && rest.length === 1) {
+      const { report, code } = await releaseCommand(dir, rest[0]!)
+      emit(io, args.values.json, report, renderRelease(report))
+      return code
+    }
+    throw new UsageError('suspended takes list, or release <login>')
+  },
+  async suspend(io, argv) {
+    const args = parsed(argv, { reason: { type: 'string' } })
+    if (args.values.help) return help(io)
+    if (args.positionals.length !== 1) throw new UsageError('suspend takes one login')
+    const dir = configDir(args.values.config)
+    const { report, code } = await suspendCommand(dir, args.positionals[0]!, args.values.reason)
+    emit(io, args.values.json, report, renderSuspend(report))
     return code
   },
   'hash-password': (_io, argv) => hashPassword(argv),

@@ -1,6 +1,7 @@
 // The notes our plugins read and write, each key named and typed once.
 // connection.notes lives for the session, transaction.notes from MAIL to the
 // end of DATA, server.notes for the process (its shared clients).
+import type { ContainDecision } from '../lib/containment/decide'
 import type { Connection, Transaction } from 'haraka'
 import type { Pending } from '../lib/authn/sasl'
 import type { RedisLike } from '../lib/relay/grants'
@@ -116,6 +117,38 @@ export function notePopGrant(transaction: Transaction | null, granted: boolean):
 /** The AUTH= value of MAIL FROM as auth_relay believed it (`<mailbox>` or `<>`), for the plugins after it. */
 export function noteMailAuth(transaction: Transaction, value: string): void {
   transaction.notes.auth_relay_mail_auth = value
+}
+
+/**
+ * Containment: the login a transaction's recipients were counted for. Kept in
+ * transaction.notes, which outbound writes into the queue file, so a bounce from
+ * the far side (the `bounce` hook, hmail.todo.notes) counts for the same login.
+ */
+export function noteContainLogin(transaction: Transaction, login: string): void {
+  transaction.notes.auth_relay_contain_login = login
+}
+
+export function containLoginNote(notes: Record<string, unknown> | undefined): string | undefined {
+  const login = notes?.auth_relay_contain_login
+  return typeof login === 'string' && login ? login : undefined
+}
+
+/** Containment: whether this transaction's message has been counted (at its first accepted recipient). */
+export function containMessageCounted(transaction: Transaction): boolean {
+  return transaction.notes.auth_relay_contain_counted === true
+}
+
+export function noteContainMessageCounted(transaction: Transaction): void {
+  transaction.notes.auth_relay_contain_counted = true
+}
+
+/** Containment: the login crossed a budget in this transaction (its later recipients get the same answer). */
+export function containRefusal(transaction: Transaction): ContainDecision | undefined {
+  return transaction.notes.auth_relay_contain_refusal as ContainDecision | undefined
+}
+
+export function noteContainRefusal(transaction: Transaction, decision: ContainDecision): void {
+  transaction.notes.auth_relay_contain_refusal = decision
 }
 
 /** The redis plugin's shared client (server.notes.redis), when that plugin runs before ours. */

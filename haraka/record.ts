@@ -142,6 +142,21 @@ export function record(
   return decision.reply ? toDsn(decision.reply) : undefined
 }
 
+/**
+ * A decision made outside any session (an outbound hook: a bounce has no
+ * connection and no results store): its log line on the plugin, at the level of its verdict.
+ */
+export function recordWithoutSession(
+  plugin: Plugin,
+  decision: Decision,
+  opts: Pick<RecordOptions, 'log' | 'level'> = {},
+): void {
+  const level = opts.level ?? LEVEL[decision.verdict]
+  if (level === 'none') return
+  const label = labelOf(decision)
+  plugin[`log${level}`](opts.log ? `${label} ${opts.log}` : `${label} ${decision.detail ?? ''}`.trim())
+}
+
 /** A summary entry on the transaction (one per message, e.g. auth_stamp's), logged through `emit`. */
 export function recordSummary(
   transaction: Transaction,

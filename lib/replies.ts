@@ -85,6 +85,8 @@ export const REPLIES = {
   },
   HEADER_TOO_LARGE: { code: 550, enh: '5.7.1', text: 'From or Sender header too large' },
   HEADER_TOO_MANY_ADDRESSES: { code: 550, enh: '5.7.1', text: 'Too many From or Sender addresses' },
+  // Containment (lib/containment): the shared state could not be read or written (fails closed)
+  CONTAIN_UNAVAILABLE: { code: 451, enh: '4.3.0', text: 'Sending limits cannot be checked, try again later' },
   // a bug in a MAIL/RCPT/DATA check (haraka/next_once): fails closed, temporarily
   RELAY_INTERNAL_ERROR: { code: 451, enh: '4.3.0', text: 'Local error in processing, try again later' },
 
@@ -106,6 +108,20 @@ export type ReplyName = keyof typeof REPLIES
 /** A relay trick at RCPT, `what` it is as lib/relay/tricks names it: 550 5.7.1 `Relaying denied: <what>`. */
 export function relayTrickReply(what: string): Reply {
   return { code: 550, enh: '5.7.1', text: `Relaying denied: ${what}` }
+}
+
+/** Containment: the login crossed `budget`, and is deferred for that budget's window. */
+export function containDeferredReply(budget: string): Reply {
+  return { code: 451, enh: '4.7.1', text: `Sending limit reached (${budget}), try again later` }
+}
+
+/** Containment: the login is suspended (by `rule`), no relay at all until an operator releases it. */
+export function containSuspendedReply(rule: string): Reply {
+  return {
+    code: 550,
+    enh: '5.7.1',
+    text: `Sending suspended for this login (${rule}), contact your administrator`,
+  }
 }
 
 /** header_alignment's refusals, by the problem lib/authz/headers and lib/authz/alignment find. */

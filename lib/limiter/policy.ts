@@ -16,6 +16,7 @@
 // succeeded from, HMAC'd, familiar_ttl) has its own larger budget (Entra
 // smart lockout). Refused requests and a known-wrong (login, password) never
 // reach the directory, so SMTP noise cannot trip its lockout.
+import { containLogin } from '../containment/budgets'
 import { suspendOps } from '../containment/suspension'
 import type { Decision } from '../decisions'
 import { inNetworks } from '../net/networks'
@@ -330,19 +331,22 @@ export function isSuspicious(cfg: Policy, b: Before): boolean {
 /**
  * The batch after a success: its source becomes (or stays) familiar and the pair's and
  * familiar source's own failures are forgiven; a suspicious success is suspended
- * instead (lib/containment/suspension), its source not made familiar.
+ * instead (lib/containment/suspension), its source not made familiar. The suspension
+ * is the session's user (the verdict's), as auth_relay looks it up (containLogin).
  */
 export function successOps(
   cfg: Policy,
   k: AttemptKeys,
   b: Before,
   now: number,
+  sessionUser: string = k.login,
 ): { ops: StateOp[]; suspension?: LimitDecision } {
   if (isSuspicious(cfg, b)) {
     const reason = `success from an unfamiliar source after ${b.counts.login} distinct failed passwords in ${cfg.window} s`
+    const login = containLogin(sessionUser)
     return {
-      ops: suspendOps({ login: k.login, since: now, rule: 'unfamiliar_after_failures', reason }),
-      suspension: limitDecision('unfamiliar_after_failures', 'fail', `login ${k.login} suspended: ${reason}`),
+      ops: suspendOps({ login, since: now, rule: 'unfamiliar_after_failures', reason }),
+      suspension: limitDecision('unfamiliar_after_failures', 'fail', `login ${login} suspended: ${reason}`),
     }
   }
   return {

@@ -7,6 +7,7 @@ import { compileTemplate, type Token } from '../ldap/template'
 import { canonicalAddress } from '../mail/address'
 import { CIDR_HINT, cidrOption, isVeryWide, type Cidr } from '../net/networks'
 import { normaliseIp } from '../net/ip'
+import { containConfig, containWarnings, CONTAIN_SPEC, type ContainConfig } from '../containment/config'
 
 const ATTRIBUTE = /^[A-Za-z][A-Za-z0-9-]*$/
 
@@ -35,6 +36,8 @@ export const RELAY_SPEC = {
   },
   pop_before_smtp_file: { type: 'string', default: '' },
   pop_before_smtp_ttl: { type: 'int', default: 600, min: 10, max: 86400 },
+  // containment of a compromised account (lib/containment/config)
+  ...CONTAIN_SPEC,
 } satisfies SectionSpec
 
 /** Sections besides [main], for the docs drift test: name -> what its lines are. */
@@ -49,6 +52,8 @@ export interface RelayConfig extends SectionValues<typeof RELAY_SPEC> {
   /** canonical shared address -> DN of the group whose members may send as it */
   readonly sendAs: ReadonlyMap<string, string>
   readonly popBeforeSmtp: boolean
+  /** per-login budgets and what crossing one does */
+  readonly contain: ContainConfig
 }
 
 /** The recipient filter is checked exactly as ldap_directory.ini checks user_filter. */
@@ -95,6 +100,7 @@ export function parseRelayConfig(raw: Record<string, any>): Parsed<RelayConfig> 
     recipientFilter: recipientFilter(main.recipient_filter, errors),
     sendAs: sendAsSection(raw.send_as ?? {}, errors),
     popBeforeSmtp: main.pop_before_smtp_redis || main.pop_before_smtp_file !== '',
+    contain: containConfig(main),
   }
   if (errors.length) return { ok: false, errors }
   return { ok: true, cfg: Object.freeze(cfg) }
@@ -153,6 +159,7 @@ export function relayWarnings(cfg: RelayConfig): string[] {
       `POP/IMAP-before-SMTP is on: an IP that logged in to POP/IMAP in the last ${cfg.pop_before_smtp_ttl} s may relay without AUTH (anyone behind the same IP, e.g. NAT, can too)`,
     )
   }
+  warnings.push(...containWarnings(cfg.contain))
   return warnings
 }
 

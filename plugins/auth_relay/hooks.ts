@@ -7,6 +7,7 @@
 // mail.ts, rcpt.ts, data.ts.
 import path from 'node:path'
 import type { Connection, Next } from 'haraka'
+import { stopAdmin } from './admin'
 import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { loadValidated } from '../../haraka/load_config'
 import { noteSessionAttributes } from '../../haraka/notes'
@@ -29,6 +30,8 @@ import { recordAuthRequired, submitter, type AuthRelay } from './state'
 export { sender_gate } from './mail'
 export { relay_gate } from './rcpt'
 export { header_gate } from './data'
+export { contain_bounce } from './bounce'
+export { contain_init_child, contain_init_master } from './admin'
 
 // hook -> method; each method is exported from this module (checked by test/hooks/auth_relay.test.ts).
 export const HOOKS = {
@@ -36,6 +39,9 @@ export const HOOKS = {
   mail: 'sender_gate',
   rcpt: 'relay_gate',
   data_post: 'header_gate',
+  bounce: 'contain_bounce',
+  init_master: 'contain_init_master',
+  init_child: 'contain_init_child',
 } as const
 
 export function register(this: AuthRelay): void {
@@ -99,5 +105,5 @@ export function gate_submission(this: AuthRelay, next: Next, connection: Connect
 }
 
 export async function shutdown(this: AuthRelay): Promise<void> {
-  await Promise.all([this.directory.close(), this.recipients.close(), closeSharedState()])
+  await Promise.all([this.directory.close(), this.recipients.close(), stopAdmin(this), closeSharedState()])
 }

@@ -17,6 +17,7 @@ import type { LoginOwnership } from '../../lib/authz/ownership'
 import { submissionGate } from '../../lib/authz/submission'
 import { inNetworks } from '../../lib/net/networks'
 import { REPLIES } from '../../lib/replies'
+import { containMail } from './contain'
 import { checkFailed, loginOwnership, popGrant, recordAuthRequired, submitter, type AuthRelay } from './state'
 
 export function sender_gate(
@@ -49,6 +50,9 @@ async function authenticatedSender(
   authParam: AuthParam,
 ): Promise<void> {
   const { cfg } = plugin
+  // A suspended or deferred login is refused before any directory work.
+  const contained = await containMail(plugin, connection, login)
+  if (contained) return done(contained.code, contained.dsn)
   const ownership = loginOwnership(plugin, connection, login)
   const policy = { enforce: cfg.enforce_sender, allowNullSender: cfg.allow_null_sender }
   const decision = await judgeSender(sender.isNull() ? null : addressOf(sender), ownership, policy)

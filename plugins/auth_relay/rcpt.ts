@@ -8,14 +8,16 @@ import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
 import { toDsn } from '../../haraka/dsn'
 import { endChain, nextOnce } from '../../haraka/next_once'
-import { answer } from '../../haraka/record'
+import { answer, record } from '../../haraka/record'
 import { authUser } from '../../haraka/notes'
 import { DirectoryUnavailableError } from '../../lib/ldap/errors'
 import { normaliseIp } from '../../lib/net/ip'
 import { inNetworks } from '../../lib/net/networks'
-import { judgeRcpt, type RcptContext } from '../../lib/relay/policy'
+import { judgeRcpt, type RcptContext, type RcptDecision } from '../../lib/relay/policy'
+import { canonicalDomain } from '../../lib/mail/address'
 import { recipientCheckProblem, recipientExists } from '../../lib/relay/recipients'
 import { REPLIES } from '../../lib/replies'
+import { containRcpt, type Refusal } from './contain'
 import { checkFailed, popGrant, type AuthRelay } from './state'
 
 export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
@@ -27,12 +29,15 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     { path: String(rcpt.original ?? ''), user, domain: hostOf(rcpt) },
     rcptContext(this, connection, user, hostOf(rcpt)),
   ).then(
-    (decision) => {
+    async (decision) => {
       if (decision.relaying) connection.relaying = true
       const log = decision.reply
         ? { log: `RCPT ${shown} refused: ${decision.detail}` }
         : { level: 'none' as const }
-      answer(done, connection, this, decision, log, constants.ok)
+      const contained = await containRecipient(this, connection, decision, rcpt)
+      if (!contained) return answer(done, connection, this, decision, log, constants.ok)
+      record(connection, this, decision, log)
+      done(contained.code, contained.dsn)
     },
     (err: unknown) => checkFailed(this, connection, done, 'rcpt', `RCPT ${shown}: check failed`, err),
   )
@@ -60,4 +65,23 @@ function rcptContext(plugin: AuthRelay, connection: Connection, user: string, do
       popGrant: () => popGrant(plugin, connection),
     },
   }
+}
+
+/** Containment counts an authenticated login's recipients: accepted ones in its budgets, refused ones as refused. */
+function containRecipient(
+  plugin: AuthRelay,
+  connection: Connection,
+  decision: RcptDecision,
+  rcpt: Address,
+): Promise<Refusal | undefined> {
+  const login = authUser(connection)
+  if (!login) return Promise.resolve(undefined)
+  const domain = canonicalDomain(hostOf(rcpt))
+  const external = decision.reason === 'authenticated'
+  return containRcpt(plugin, connection, login, {
+    accepted: decision.verdict === 'pass',
+    external,
+    address: addressOf(rcpt).toLowerCase(),
+    domain,
+  })
 }

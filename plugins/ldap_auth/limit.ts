@@ -50,7 +50,8 @@ export interface LimitSession {
   gate(ms: number): Promise<Gate>
   /** after a counted failure (a wrong password, an unknown login, a refusal; not an outage) */
   afterFailure(ms: number): Promise<Settled>
-  afterSuccess(ms: number): Promise<Settled>
+  /** `user`: the session's user the verdict gave (a suspension is made for it) */
+  afterSuccess(ms: number, user?: string): Promise<Settled>
   /** the audit value of an attempt the gate answered */
   action(a: LimiterAction): LimiterAction
 }
@@ -124,8 +125,8 @@ export function limitAttempt(
       const act: LimiterAction = exempt ? 'exempt' : bans.length ? 'ban' : delayMs ? 'delay' : 'allow'
       return { delayMs, action: action(act), note: `limiter: ${by} distinct failures in ${cfg.window} s` }
     },
-    async afterSuccess(ms) {
-      const { ops, suspension } = successOps(cfg, keys, before, Date.now())
+    async afterSuccess(ms, user) {
+      const { ops, suspension } = successOps(cfg, keys, before, Date.now(), user)
       const answers = await run(ops, Math.min(cfg.store_timeout, ms))
       if (suspension)
         record(

@@ -71,7 +71,7 @@ export function verifyWithin(
       if (!limit) return v.outcome === 'OK' ? answerSuccess(plugin, connection, answer, mech, v) : fail(v)
       if (v.outcome === 'OK') {
         limit
-          .afterSuccess(left())
+          .afterSuccess(left(), v.user)
           .then((s) => {
             const limited = {
               delayMs: Math.max(0, Math.min(s.delayMs, left())),

@@ -4,8 +4,10 @@
 // init hook timed out) and connect by themselves when it comes up; a ban earned on
 // A is enforced on B at once; with Redis stopped, then hung (SIGSTOP), AUTH is still
 // answered within its bound from each process's own memory, nothing crashes, one
-// warning per change, and the shared view comes back with Redis.
+// warning per change, and the shared view comes back with Redis. A suspension made
+// with the CLI through one process holds on the other.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -171,6 +173,28 @@ describe('store=redis, on_failure=closed', { skip: !LIMITER && 'needs the AUTH l
   })
 })
 
+const CLI = path.join(REPO, 'dist/bin/haraka-ldap.js')
+
+function cli(h: HarakaInstance, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--config', path.join(h.dir, 'config')], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+/** The reply to MAIL FROM after AUTH as `who` on `h`. */
+async function mailFrom(h: HarakaInstance, who: { login: string; password: string }) {
+  const c = await submission(h, '127.0.0.1')
+  try {
+    assert.equal((await c.authPlain(who.login, who.password)).code, 235)
+    const r = await c.mailFrom(who.login)
+    return [r.code, r.enhanced]
+  } finally {
+    c.close()
+  }
+}
+
 const alive = (h: HarakaInstance) => !h.logs().includes('[harness] haraka exited')
 
 describe(
@@ -210,6 +234,26 @@ describe(
         [535, 535, 454],
         'pair_failures=2 distinct passwords, counted across A and B',
       )
+    })
+
+    test('a suspension made with haraka-ldap through A holds on B; released through B, A lets the login send again', async () => {
+      const s = cli(a, 'suspend', BOB.login, '--reason', 'cluster e2e')
+      assert.equal(s.code, 0, s.out + s.err)
+      assert.deepEqual(await mailFrom(b, BOB), [550, '5.7.1'])
+      assert.deepEqual(await mailFrom(a, BOB), [550, '5.7.1'])
+      assert.deepEqual(await mailFrom(b, ALICE), [250, undefined], 'another login is untouched')
+      const list = cli(b, 'suspended', 'list', '--json')
+      assert.equal(list.code, 0, list.out + list.err)
+      assert.deepEqual(
+        (JSON.parse(list.out) as { suspended: Array<{ login: string; reason: string }> }).suspended.map(
+          (x) => [x.login, x.reason],
+        ),
+        [[BOB.login, 'cluster e2e']],
+        'listed through B',
+      )
+      const r = cli(b, 'suspended', 'release', BOB.login)
+      assert.equal(r.code, 0, r.out + r.err)
+      assert.deepEqual(await mailFrom(a, BOB), [250, undefined])
     })
 
     test('Redis stopped: AUTH still answered within its bound, no crash; it returns: shared again', async () => {

@@ -78,6 +78,13 @@ test("AUTH on the inbound port 25 (listen, or Haraka's default port)", () => {
   find(noSmtpIni, 'smtp.ini', 'port', /port 25 \(inbound MX\)/)
 })
 
+test('containment off, or one budget off', () => {
+  const off = lintConfig(folder({ ...WEAK, 'auth_relay.ini': '[main]\ncontainment=off\n' }))
+  find(off, 'auth_relay.ini', 'containment', /a stolen login may relay without any budget/)
+  const one = lintConfig(folder({ ...WEAK, 'auth_relay.ini': '[main]\ncontain_recipients_per_day=0\n' }))
+  find(one, 'auth_relay.ini', 'contain_recipients_per_day', /budget is off/)
+})
+
 test('several workers without Redis', () => {
   find(weak(), 'smtp.ini', 'nodes', /nodes=4: several worker processes/)
 })

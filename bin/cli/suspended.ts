@@ -1,0 +1,148 @@
+// `haraka-ldap suspended list | release <login>` and `haraka-ldap suspend <login>`:
+// the operator's containment commands. They reach the state the plugins use
+// through each running Haraka process's admin socket (auth_relay.ini
+// admin_socket_dir, lib/admin/socket): with the per-process memory store that
+// is the only way in, and with a store shared through Redis any one process
+// answers for all. Every process with a socket is asked; answers are merged.
+import path from 'node:path'
+import { askAll, type AdminRequest, type ProcessAnswer } from '../../lib/admin/socket'
+import type { ReleaseResult, SuspendResult } from '../../lib/containment/operator'
+import type { Suspension } from '../../lib/containment/suspension'
+import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
+import { AUTH_RELAY_INI } from '../../lib/relay/config'
+import { EXIT, instanceDir, loadIni, UsageError } from './common'
+
+export interface ProcessReport {
+  pid: number
+  answered: boolean
+  problem?: string
+}
+
+/** The socket folder of the config in `dir`, as auth_relay resolves it (relative: to the Haraka folder). */
+export function socketDirOf(dir: string): string {
+  const cfg = loadIni(dir, AUTH_RELAY_INI)
+  if (cfg.admin_socket_dir === NO_ADMIN_SOCKET)
+    throw new UsageError(
+      `admin_socket_dir=none in ${path.join(dir, 'auth_relay.ini')}: this command reaches Haraka only through its admin socket`,
+    )
+  return path.resolve(instanceDir(dir), cfg.admin_socket_dir)
+}
+
+/** Ask every Haraka process; the answers of those that answered, and a report of each. */
+async function askHaraka(
+  dir: string,
+  request: AdminRequest,
+): Promise<{ results: unknown[]; processes: ProcessReport[] }> {
+  const socketDir = socketDirOf(dir)
+  const answers: ProcessAnswer[] = await askAll(socketDir, request)
+  if (!answers.length)
+    throw new UsageError(`no Haraka process serves an admin socket in ${socketDir} (is Haraka running?)`)
+  const processes: ProcessReport[] = answers.map((a) => {
+    if ('unreachable' in a) return { pid: a.pid, answered: false, problem: `unreachable (${a.unreachable})` }
+    if (!a.response.ok) return { pid: a.pid, answered: false, problem: a.response.error }
+    return { pid: a.pid, answered: true }
+  })
+  const results = answers.flatMap((a) => ('response' in a && a.response.ok ? [a.response.result] : []))
+  if (!results.length) {
+    const problems = [...new Set(processes.map((p) => p.problem))].join('; ')
+    throw new UsageError(`no Haraka process answered in ${socketDir}: ${problems}`)
+  }
+  return { results, processes }
+}
+
+export interface ListReport {
+  suspended: Suspension[]
+  processes: ProcessReport[]
+}
+
+export async function listSuspendedCommand(dir: string): Promise<{ report: ListReport; code: number }> {
+  const { results, processes } = await askHaraka(dir, { command: 'suspended.list' })
+  const byLogin = new Map<string, Suspension>()
+  for (const r of results) {
+    for (const s of (r as { suspended?: Suspension[] }).suspended ?? []) {
+      const known = byLogin.get(s.login)
+      if (!known || s.since < known.since) byLogin.set(s.login, s)
+    }
+  }
+  const suspended = [...byLogin.values()].sort((a, b) => a.since - b.since)
+  return { report: { suspended, processes }, code: EXIT.OK }
+}
+
+export interface ReleaseReport {
+  login: string
+  /** a suspension or a deferral was lifted (on some process) */
+  released: boolean
+  suspension: Suspension | null
+  deferred: boolean
+  processes: ProcessReport[]
+}
+
+export async function releaseCommand(
+  dir: string,
+  login: string,
+): Promise<{ report: ReleaseReport; code: number }> {
+  const { results, processes } = await askHaraka(dir, { command: 'suspended.release', args: { login } })
+  const answers = results as ReleaseResult[]
+  const suspension = answers.find((r) => r.released)?.released ?? null
+  const deferred = answers.some((r) => r.deferred)
+  const released = Boolean(suspension) || deferred
+  const report = { login: answers[0]!.login, released, suspension, deferred, processes }
+  return { report, code: released ? EXIT.OK : EXIT.REFUSED }
+}
+
+export interface SuspendReport {
+  suspension: Suspension
+  already: boolean
+  processes: ProcessReport[]
+}
+
+export async function suspendCommand(
+  dir: string,
+  login: string,
+  reason: string | undefined,
+): Promise<{ report: SuspendReport; code: number }> {
+  const { results, processes } = await askHaraka(dir, { command: 'suspend', args: { login, reason } })
+  const answers = results as SuspendResult[]
+  const report = { suspension: answers[0]!.suspension, already: answers.some((r) => r.already), processes }
+  return { report, code: EXIT.OK }
+}
+
+const when = (ms: number) => (ms ? new Date(ms).toISOString() : 'unknown')
+
+function renderProcesses(processes: ProcessReport[]): string {
+  const answered = processes.filter((p) => p.answered).length
+  const lines = [
+    `(${answered} of ${processes.length} Haraka process${processes.length === 1 ? '' : 'es'} answered)`,
+  ]
+  for (const p of processes) if (!p.answered) lines.push(`  pid ${p.pid}: ${p.problem}`)
+  return lines.join('\n')
+}
+
+export function renderList(r: ListReport): string {
+  const rows = r.suspended.map((s) => [s.login, when(s.since), s.rule, s.reason])
+  const header = ['login', 'since', 'rule', 'reason']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  const body = rows.length ? [line(header), ...rows.map(line)].join('\n') : 'no login is suspended'
+  return `${body}\n${renderProcesses(r.processes)}\n`
+}
+
+export function renderRelease(r: ReleaseReport): string {
+  const what = r.suspension
+    ? `${r.login} released: suspended since ${when(r.suspension.since)} by ${r.suspension.rule}: ${r.suspension.reason}`
+    : r.deferred
+      ? `${r.login} released: its deferral is lifted`
+      : `${r.login} was neither suspended nor deferred`
+  const counts = r.released ? '\nits containment counts start again from zero' : ''
+  return `${what}${counts}\n${renderProcesses(r.processes)}\n`
+}
+
+export function renderSuspend(r: SuspendReport): string {
+  const s = r.suspension
+  const again = r.already ? ' (it was suspended already: the record is replaced)' : ''
+  return `${s.login} suspended${again}: ${s.reason}\nrelease with: haraka-ldap suspended release ${s.login}\n${renderProcesses(r.processes)}\n`
+}
