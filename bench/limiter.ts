@@ -93,6 +93,8 @@ interface Tally {
   fails: number
   /** redis-server's CPU ms */
   redisCpu: number
+  /** the Haraka process's CPU ms */
+  harakaCpu: number
 }
 
 async function burst(h: HarakaInstance, n: number, t: Tally): Promise<void> {
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
       failBatches: 0,
       fails: 0,
       redisCpu: 0,
+      harakaCpu: 0,
     }))
     for (const h of instances) for (let i = 0; i < WARMUP; i++) await auth(h, ALICE.login, ALICE.password)
     const share = Math.ceil(ATTEMPTS / ROUNDS)
@@ -146,7 +149,9 @@ async function main(): Promise<void> {
       for (let k = 0; k < runs.length; k++) {
         const i = (round + k) % runs.length
         const before = await redisCalls(redis)
+        const harakaBefore = cpuMs(instances[i]!.pid)
         await burst(instances[i]!, share, tallies[i]!)
+        tallies[i]!.harakaCpu += cpuMs(instances[i]!.pid) - harakaBefore
         const after = await redisCalls(redis)
         tallies[i]!.batches += after.batches - before.batches
         tallies[i]!.commands += after.all - before.all
@@ -177,6 +182,7 @@ async function main(): Promise<void> {
         per(t.failBatches, t.fails),
         per(t.commands, t.attempts),
         run.store === 'redis' ? ((t.redisCpu * 1000) / t.attempts).toFixed(0) : '-',
+        ((t.harakaCpu * 1000) / t.attempts).toFixed(0),
       ])
     }
   } finally {
@@ -195,6 +201,7 @@ async function main(): Promise<void> {
     'round trips / AUTH fail',
     "Redis commands / AUTH ok (with the scripts' own)",
     'redis-server CPU µs / AUTH ok',
+    'Haraka CPU µs / AUTH ok',
   ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
