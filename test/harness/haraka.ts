@@ -242,7 +242,8 @@ export async function runHaraka(instance: {
   const keep = instance.captureLogs ?? true
   const capture = (chunk: Buffer) => {
     if (keep) output.push(chunk.toString('utf8'))
-    logFile.write(chunk)
+    // Cluster workers share the pipe and may still write after the master exited and the file was closed.
+    if (!logFile.writableEnded) logFile.write(chunk)
   }
   child.stdout.on('data', capture)
   child.stderr.on('data', capture)
