@@ -303,7 +303,10 @@ function report(
           `${fixed(percentile(lat, 50), 1)} / ${fixed(percentile(lat, 95), 1)} / ${fixed(p99, 1)}`,
           isCeiling ? '' : fixed(p99 - ceilingP99, 1),
           fixed(cpu, 2),
-          fixed(cpuOf(ss, (s) => s.sysPerSession), 2),
+          fixed(
+            cpuOf(ss, (s) => s.sysPerSession),
+            2,
+          ),
           isCeiling ? '' : fixed(cpu - ceilingCpu, 2),
           t.ldap ? fixed(slapdOf(ss), 2) : '',
           fixed(Math.max(...ss.map((s) => s.peakMb)), 0),
