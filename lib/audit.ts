@@ -97,9 +97,7 @@ export function auditJson(event: AuditEvent): string {
       break
     }
   const json = JSON.stringify(complete, AUDIT_FIELDS as unknown as string[])
-  return LINE_SEPARATORS.test(json)
-    ? json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
-    : json
+  return LINE_SEPARATORS.test(json) ? json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029') : json
 }
 
 const LINE_SEPARATORS = /[\u2028\u2029]/

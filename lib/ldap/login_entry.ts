@@ -58,7 +58,10 @@ const FIELDS = ['mode', 'bind_dn', 'base_dn', 'scope', 'user_filter'] as const
  * Keys computed once per settings object (a loaded ldap_directory.ini) instead of once per AUTH
  * and MAIL; kept with the values they were made of, so a changed object gets a new key.
  */
-const keys = new WeakMap<EntryKeySettings, { key: string; of: readonly string[]; servers: readonly string[] }>()
+const keys = new WeakMap<
+  EntryKeySettings,
+  { key: string; of: readonly string[]; servers: readonly string[] }
+>()
 
 /** What a search mode login lookup depends on: servers, service account, base, scope and filter. */
 export function loginEntryKey(cfg: EntryKeySettings): string {

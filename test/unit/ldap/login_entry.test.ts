@@ -56,6 +56,9 @@ describe('loginEntryKey', () => {
     cfg.servers[0] = 'ldap://10.0.0.1:389'
     assert.notEqual(loginEntryKey(cfg), staff)
     cfg.servers.pop()
-    assert.equal(loginEntryKey(cfg), JSON.stringify(['search', [], settings.bind_dn, cfg.base_dn, 'sub', '(mail=%u)']))
+    assert.equal(
+      loginEntryKey(cfg),
+      JSON.stringify(['search', [], settings.bind_dn, cfg.base_dn, 'sub', '(mail=%u)']),
+    )
   })
 })
