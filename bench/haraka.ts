@@ -15,7 +15,7 @@ import { REPO } from '../test/harness/paths'
 import { startSlapd, type Slapd } from '../test/harness/slapd'
 import { benchLdif, benchUsers, type BenchUser } from './haraka/directory'
 import { runLoad, type LoadResult, type SessionPlan } from './haraka/load'
-import { connectionsTo, cpuMs, memoryMb } from './haraka/proc'
+import { connectionsTo, cpuMs, cpuSplitMs, memoryMb } from './haraka/proc'
 import { fixed, median, percentile, table } from './haraka/stats'
 import { defaultTargets, type Target } from './haraka/targets'
 
@@ -59,12 +59,16 @@ const P = {
 interface Running {
   target: Target
   haraka: HarakaInstance
+  /** sessions this instance served so far, warm-ups included (to divide a --profile by) */
+  served: number
 }
 
 interface Sample {
   load: LoadResult
   rate: number
   cpuPerSession: number
+  /** of it, kernel time (stime) */
+  sysPerSession: number
   slapdPerSession: number
   peakMb: number
   ldapSockets: number
@@ -110,11 +114,11 @@ async function start(target: Target, slapd: Slapd): Promise<Running> {
     ini: { 'log.ini': { main: { level: P.logLevel } }, ...target.ini },
     files: { plugins: `${target.plugins.join('\n')}\n`, ...target.files },
   })
-  return { target, haraka }
+  return { target, haraka, served: 0 }
 }
 
-function load(r: Running, c: number, plan: Plans, msg: boolean, seconds: number, max?: number) {
-  return runLoad({
+async function load(r: Running, c: number, plan: Plans, msg: boolean, seconds: number, max?: number) {
+  const result = await runLoad({
     host: r.haraka.host,
     port: r.haraka.ports.submission,
     ca: r.haraka.caCert,
@@ -126,22 +130,26 @@ function load(r: Running, c: number, plan: Plans, msg: boolean, seconds: number,
     probe: plan.probe,
     messageBytes: msg ? P.messageBytes : 0,
   })
+  r.served += result.sessions
+  return result
 }
 
 async function measure(r: Running, slapd: Slapd, c: number, plan: Plans, msg: boolean) {
   await load(r, c, plan, msg, P.warmup)
   // the credential cache is warm only once every active login has been seen
   await load(r, c, plan, msg, 3600, P.active)
-  const cpu0 = cpuMs(r.haraka.pid)
+  const cpu0 = cpuSplitMs(r.haraka.pid)
   const slapd0 = cpuMs(slapd.pid)
   const result = await load(r, c, plan, msg, P.seconds)
-  const cpu = cpuMs(r.haraka.pid) - cpu0
+  const cpu1 = cpuSplitMs(r.haraka.pid)
+  const cpu = cpu1.user + cpu1.system - cpu0.user - cpu0.system
   const slapdCpu = cpuMs(slapd.pid) - slapd0
   await sleep(1000)
   const sample: Sample = {
     load: result,
     rate: result.sessions / result.seconds,
     cpuPerSession: cpu / result.sessions,
+    sysPerSession: (cpu1.system - cpu0.system) / result.sessions,
     slapdPerSession: r.target.ldap ? slapdCpu / result.sessions : NaN,
     peakMb: memoryMb(r.haraka.pid).peak,
     ldapSockets: r.target.ldap ? connectionsTo(r.haraka.pid, slapd.port) : NaN,
@@ -187,6 +195,7 @@ async function soak(slapd: Slapd, targets: Target[], plan: Plans): Promise<void>
         if (done % step === 0 && done < P.soak) mark(done)
       },
     })
+    r.served += result.sessions
     mark(result.sessions)
     const seconds = (performance.now() - t0) / 1000
     console.log(
@@ -208,6 +217,9 @@ async function stopHaraka(r: Running): Promise<void> {
   if (P.profile) {
     process.kill(r.haraka.pid, 'SIGINT')
     for (let i = 0; i < 100 && existsSync(`/proc/${r.haraka.pid}`); i++) await sleep(100)
+    console.log(
+      `profile: ${r.target.name} served ${r.served} sessions (node dist/bench/cpu_profile.js ${path.join(P.profile, `${r.target.name}.cpuprofile`)} 40 ${r.served})`,
+    )
   }
   await r.haraka.stop()
 }
@@ -242,7 +254,7 @@ async function main(): Promise<void> {
               const k = key(r.target.name, mode, c)
               samples.set(k, [...(samples.get(k) ?? []), s])
               process.stderr.write(
-                `round ${round + 1}/${P.rounds} ${mode} C=${c} ${r.target.name}: ${s.rate.toFixed(0)}/s, ${s.cpuPerSession.toFixed(2)} ms CPU/session\n`,
+                `round ${round + 1}/${P.rounds} ${mode} C=${c} ${r.target.name}: ${s.rate.toFixed(0)}/s, ${s.cpuPerSession.toFixed(2)} ms CPU/session (${s.sysPerSession.toFixed(2)} kernel)\n`,
               )
             }
       }
@@ -265,7 +277,6 @@ function report(
     for (const c of P.concurrency) {
       const ceiling = samples.get(key('flat_file', mode, c))
       const ceilingRate = ceiling ? median(ceiling.map((s) => s.rate)) : NaN
-      const ceilingCpu = ceiling ? cpuOf(ceiling) : NaN
       const ceilingP99 = ceiling
         ? percentile(
             ceiling.flatMap((s) => s.load.authMs),
@@ -279,6 +290,8 @@ function report(
         const lat = ss.flatMap((s) => s.load.authMs)
         const sum = (f: (l: LoadResult) => number) => ss.reduce((a, s) => a + f(s.load), 0)
         const cpu = cpuOf(ss)
+        const cpuCeiling = samples.get(key(t.cpuCeiling ?? 'flat_file', mode, c)) ?? ceiling
+        const ceilingCpu = cpuCeiling ? cpuOf(cpuCeiling) : NaN
         const p99 = percentile(lat, 99)
         const isCeiling = t.name === 'flat_file'
         rows.push([
@@ -290,6 +303,10 @@ function report(
           `${fixed(percentile(lat, 50), 1)} / ${fixed(percentile(lat, 95), 1)} / ${fixed(p99, 1)}`,
           isCeiling ? '' : fixed(p99 - ceilingP99, 1),
           fixed(cpu, 2),
+          fixed(
+            cpuOf(ss, (s) => s.sysPerSession),
+            2,
+          ),
           isCeiling ? '' : fixed(cpu - ceilingCpu, 2),
           t.ldap ? fixed(slapdOf(ss), 2) : '',
           fixed(Math.max(...ss.map((s) => s.peakMb)), 0),
@@ -317,7 +334,8 @@ function report(
         'AUTH p50 / p95 / p99 ms',
         'p99 − flat',
         'CPU ms/session',
-        'CPU − flat',
+        'of it kernel',
+        'CPU − flat*',
         'slapd ms/session',
         'peak RSS MB',
         'valid rejected',
@@ -330,14 +348,17 @@ function report(
       rows,
     ),
   )
+  console.log(
+    '\n* CPU − flat: minus the flat_file target with the same TLS setup (ours and base with tls_context: flat_file+tls_context), i.e. what the AUTH, relay and stamp plugins add; × flat and p99 − flat compare with stock flat_file',
+  )
   if (firstError) console.log(`\nfirst error: ${firstError}`)
   console.log('')
 }
 
-/** Haraka CPU per session over all rounds (total CPU / total sessions). */
-function cpuOf(ss: Sample[]): number {
+/** Haraka CPU per session over all rounds (total CPU / total sessions); `of` picks the kernel's share. */
+function cpuOf(ss: Sample[], of: (s: Sample) => number = (s) => s.cpuPerSession): number {
   const sessions = ss.reduce((a, s) => a + s.load.sessions, 0)
-  return ss.reduce((a, s) => a + s.cpuPerSession * s.load.sessions, 0) / sessions
+  return ss.reduce((a, s) => a + of(s) * s.load.sessions, 0) / sessions
 }
 
 function slapdOf(ss: Sample[]): number {

@@ -10,13 +10,13 @@ export interface OnceNext extends Next {
 
 /** `next`, called at most once: later calls are ignored. */
 export function nextOnce(next: Next): OnceNext {
-  let called = false
-  const once = (...args: Parameters<Next>): void => {
-    if (called) return
-    called = true
+  // a plain property, set before next() runs (a getter defined per call costs more than the hook's own work)
+  const once = ((...args: Parameters<Next>): void => {
+    if (once.called) return
+    once.called = true
     next(...args)
-  }
-  Object.defineProperty(once, 'called', { get: () => called })
+  }) as { called: boolean } & ((...args: Parameters<Next>) => void)
+  once.called = false
   return once as OnceNext
 }
 

@@ -87,12 +87,20 @@ export function clientText(raw: string | undefined | null): string | null {
  * so the line stays one line whatever the client sent. Without the prefix: a file line.
  */
 export function auditJson(event: AuditEvent): string {
-  const ordered: Record<string, unknown> = {}
-  for (const k of AUDIT_FIELDS) ordered[k] = event[k] ?? null
-  return JSON.stringify(ordered)
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029')
+  // The replacer list writes the fields in its order and leaves out any other key; only an
+  // event with an undefined field (never written by JSON.stringify) needs a copy with nulls.
+  let complete: AuditEvent = event
+  for (const k of AUDIT_FIELDS)
+    if (event[k] === undefined) {
+      complete = { ...event }
+      for (const f of AUDIT_FIELDS) (complete as unknown as Record<string, unknown>)[f] = event[f] ?? null
+      break
+    }
+  const json = JSON.stringify(complete, AUDIT_FIELDS as unknown as string[])
+  return LINE_SEPARATORS.test(json) ? json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029') : json
 }
+
+const LINE_SEPARATORS = /[\u2028\u2029]/
 
 /** The line for Haraka's log: `audit {...}`. */
 export function auditLine(event: AuditEvent): string {

@@ -16,10 +16,17 @@ function clockTicks(): number {
 
 /** utime + stime of pid in milliseconds (/proc/<pid>/stat fields 14 and 15). */
 export function cpuMs(pid: number): number {
+  const { user, system } = cpuSplitMs(pid)
+  return user + system
+}
+
+/** utime and stime (the kernel's share: syscalls, loopback TCP) of pid in milliseconds. */
+export function cpuSplitMs(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // the command name (field 2) may hold spaces: count fields after its closing paren
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks()
+  const ms = (field: string | undefined) => (Number(field) * 1000) / clockTicks()
+  return { user: ms(fields[11]), system: ms(fields[12]) }
 }
 
 /** VmRSS and VmHWM (peak) of pid in MB. */

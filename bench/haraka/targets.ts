@@ -1,6 +1,8 @@
 // What the bench runs, as data: each target is a Haraka instance described by the
 // repository it runs from, its config/plugins list and extra config files. A new
 // target (e.g. Haraka + a TLS plugin) is one more entry here.
+import { existsSync } from 'node:fs'
+import path from 'node:path'
 import { BENCH_BASE_DN, BENCH_GROUP_DN, BENCH_SERVICE, flatFileIni, type BenchUser } from './directory'
 
 export interface Target {
@@ -18,17 +20,23 @@ export interface Target {
   ldap: boolean
   /** refuses logins outside BENCH_GROUP_DN */
   groupCheck: boolean
+  /**
+   * the target whose CPU per session this one's is compared with (CPU − flat): the flat_file
+   * ceiling with the same TLS setup, so that the column is our plugins' cost alone
+   */
+  cpuCeiling?: string
 }
 
 /** our stack as config/plugins ships it: tls_context reuses one TLS context for STARTTLS */
 const OUR_PLUGINS = ['tls', 'tls_context', 'ldap_auth', 'auth_relay', 'auth_stamp', 'queue/discard']
-/** a checkout from before tls_context (`--base=`) */
+/** a `--base=` checkout from before tls_context */
 const BASE_PLUGINS = OUR_PLUGINS.filter((p) => p !== 'tls_context')
 /** queue/discard accepts every queued message only when told to */
 const DISCARD = { YES_REALLY_DO_DISCARD: '1' }
 
 function ours(name: string, repo: string, auth: Record<string, string>, plugins = OUR_PLUGINS): Target {
   return {
+    cpuCeiling: plugins.includes('tls_context') ? 'flat_file+tls_context' : 'flat_file',
     name,
     repo,
     plugins,
@@ -46,23 +54,29 @@ function ours(name: string, repo: string, auth: Record<string, string>, plugins 
 }
 
 export function defaultTargets(opts: { repo: string; base?: string; users: readonly BenchUser[] }): Target[] {
+  const flat = (name: string, plugins: string[]): Target => ({
+    name,
+    repo: opts.repo,
+    plugins,
+    files: { 'auth_flat_file.ini': flatFileIni(opts.users) },
+    env: DISCARD,
+    ldap: false,
+    groupCheck: false,
+  })
   const targets: Target[] = [
-    {
-      name: 'flat_file',
-      repo: opts.repo,
-      plugins: ['tls', 'auth/flat_file', 'queue/discard'],
-      files: { 'auth_flat_file.ini': flatFileIni(opts.users) },
-      env: DISCARD,
-      ldap: false,
-      groupCheck: false,
-    },
+    // stock Haraka: the ceiling for any AUTH plugin (the ratios and p99 − flat compare with it)
+    flat('flat_file', ['tls', 'auth/flat_file', 'queue/discard']),
+    // the same with our TLS context reuse: what our AUTH, relay and stamp plugins add is ours − this
+    flat('flat_file+tls_context', ['tls', 'tls_context', 'auth/flat_file', 'queue/discard']),
     ours('ours', opts.repo, { cache_ttl: '0' }),
     ours('ours+cache', opts.repo, { cache_ttl: '600' }),
   ]
-  if (opts.base)
+  if (opts.base) {
+    const plugins = existsSync(path.join(opts.base, 'plugins', 'tls_context')) ? OUR_PLUGINS : BASE_PLUGINS
     targets.push(
-      ours('base', opts.base, { cache_ttl: '0' }, BASE_PLUGINS),
-      ours('base+cache', opts.base, { cache_ttl: '600' }, BASE_PLUGINS),
+      ours('base', opts.base, { cache_ttl: '0' }, plugins),
+      ours('base+cache', opts.base, { cache_ttl: '600' }, plugins),
     )
+  }
   return targets
 }

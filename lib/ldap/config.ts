@@ -29,7 +29,7 @@ export const DIRECTORY_SPEC = {
   user_filter: { type: 'string', default: '(&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u)))' },
   scope: { type: 'enum', default: 'sub', values: ['sub', 'one'] },
   dn_template: { type: 'multi', default: [] },
-  pool_size: { type: 'int', default: 2, min: 1, max: 32 },
+  pool_size: { type: 'int', default: 4, min: 1, max: 32 },
   bind_pool_size: { type: 'int', default: 4, min: 1, max: 64 },
   idle_timeout: { type: 'int', default: 60000, min: 1000, max: 3600000 },
   health_check_interval: { type: 'int', default: 10000, min: 500, max: 600000 },

@@ -43,16 +43,40 @@ export interface KnownLoginEntry {
   read: readonly string[]
 }
 
-/** What a search mode login lookup depends on: servers, service account, base, scope and filter. */
-export function loginEntryKey(cfg: {
+interface EntryKeySettings {
   mode: string
   servers: readonly string[]
   bind_dn: string
   base_dn: string
   scope: string
   user_filter: string
-}): string {
-  return JSON.stringify([cfg.mode, cfg.servers, cfg.bind_dn, cfg.base_dn, cfg.scope, cfg.user_filter])
+}
+
+const FIELDS = ['mode', 'bind_dn', 'base_dn', 'scope', 'user_filter'] as const
+
+/**
+ * Keys computed once per settings object (a loaded ldap_directory.ini) instead of once per AUTH
+ * and MAIL; kept with the values they were made of, so a changed object gets a new key.
+ */
+const keys = new WeakMap<
+  EntryKeySettings,
+  { key: string; of: readonly string[]; servers: readonly string[] }
+>()
+
+/** What a search mode login lookup depends on: servers, service account, base, scope and filter. */
+export function loginEntryKey(cfg: EntryKeySettings): string {
+  const known = keys.get(cfg)
+  if (
+    known &&
+    FIELDS.every((f, i) => cfg[f] === known.of[i]) &&
+    cfg.servers.length === known.servers.length &&
+    cfg.servers.every((s, i) => s === known.servers[i])
+  )
+    return known.key
+  const of = FIELDS.map((f) => cfg[f])
+  const key = JSON.stringify([cfg.mode, cfg.servers, cfg.bind_dn, cfg.base_dn, cfg.scope, cfg.user_filter])
+  keys.set(cfg, { key, of, servers: [...cfg.servers] })
+  return key
 }
 
 /** The known entry when it answers findLoginEntry(login, attributes) under `key` (search mode only), else undefined. */

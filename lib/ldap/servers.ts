@@ -45,7 +45,8 @@ export class ServerSet {
   /** True when a server earlier in the list than `url` is up: connections to `url` should retire. */
   outranked(url: string): boolean {
     const index = this.urls.indexOf(url)
-    return this.urls.slice(0, Math.max(index, 0)).some((u) => this.isUp(u))
+    for (let i = 0; i < index; i++) if (this.isUp(this.urls[i]!)) return true
+    return false
   }
 
   /** True when another server than `url` is up (worth retrying an operation there). */

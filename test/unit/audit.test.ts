@@ -46,6 +46,15 @@ describe('auditLine', () => {
     assert.deepEqual(parsed, event())
   })
 
+  test('fields in AUDIT_FIELDS order whatever order the event has; a key outside it is left out', () => {
+    const e = event()
+    const reversed = Object.fromEntries(Object.entries(e).reverse()) as unknown as typeof e
+    const json = auditJson({ ...reversed, password: 'secret' } as typeof e)
+    assert.deepEqual(Object.keys(JSON.parse(json)), [...AUDIT_FIELDS])
+    assert.doesNotMatch(json, /secret/)
+    assert.equal(json, auditJson(e))
+  })
+
   test('an unknown field is null, never left out', () => {
     const e = event({ login: null, identity: null, mechanism: null, code: null, enhanced_code: null })
     const parsed = JSON.parse(auditJson({ ...e, server: undefined as unknown as null }))

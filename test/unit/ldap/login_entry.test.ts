@@ -44,3 +44,21 @@ describe('knownLoginEntry', () => {
     assert.equal(knownLoginEntry(undefined, key, 'search', known.login, ['mail']), undefined)
   })
 })
+
+describe('loginEntryKey', () => {
+  test('the same object gives the same key, and a changed one (a field, a server in place) a new key', () => {
+    const cfg = { ...settings, servers: [...settings.servers] }
+    assert.equal(loginEntryKey(cfg), key)
+    assert.equal(loginEntryKey(cfg), key)
+    cfg.base_dn = 'ou=staff,dc=example,dc=com'
+    const staff = loginEntryKey(cfg)
+    assert.notEqual(staff, key)
+    cfg.servers[0] = 'ldap://10.0.0.1:389'
+    assert.notEqual(loginEntryKey(cfg), staff)
+    cfg.servers.pop()
+    assert.equal(
+      loginEntryKey(cfg),
+      JSON.stringify(['search', [], settings.bind_dn, cfg.base_dn, 'sub', '(mail=%u)']),
+    )
+  })
+})
