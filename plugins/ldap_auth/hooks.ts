@@ -15,6 +15,7 @@ import { loadDirectoryConfig } from '../../haraka/directory_config'
 import { countCacheLookup, ldapMetrics } from '../../haraka/metrics'
 import { loadValidated } from '../../haraka/load_config'
 import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
+import { markAuthCommand } from '../../haraka/notes'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
 import {
   answerFailure,
@@ -23,12 +24,13 @@ import {
   disconnectAfterFailures,
   logServerEvent,
 } from './outcome'
-import { markAuthCommand } from '../../haraka/notes'
+import { registerAdminHooks, stopAdmin } from './admin'
 import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
 import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
-// The AUTH limiter's ini and connect hook (./limit), exported for Haraka with the rest.
+// The AUTH limiter's ini and connect hook (./limit), and the admin socket's hooks (./admin).
 export { limit_connect, load_auth_limits_ini } from './limit_hooks'
+export { admin_init_child, admin_init_master } from './admin'
 
 interface LdapAuth extends AttemptPlugin {
   load_ldap_auth_ini(): void
@@ -36,8 +38,6 @@ interface LdapAuth extends AttemptPlugin {
   load_auth_enc_file_ini(): void
   load_auth_limits_ini(): void
 }
-
-/** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
 
 export function register(this: LdapAuth): void {
   this.directory = new DirectoryHandle(undefined, {
@@ -51,6 +51,7 @@ export function register(this: LdapAuth): void {
   this.register_hook('connect', 'limit_connect')
   this.register_hook('capabilities', 'advertise_auth')
   this.register_hook('unrecognized_command', 'auth_command')
+  registerAdminHooks(this)
 }
 
 export function load_ldap_auth_ini(this: LdapAuth): void {
@@ -150,5 +151,5 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {
-  await this.directory.close()
+  await Promise.all([this.directory.close(), stopAdmin(this)])
 }
