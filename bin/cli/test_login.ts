@@ -301,7 +301,7 @@ function describeStep(s: Step): string {
 export function renderTest(r: TestReport): string {
   const lines = [
     `login     ${r.login}`,
-    `directory ${r.servers.map((s) => `${s.url} (${s.up ? 'up' : 'down'})`).join(', ')} mode=${r.mode}`,
+    `directory ${r.servers.map((s) => `${s.url} (${s.up ? 'up' : 'down'})`).join(', ') || '(not asked)'} mode=${r.mode}`,
     `server    ${r.server ?? '(no directory operation answered)'}`,
     ...r.server_events.map((e) => `event     ${e.url} marked ${e.up ? 'up' : 'down'}: ${e.reason}`),
     ...r.steps.map(describeStep),
