@@ -9,12 +9,14 @@
 import type { Connection, Next, Server } from 'haraka'
 import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
 import type { AdminHandler } from '../../lib/admin/socket'
-import { loadValidated } from '../../haraka/load_config'
+import { readConfig } from '../../lib/config/read_dir'
 import { gaugeSource } from '../../haraka/metrics'
 import { sharedState } from '../../haraka/shared_state'
 import type { CredentialCache } from '../../lib/authn/cache'
 import { normaliseLogin } from '../../lib/authn/login'
-import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
+import { CONTAIN_SPEC, NO_ADMIN_SOCKET } from '../../lib/containment/config'
+
+const AUTH_RELAY_INI_DEFAULT_DIR = CONTAIN_SPEC.admin_socket_dir.default
 import { withDeadline } from '../../lib/deadline'
 import { limiterCommands } from '../../lib/limiter/admin'
 import { BAN_LISTING } from '../../lib/limiter/keys'
@@ -72,6 +74,27 @@ function cacheCommands(plugin: AdminPlugin): Map<string, AdminHandler> {
   ])
 }
 
+/**
+ * The socket's folder: the process's one setting, auth_relay.ini admin_socket_dir (its
+ * default when the file is absent or does not parse: auth_relay reports that). Read with
+ * the Haraka-free reader, not haraka-config: a second get of auth_relay.ini from this
+ * plugin would replace auth_relay's own watch of it.
+ */
+function socketDirOf(plugin: AdminPlugin): string {
+  const { root_path: root, overrides_path: overrides } = plugin.config as {
+    root_path?: string
+    overrides_path?: string
+  }
+  const dirs = [root, overrides].filter((d): d is string => typeof d === 'string')
+  try {
+    const parsed = readConfig(dirs, AUTH_RELAY_INI)
+    if (parsed.ok) return parsed.cfg.admin_socket_dir
+  } catch {
+    // unreadable: the default
+  }
+  return String(AUTH_RELAY_INI_DEFAULT_DIR)
+}
+
 function startAdmin(plugin: AdminPlugin, server: Server, next: Next): void {
   plugin.adminNotes = server.notes
   const store = () => sharedState({ server } as unknown as Connection)
@@ -85,14 +108,7 @@ function startAdmin(plugin: AdminPlugin, server: Server, next: Next): void {
     )
     return Array.isArray(members) ? members.length : 0
   })
-  // The socket's folder is the process's one setting, in auth_relay.ini (its default when that file is absent).
-  let dir: string
-  try {
-    dir =
-      loadValidated(plugin, AUTH_RELAY_INI, () => undefined, undefined, 'reload')?.admin_socket_dir ?? 'run'
-  } catch {
-    dir = 'run'
-  }
+  const dir = socketDirOf(plugin)
   if (dir === NO_ADMIN_SOCKET) return next()
   registerAdminCommands(
     server.notes,
