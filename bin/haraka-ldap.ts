@@ -17,6 +17,16 @@ import {
   suspendCommand,
 } from './cli/suspended'
 import { renderTest, testLogin } from './cli/test_login'
+import {
+  flushCacheCommand,
+  listBansCommand,
+  releaseBansCommand,
+  renderBans,
+  renderFlush,
+  renderLimits,
+  renderReleaseBans,
+  showLimitsCommand,
+} from './cli/bans'
 import { main as hashPassword } from './hash_password'
 import { main as tryMessage } from './try'
 import { main as verifyStamp } from './verify-stamp'
@@ -26,6 +36,8 @@ const USAGE = `Usage: haraka-ldap <command> [options]
   test <login>              run one AUTH attempt as ldap_auth would, and explain it
                             (password from the prompt, without echo, or stdin)
       --authzid <id>        PLAIN authorization identity (proxy logins)
+      --rip <ip>            the client address the AUTH limiter keys on
+      --dry-run             (the default) count nothing; no bind when the limiter would refuse
   sender <login> <address>  may this login use this address as MAIL FROM, From, Sender
                             (<login> as the session knows it, '' or '<>' for the null sender)
   lint                      report everything in config/ weaker than the safe defaults
@@ -34,12 +46,17 @@ const USAGE = `Usage: haraka-ldap <command> [options]
   suspended release <login> lift a login's suspension or deferral (and reset its counts)
   suspend <login>           suspend a login: no relay at all until released
       --reason <text>       why (shown in the listing and the 550 log line)
-                            (these three talk to each running Haraka's admin socket)
+  bans list                 the AUTH limiter's bans in force: address, subnet, pair; until when
+  bans release <target>     lift bans: <ip> (its own and its pairs), <cidr>, a ban key,
+                            or a <login> (its pairs, and its failures are forgiven)
+  limits show <ip|login>    the limiter's counts, bans, familiar sources; a login's containment
+  cache flush [login]       empty ldap_auth's credential cache (of one login) in every process
+                            (these talk to each running Haraka's admin socket)
   hash-password --login L   a SHA512-crypt line for auth_enc_file.ini
   verify-stamp <file.eml>   check a saved message's signed stamp
   try [options]             submit a test message to the local instance
 
-Options of test, sender, lint, suspended and suspend:
+Options of test, sender, lint, suspended, suspend, bans, limits and cache:
   --config <dir>            the Haraka config folder (default: ./config)
   --json                    one JSON document on stdout instead of text
   --help                    this help
@@ -73,11 +90,16 @@ function emit(io: Io, json: boolean, value: unknown, text: string): void {
 const COMMANDS: Record<string, Run> = {
   async test(io, argv) {
     refusePasswordOption(argv)
-    const args = parsed(argv, { authzid: { type: 'string' } })
+    const args = parsed(argv, {
+      authzid: { type: 'string' },
+      rip: { type: 'string' },
+      'dry-run': { type: 'boolean', default: true },
+    })
     if (args.values.help) return help(io)
     if (args.positionals.length !== 1) throw new UsageError('test takes one login')
     const { report, code } = await testLogin(io, configDir(args.values.config), args.positionals[0]!, {
       authzid: args.values.authzid,
+      rip: args.values.rip,
     })
     emit(io, args.values.json, report, renderTest(report))
     return code
@@ -125,6 +147,41 @@ const COMMANDS: Record<string, Run> = {
     const dir = configDir(args.values.config)
     const { report, code } = await suspendCommand(dir, args.positionals[0]!, args.values.reason)
     emit(io, args.values.json, report, renderSuspend(report))
+    return code
+  },
+  async bans(io, argv) {
+    const args = parsed(argv, {})
+    if (args.values.help) return help(io)
+    const [action, ...rest] = args.positionals
+    const dir = configDir(args.values.config)
+    if (action === 'list' && !rest.length) {
+      const { report, code } = await listBansCommand(dir)
+      emit(io, args.values.json, report, renderBans(report))
+      return code
+    }
+    if (action === 'release' && rest.length === 1) {
+      const { report, code } = await releaseBansCommand(dir, rest[0]!)
+      emit(io, args.values.json, report, renderReleaseBans(report))
+      return code
+    }
+    throw new UsageError('bans takes list, or release <ip|cidr|key|login>')
+  },
+  async limits(io, argv) {
+    const args = parsed(argv, {})
+    if (args.values.help) return help(io)
+    const [action, ...rest] = args.positionals
+    if (action !== 'show' || rest.length !== 1) throw new UsageError('limits takes show <ip|login>')
+    const { report, code } = await showLimitsCommand(configDir(args.values.config), rest[0]!)
+    emit(io, args.values.json, report, renderLimits(report))
+    return code
+  },
+  async cache(io, argv) {
+    const args = parsed(argv, {})
+    if (args.values.help) return help(io)
+    const [action, ...rest] = args.positionals
+    if (action !== 'flush' || rest.length > 1) throw new UsageError('cache takes flush [login]')
+    const { report, code } = await flushCacheCommand(configDir(args.values.config), rest[0])
+    emit(io, args.values.json, report, renderFlush(report))
     return code
   },
   'hash-password': (_io, argv) => hashPassword(argv),

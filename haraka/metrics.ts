@@ -38,7 +38,7 @@ const aggregate = AggregatorRegistry.aggregate as unknown as (
 const byName = new Map<string, AnyMetric>()
 
 const poolSources = new Set<() => PoolState[]>()
-const gaugeSources = new Map<string, () => number>()
+const gaugeSources = new Map<string, () => number | Promise<number>>()
 
 function create(spec: MetricSpec): AnyMetric {
   const common = {
@@ -71,9 +71,15 @@ function create(spec: MetricSpec): AnyMetric {
   if (spec.labels.length === 0)
     return new Gauge({
       ...common,
-      collect() {
+      // prom-client awaits an async collect; a read that fails leaves the last value
+      async collect() {
         const read = gaugeSources.get(spec.name)
-        if (read) this.set(read())
+        if (!read) return
+        try {
+          this.set(await read())
+        } catch {
+          // the store did not answer: no fresh value this scrape
+        }
       },
     })
   return new Gauge(common)
@@ -166,12 +172,13 @@ export const ldapMetrics: LdapObserver = {
 }
 
 /**
- * A gauge without labels whose value another module knows (the limiter's active bans, whether the shared store answers):
- * read at every scrape. Returns the function that stops reading it.
+ * A gauge without labels whose value another module knows (the limiter's active bans):
+ * read at every scrape, synchronously or not (a shared store is asked). Returns the
+ * function that stops reading it.
  */
 export function gaugeSource(
   name: Extract<MetricName, 'haraka_limiter_active_bans' | 'haraka_shared_state_up'>,
-  read: () => number,
+  read: () => number | Promise<number>,
 ): () => void {
   gaugeSources.set(name, read)
   return () => {

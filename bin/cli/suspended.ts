@@ -29,7 +29,7 @@ export function socketDirOf(dir: string): string {
 }
 
 /** Ask every Haraka process; the answers of those that answered, and a report of each. */
-async function askHaraka(
+export async function askHaraka(
   dir: string,
   request: AdminRequest,
 ): Promise<{ results: unknown[]; processes: ProcessReport[] }> {
@@ -109,7 +109,7 @@ export async function suspendCommand(
 
 const when = (ms: number) => (ms ? new Date(ms).toISOString() : 'unknown')
 
-function renderProcesses(processes: ProcessReport[]): string {
+export function renderProcesses(processes: ProcessReport[]): string {
   const answered = processes.filter((p) => p.answered).length
   const lines = [
     `(${answered} of ${processes.length} Haraka process${processes.length === 1 ? '' : 'es'} answered)`,

@@ -48,6 +48,16 @@ export interface CachedEntry {
 interface Negative {
   at: number
   reason: string
+  /** whose pair it is (for the operator's flush of one login); never the password */
+  login: string
+}
+
+/** What the cache holds for one login (the operator's `cache flush`, `test`); never a password. */
+export interface CacheEntryInfo {
+  /** ms since the login's positive entry was stored; null: none */
+  positive_age_ms: number | null
+  /** refused (login, password) pairs kept for it */
+  negative: number
 }
 
 export class CredentialCache {
@@ -176,13 +186,47 @@ export class CredentialCache {
     if (this.retired || this.opts.negativeTtlMs <= 0) return
     const key = this.negativeKey(login, password)
     this.negative.delete(key)
-    this.negative.set(key, { at: this.now(), reason })
+    this.negative.set(key, { at: this.now(), reason, login })
     evict(this.negative, this.opts.maxEntries)
   }
 
   clear(): void {
     this.positive.clear()
     this.negative.clear()
+  }
+
+  /** The entries of `login` (compared case-insensitively, so every case the clients wrote counts). */
+  describe(login: string): CacheEntryInfo {
+    const want = login.toLowerCase()
+    let age: number | null = null
+    for (const [l, e] of this.positive)
+      if (l.toLowerCase() === want) age = Math.min(age ?? Infinity, this.now() - e.at)
+    let negative = 0
+    for (const e of this.negative.values()) if (e.login.toLowerCase() === want) negative++
+    return { positive_age_ms: age, negative }
+  }
+
+  /** The operator's flush: every entry, or those of `login` (case-insensitively). Answers how many went. */
+  flush(login?: string): { positive: number; negative: number } {
+    if (login === undefined) {
+      const removed = this.size
+      this.clear()
+      return removed
+    }
+    const want = login.toLowerCase()
+    let positive = 0
+    let negative = 0
+    for (const l of [...this.positive.keys()])
+      if (l.toLowerCase() === want) {
+        this.positive.delete(l)
+        positive++
+      }
+    for (const [k, e] of [...this.negative])
+      if (e.login.toLowerCase() === want) {
+        this.negative.delete(k)
+        negative++
+      }
+    return { positive, negative }
   }
 }
 

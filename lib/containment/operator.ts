@@ -4,7 +4,16 @@
 // (bin/cli/suspended) acts on exactly the state the plugins read.
 import type { StateStore } from '../state/store'
 import { hasUnsafeLoginCharacters } from '../text'
-import { containLogin, deferKey, releaseAllOps } from './budgets'
+import {
+  containLogin,
+  deferKey,
+  gateOps,
+  readCounts,
+  readGate,
+  releaseAllOps,
+  type Deferral,
+} from './budgets'
+import { BUDGET_DEFS, type ContainConfig } from './config'
 import {
   parseSuspension,
   readSuspensionOp,
@@ -69,6 +78,43 @@ export async function releaseLogin(store: StateStore, login: string, now: number
   }
 }
 
+/** A login's containment as `haraka-ldap limits show <login>` gives it. */
+export interface ContainmentShow {
+  login: string
+  mode: ContainConfig['mode']
+  /** each budget on: the count in its window, the limit */
+  budgets: Array<{ budget: string; window: string; count: number; limit: number }>
+  suspension: Suspension | null
+  deferral: Deferral | null
+}
+
+/** The login's counts in every budget, its suspension and its deferral; nothing changes. One round trip. */
+export async function showContainment(
+  store: StateStore,
+  cfg: ContainConfig,
+  login: string,
+  now: number,
+): Promise<ContainmentShow> {
+  const key = containLogin(login)
+  const counting = readCounts(key, cfg)
+  const gate = gateOps(key)
+  const answers = await store.run([...gate, ...counting.ops], now)
+  const g = readGate(key, answers.slice(0, gate.length))
+  const counts = counting.read(answers.slice(gate.length))
+  return {
+    login: key,
+    mode: cfg.mode,
+    budgets: [...cfg.limits].map(([budget, limit]) => ({
+      budget,
+      window: BUDGET_DEFS[budget].window,
+      count: counts.get(budget) ?? 0,
+      limit,
+    })),
+    suspension: g.kind === 'suspended' ? g.suspension : null,
+    deferral: g.kind === 'deferred' ? g.deferral : null,
+  }
+}
+
 /** A login or reason from the operator: bounded, printable (it ends up in logs and replies). */
 function text(value: unknown, what: string, max: number, required: boolean): string {
   const s = typeof value === 'string' ? value.trim() : ''
@@ -87,8 +133,19 @@ type Command = (args: Record<string, unknown>) => Promise<unknown>
 export function containmentCommands(
   store: () => StateStore,
   clock: () => number = Date.now,
+  /** auth_relay's containment config as it is now: `contain.show {login}` is served with it */
+  cfg?: () => ContainConfig,
 ): Map<string, Command> {
   return new Map<string, Command>([
+    ...(cfg
+      ? ([
+          [
+            'contain.show',
+            async (args: Record<string, unknown>) =>
+              showContainment(store(), cfg(), text(args.login, 'login', 256, true), clock()),
+          ],
+        ] as Array<[string, Command]>)
+      : []),
     ['suspended.list', async () => ({ suspended: await listSuspended(store(), clock()) })],
     [
       'suspended.release',

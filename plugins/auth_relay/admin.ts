@@ -31,7 +31,10 @@ function startAdmin(plugin: AuthRelay, server: Server, next: Next): void {
   if (dir === NO_ADMIN_SOCKET) return next()
   // The store as a session of this process sees it (server.notes), looked up at each command.
   const store = () => sharedState({ server } as unknown as Connection)
-  registerAdminCommands(server.notes, containmentCommands(store))
+  registerAdminCommands(
+    server.notes,
+    containmentCommands(store, Date.now, () => plugin.cfg.contain),
+  )
   startAdminSocket(server.notes, dir).then(
     (s) => {
       plugin.lognotice(`admin socket ${s.path} (haraka-ldap suspended, suspend)`)

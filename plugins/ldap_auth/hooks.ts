@@ -6,39 +6,32 @@
 // the AUTH limiter across connections ./limit and ./limit_hooks.
 import constants from 'haraka-constants'
 import type { Connection, Next } from 'haraka'
-import { credentialCacheFor } from '../../lib/authn/authenticator'
-import { authWarnings, LDAP_AUTH_INI } from '../../lib/authn/config'
 import { EXCHANGE_ABANDONED, exchangeRefused } from '../../lib/authn/decide'
 import { continueAuth, startAuth, type Step } from '../../lib/authn/sasl'
 import { DirectoryHandle } from '../../lib/ldap/handle'
-import { loadDirectoryConfig } from '../../haraka/directory_config'
-import { countCacheLookup, ldapMetrics } from '../../haraka/metrics'
-import { loadValidated } from '../../haraka/load_config'
+import { ldapMetrics } from '../../haraka/metrics'
 import { closeSharedState, useSharedState } from '../../haraka/shared_state'
-import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
-import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
 import {
-  answerFailure,
-  applyAuditSetting,
-  countFailure,
-  disconnectAfterFailures,
-  logServerEvent,
-} from './outcome'
-import { markAuthCommand } from '../../haraka/notes'
-import { AUTH_ENC_FILE_INI } from '../../lib/authn/local_users'
+  authUser,
+  markAuthCommand,
+  notePendingAuth,
+  takePendingAuth,
+  type PendingAuth,
+} from '../../haraka/notes'
+import { verifyAttempt } from './attempt'
+import type { LoadingPlugin } from './load_ini'
+import { answerFailure, countFailure, disconnectAfterFailures, logServerEvent } from './outcome'
+import { registerAdminHooks, stopAdmin } from './admin'
 import { AUTH_CHALLENGE_CODE } from '../../lib/replies'
 
-// The AUTH limiter's ini and connect hook (./limit), exported for Haraka with the rest.
+// The ini loaders (./load_ini), the AUTH limiter's ini and connect hook (./limit), and the admin socket's hooks (./admin).
+export { load_auth_enc_file_ini, load_ldap_auth_ini, load_ldap_directory_ini } from './load_ini'
 export { limit_connect, load_auth_limits_ini } from './limit_hooks'
+export { admin_init_child, admin_init_master } from './admin'
 
-interface LdapAuth extends AttemptPlugin {
-  load_ldap_auth_ini(): void
-  load_ldap_directory_ini(): void
-  load_auth_enc_file_ini(): void
+interface LdapAuth extends LoadingPlugin {
   load_auth_limits_ini(): void
 }
-
-/** The exchange in progress, and the 334 line we sent (a stale one means another command came between). */
 
 export function register(this: LdapAuth): void {
   this.directory = new DirectoryHandle(undefined, {
@@ -53,46 +46,7 @@ export function register(this: LdapAuth): void {
   this.register_hook('connect', 'limit_connect')
   this.register_hook('capabilities', 'advertise_auth')
   this.register_hook('unrecognized_command', 'auth_command')
-}
-
-export function load_ldap_auth_ini(this: LdapAuth): void {
-  const previous = this.cfg
-  this.cfg = loadValidated(this, LDAP_AUTH_INI, () => this.load_ldap_auth_ini(), this.cfg)
-  if (this.cfg === previous) return
-  renewCache(this)
-  applyAuditSetting(this.cfg)
-  for (const w of authWarnings(this.cfg)) this.logwarn(`ldap_auth.ini: ${w}`)
-  warnAboutBudget(this)
-}
-
-export function load_ldap_directory_ini(this: LdapAuth): void {
-  const previous = this.dirCfg
-  this.dirCfg = loadDirectoryConfig(this, this.directory, this.dirCfg, () => this.load_ldap_directory_ini())
-  if (previous && this.dirCfg !== previous) renewCache(this)
-  if (this.dirCfg !== previous) warnAboutBudget(this)
-}
-
-export function load_auth_enc_file_ini(this: LdapAuth): void {
-  this.localUsers = loadValidated(
-    this,
-    AUTH_ENC_FILE_INI,
-    () => this.load_auth_enc_file_ini(),
-    this.localUsers,
-  )
-  if (this.cfg.local_users !== 'off')
-    this.loginfo(
-      `auth_enc_file.ini: ${this.localUsers.size} local user(s), local_users=${this.cfg.local_users}`,
-    )
-}
-
-/**
- * In memory, per process: a new configuration starts with a new, empty cache. The
- * old one is retired, not merely cleared, because an AUTH still running on the old
- * directory holds it and would store its verdict there after the reload.
- */
-function renewCache(plugin: LdapAuth): void {
-  plugin.cache?.retire()
-  plugin.cache = credentialCacheFor(plugin.cfg, countCacheLookup)
+  registerAdminHooks(this)
 }
 
 /** EHLO: offer AUTH only on an encrypted session (RFC 4954 §4, RFC 8314). */
@@ -152,5 +106,5 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {
-  await Promise.all([this.directory.close(), closeSharedState()])
+  await Promise.all([this.directory.close(), closeSharedState(), stopAdmin(this)])
 }

@@ -141,6 +141,13 @@ describe('the directory observer, the cache, gauge sources', () => {
     const stop = gaugeSource('haraka_limiter_active_bans', () => 7)
     assert.equal(await value('haraka_limiter_active_bans'), 7)
     stop()
+    // a shared store answers later: the read may be async; one that fails leaves the last value
+    const later = gaugeSource('haraka_limiter_active_bans', async () => 3)
+    assert.equal(await value('haraka_limiter_active_bans'), 3)
+    later()
+    const failing = gaugeSource('haraka_limiter_active_bans', () => Promise.reject(new Error('down')))
+    assert.equal(await value('haraka_limiter_active_bans'), 3)
+    failing()
   })
 
   test('counter names in both formats; build info', async () => {

@@ -116,3 +116,26 @@ describe('credential cache', () => {
     assert.equal(c.lookupStale('alice', 'right'), false)
   })
 })
+
+test('the operator flushes one login (any case) or everything, and is told how many entries went', () => {
+  let now = 1000
+  const c = new CredentialCache({
+    ttlMs: 60_000,
+    negativeTtlMs: 60_000,
+    staleMs: 0,
+    maxEntries: 100,
+    now: () => now,
+  })
+  c.storePositive('alice@example.com', 'right')
+  c.storeNegative('alice@example.com', 'wrong1', 'authn/bad_credentials')
+  c.storeNegative('Alice@example.com', 'wrong2', 'authn/bad_credentials')
+  c.storePositive('bob@example.com', 'b')
+  now += 5000
+  assert.deepEqual(c.describe('ALICE@example.com'), { positive_age_ms: 5000, negative: 2 })
+  assert.deepEqual(c.flush('alice@EXAMPLE.com'), { positive: 1, negative: 2 })
+  assert.equal(c.lookup('alice@example.com', 'right').kind, 'miss')
+  assert.equal(c.lookup('bob@example.com', 'b').kind, 'hit')
+  assert.deepEqual(c.describe('alice@example.com'), { positive_age_ms: null, negative: 0 })
+  assert.deepEqual(c.flush(), { positive: 1, negative: 0 })
+  assert.equal(c.lookup('bob@example.com', 'b').kind, 'miss')
+})
