@@ -192,12 +192,22 @@ describe('containment with two Haraka workers (nodes=2, memory store each)', () 
     })
 
   test('each worker serves its socket; suspend and release reach both', async () => {
-    // both workers have started their sockets (init_child)
-    await waitForLog(
-      two.haraka,
-      /admin socket .*haraka-ldap\.\d+\.sock[\s\S]*admin socket .*haraka-ldap\.\d+\.sock/,
-      15_000,
-    )
+    // both workers have started their sockets with containment's commands (auth_relay's init_child;
+    // ldap_auth logs its own line for the same socket, so count distinct processes)
+    const workers = () =>
+      new Set(
+        [
+          ...two.haraka.logs().matchAll(/admin socket \S*haraka-ldap\.(\d+)\.sock \(haraka-ldap suspended/g),
+        ].map((m) => m[1]),
+      ).size
+    const deadline = Date.now() + 15_000
+    while (workers() < 2) {
+      assert.ok(
+        Date.now() < deadline,
+        `two workers did not start their admin sockets:\n${two.haraka.logs().slice(-2000)}`,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     const s = cliOn(two, 'suspend', BOB.login, '--json')
     assert.equal(s.status, 0, s.stdout + s.stderr)
     const doc = JSON.parse(s.stdout) as { processes: Array<{ answered: boolean }> }
