@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { SmtpClient, type Reply } from '../../demo/smtp_client'
-import { ALICE, BOB, startStack, waitForLog, type Stack } from '../harness/stack'
+import type { Reply } from '../../demo/smtp_client'
+import { ALICE, BOB, startStack, waitForLog, type Stack, bindsOf, greetingFrom } from '../harness/stack'
 
 let stack: Stack
 let ldifDir: string
@@ -77,22 +77,6 @@ async function guess(from: string, login: string, password: string): Promise<Rep
 }
 
 /** The reply to a bare connection from `from` (its greeting). */
-async function greeting(from: string): Promise<Reply> {
-  const c = await SmtpClient.connect({
-    host: stack.haraka.host,
-    port: stack.haraka.ports.submission,
-    localAddress: from,
-  })
-  c.close()
-  return c.greeting
-}
-
-const binds = (uid: string) =>
-  (
-    stack.slapd
-      .logTail(5_000_000)
-      .match(new RegExp(`BIND dn="uid=${uid},ou=people,dc=example,dc=com" method=128`, 'g')) ?? []
-  ).length
 
 describe('fresh connection per guess from one address', () => {
   test('one login: the replies slow down, then 454 4.7.0 without the directory', async () => {
@@ -125,12 +109,12 @@ describe('fresh connection per guess from one address', () => {
     open.close()
     // New connections are refused at connect, before STARTTLS
     for (let i = 7; i < 12; i++) {
-      const g = await greeting(ip)
+      const g = await greetingFrom(stack, ip)
       assert.deepEqual([g.code, g.enhanced], [421, '4.7.0'], g.lines.join(' | '))
     }
     await waitForLog(stack.haraka, /limit\(banned_ip\).*refused at connect/)
     // another address is not affected
-    assert.equal((await greeting('127.0.2.2')).code, 220)
+    assert.equal((await greetingFrom(stack, '127.0.2.2')).code, 220)
   })
 
   test('one login from 12 addresses in one /24: 454 once the login has its failures', async () => {
@@ -138,7 +122,7 @@ describe('fresh connection per guess from one address', () => {
     for (let i = 1; i <= 12; i++) codes.push((await guess(`127.0.3.${i}`, SUBNET.login, `guess-${i}`)).code)
     assert.deepEqual(codes, [535, 535, 535, 535, 535, 535, 454, 454, 454, 454, 454, 454])
     // Refused before the directory: only six BINDs reached slapd.
-    assert.equal(binds(SUBNET.uid), 6)
+    assert.equal(bindsOf(stack, SUBNET.uid), 6)
   })
 })
 
@@ -168,11 +152,11 @@ describe('the victim keeps working', () => {
 describe('distinct passwords', () => {
   test('ten repeats of one stale password do not ban; the directory sees it once', async () => {
     const ip = '127.0.5.1'
-    const before = binds(STALE.uid)
+    const before = bindsOf(stack, STALE.uid)
     const codes = []
     for (let i = 0; i < 10; i++) codes.push((await guess(ip, STALE.login, 'last-years-password')).code)
     assert.deepEqual(codes, Array(10).fill(535))
-    assert.equal(binds(STALE.uid) - before, 1, 'only the first reached slapd')
+    assert.equal(bindsOf(stack, STALE.uid) - before, 1, 'only the first reached slapd')
     await waitForLog(stack.haraka, /limit\(known_wrong\)/)
     assert.equal((await guess(ip, STALE.login, STALE.password)).code, 235, 'not banned')
   })
@@ -192,7 +176,7 @@ describe('distinct passwords', () => {
 
 describe('directory shield', () => {
   test('a 200-guess attack on one login: slapd sees at most login_failures BINDs', async () => {
-    const before = binds(SHIELD.uid)
+    const before = bindsOf(stack, SHIELD.uid)
     let n = 0
     const codes = new Map<number, number>()
     // 20 addresses in 20 /16s, 10 guesses each in one session
@@ -205,7 +189,7 @@ describe('directory shield', () => {
       c.close()
     }
     assert.equal(n, 200)
-    const sent = binds(SHIELD.uid) - before
+    const sent = bindsOf(stack, SHIELD.uid) - before
     assert.ok(sent <= Number(LIMITS.login_failures), `${sent} BINDs reached slapd`)
     assert.equal(codes.get(535), sent)
     assert.equal(codes.get(454), 200 - sent)

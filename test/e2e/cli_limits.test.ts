@@ -10,9 +10,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { SmtpClient, type Reply } from '../../demo/smtp_client'
+import type { Reply } from '../../demo/smtp_client'
 import { REPO } from '../harness/paths'
-import { ALICE, BOB, startStack, type Stack } from '../harness/stack'
+import { ALICE, BOB, startStack, type Stack, bindsOf, greetingFrom } from '../harness/stack'
 
 const CLI = path.join(REPO, 'dist/bin/haraka-ldap.js')
 
@@ -63,13 +63,6 @@ function json<T>(r: { out: string; err: string }): T {
   }
 }
 
-const binds = (uid: string) =>
-  (
-    stack.slapd
-      .logTail(5_000_000)
-      .match(new RegExp(`BIND dn="uid=${uid},ou=people,dc=example,dc=com" method=128`, 'g')) ?? []
-  ).length
-
 async function auth(from: string, login: string, password: string): Promise<Reply> {
   const c = await stack.submission(from)
   try {
@@ -77,16 +70,6 @@ async function auth(from: string, login: string, password: string): Promise<Repl
   } finally {
     c.close()
   }
-}
-
-async function greeting(from: string): Promise<Reply> {
-  const c = await SmtpClient.connect({
-    host: stack.haraka.host,
-    port: stack.haraka.ports.submission,
-    localAddress: from,
-  })
-  c.close()
-  return c.greeting
 }
 
 interface Ban {
@@ -104,7 +87,7 @@ describe('bans and limits', () => {
   test('a ban earned by real failed AUTHs: listed, shown, refused by test without a BIND, released', async () => {
     for (let i = 0; i < 4; i++)
       assert.equal((await auth(ip, `nobody${i}@example.com`, 'Winter2025!')).code, 535)
-    assert.equal((await greeting(ip)).code, 421)
+    assert.equal((await greetingFrom(stack, ip)).code, 421)
 
     const list = cli(['bans', 'list', '--json'])
     assert.equal(list.code, 0, list.err)
@@ -130,7 +113,7 @@ describe('bans and limits', () => {
     assert.equal(shown.bans[0]!.key, ban.key)
 
     // test --rip of the banned address: the limiter would refuse, so no bind is sent
-    const before = binds(ALICE.uid)
+    const before = bindsOf(stack, ALICE.uid)
     const t = cli(['test', ALICE.login, '--rip', ip, '--json'], { input: `${ALICE.password}\n` })
     assert.equal(t.code, 1, t.out + t.err)
     const report = json<{
@@ -146,7 +129,7 @@ describe('bans and limits', () => {
       [report.limiter.state, report.limiter.verdict, report.limiter.fingerprint, report.limiter.known_wrong],
       ['known', 'refuse', 'sent', false],
     )
-    assert.equal(binds(ALICE.uid), before, 'no BIND reached slapd')
+    assert.equal(bindsOf(stack, ALICE.uid), before, 'no BIND reached slapd')
     assert.doesNotMatch(t.out + t.err, new RegExp(ALICE.password))
 
     const rel = cli(['bans', 'release', ip, '--json'])
@@ -156,7 +139,7 @@ describe('bans and limits', () => {
       released.released.map((b) => b.key),
       [ban.key],
     )
-    assert.equal((await greeting(ip)).code, 220)
+    assert.equal((await greetingFrom(stack, ip)).code, 220)
     assert.equal((await auth(ip, BOB.login, BOB.password)).code, 235)
     const again = cli(['bans', 'release', ip])
     assert.equal(again.code, 1)
@@ -165,7 +148,7 @@ describe('bans and limits', () => {
 
   test('test --rip of a clean address: the limiter would ask, the bind is sent, nothing is counted', async () => {
     const from = '127.0.9.2'
-    const before = binds(ALICE.uid)
+    const before = bindsOf(stack, ALICE.uid)
     const t = cli(['test', ALICE.login, '--rip', from, '--json'], { input: `${ALICE.password}\n` })
     assert.equal(t.code, 0, t.out + t.err)
     const report = json<{
@@ -174,7 +157,7 @@ describe('bans and limits', () => {
     }>(t)
     assert.equal(report.decision.verdict, 'pass')
     assert.deepEqual([report.limiter.verdict, report.limiter.counts.ip], ['ask', 0])
-    assert.equal(binds(ALICE.uid), before + 1)
+    assert.equal(bindsOf(stack, ALICE.uid), before + 1)
     // a wrong password through test counts nothing in Haraka
     cli(['test', ALICE.login, '--rip', from], { input: 'not-the-password\n' })
     const shown = json<{ counts: Record<string, { failures: number }> }>(
@@ -210,15 +193,15 @@ describe('bans and limits', () => {
 describe('cache flush', () => {
   test('the next AUTH after a flush asks the directory again (slapd BIND count)', async () => {
     const from = '127.0.10.1'
-    const b0 = binds(ALICE.uid)
+    const b0 = bindsOf(stack, ALICE.uid)
     assert.equal((await auth(from, ALICE.login, ALICE.password)).code, 235)
     assert.equal((await auth(from, ALICE.login, ALICE.password)).code, 235)
-    assert.equal(binds(ALICE.uid), b0 + 1, 'the second AUTH was a cache hit')
+    assert.equal(bindsOf(stack, ALICE.uid), b0 + 1, 'the second AUTH was a cache hit')
     const r = cli(['cache', 'flush', ALICE.login, '--json'])
     assert.equal(r.code, 0, r.err)
     assert.deepEqual(json<{ login: string; removed: unknown }>(r).removed, { positive: 1, negative: 0 })
     assert.equal((await auth(from, ALICE.login, ALICE.password)).code, 235)
-    assert.equal(binds(ALICE.uid), b0 + 2, 'the AUTH after the flush sent a BIND')
+    assert.equal(bindsOf(stack, ALICE.uid), b0 + 2, 'the AUTH after the flush sent a BIND')
     const none = cli(['cache', 'flush', 'nobody@example.com'])
     assert.equal(none.code, 1)
     assert.match(none.out, /0 entries removed/)

@@ -8,9 +8,8 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ALICE, BOB, message, startStack, waitForLog, type Stack } from '../harness/stack'
+import { ALICE, BOB, message, startStack, waitForLog, type Stack, expectReply } from '../harness/stack'
 import { REPO } from '../harness/paths'
-import type { Reply } from '../../demo/smtp_client'
 
 const CLI = path.join(REPO, 'dist/bin/haraka-ldap.js')
 
@@ -36,12 +35,6 @@ before(async () => {
 after(async () => {
   await stack?.stop()
 })
-
-function expectReply(r: Reply, code: number, enhanced?: string, text?: RegExp) {
-  assert.equal(r.code, code, r.lines.join(' | '))
-  if (enhanced) assert.equal(r.enhanced, enhanced)
-  if (text) assert.match(r.text, text)
-}
 
 function cli(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args, '--config', path.join(stack.haraka.dir, 'config')], {

@@ -7,8 +7,16 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { waitForMessage } from '../harness/mail_sink'
-import { ALICE, BOB, FIXTURE_DIR, message, startStack, waitForLog, type Stack } from '../harness/stack'
-import type { Reply } from '../../demo/smtp_client'
+import {
+  ALICE,
+  BOB,
+  FIXTURE_DIR,
+  message,
+  startStack,
+  waitForLog,
+  type Stack,
+  expectReply,
+} from '../harness/stack'
 
 const DAVE = { login: 'dave', password: 'red-dwarf-3' }
 const SALES = 'cn=sales,ou=groups,dc=example,dc=com'
@@ -37,12 +45,6 @@ before(async () => {
 after(async () => {
   await stack?.stop()
 })
-
-function expectReply(r: Reply, code: number, enhanced?: string, text?: RegExp) {
-  assert.equal(r.code, code, r.lines.join(' | '))
-  if (enhanced) assert.equal(r.enhanced, enhanced)
-  if (text) assert.match(r.text, text)
-}
 
 async function loggedIn(login: string, password: string) {
   const c = await stack.submission()

@@ -3,7 +3,8 @@
 import path from 'node:path'
 import { startHaraka, type HarakaInstance, type HarakaOptions } from './haraka'
 import { startSlapd, type Slapd } from './slapd'
-import { SmtpClient } from '../../demo/smtp_client'
+import assert from 'node:assert/strict'
+import { SmtpClient, type Reply } from '../../demo/smtp_client'
 import { REPO } from './paths'
 
 export const DEMO_LDIF = path.join(REPO, 'demo/directory.ldif')
@@ -144,4 +145,28 @@ export async function waitForLog(
       throw new Error(`no log line matching ${String(pattern)} within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/** A reply's code, and its enhanced code and text when given, with the whole reply in the message. */
+export function expectReply(r: Reply, code: number, enhanced?: string, text?: RegExp): void {
+  assert.equal(r.code, code, r.lines.join(' | '))
+  if (enhanced) assert.equal(r.enhanced, enhanced)
+  if (text) assert.match(r.text, text)
+}
+
+/** The greeting a bare connection to the submission port from `from` (a loopback address) gets. */
+export async function greetingFrom(stack: Stack, from: string): Promise<Reply> {
+  const c = await SmtpClient.connect({
+    host: stack.haraka.host,
+    port: stack.haraka.ports.submission,
+    localAddress: from,
+  })
+  c.close()
+  return c.greeting
+}
+
+/** How many simple BINDs as uid=<uid> (under ou=people) slapd has logged. */
+export function bindsOf(stack: Stack, uid: string): number {
+  const dn = `BIND dn="uid=${uid},ou=people,dc=example,dc=com" method=128`
+  return (stack.slapd.logTail(5_000_000).match(new RegExp(dn, 'g')) ?? []).length
 }

@@ -9,13 +9,11 @@ import { after, describe, test } from 'node:test'
 import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
-import { parseDirectoryConfig } from '../../lib/ldap/config'
-import { DirectoryHandle } from '../../lib/ldap/handle'
-import { parseRelayConfig } from '../../lib/relay/config'
 import { GrantFile } from '../../lib/relay/grants'
 import * as hooks from '../../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../../plugins/auth_relay/state'
-import { fakeDirectory, type FakeEntry } from '../harness/fake_directory'
+import { type FakeEntry } from '../harness/fake_directory'
+import { fakeRelayPlugin } from '../harness/relay_plugin'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
@@ -34,32 +32,7 @@ const ENTRIES: FakeEntry[] = [
 ]
 
 function makePlugin(main: Record<string, string> = {}, extra: Record<string, Record<string, string>> = {}) {
-  const parsed = parseRelayConfig({ main, ...extra })
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join())
-  const dir = parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-  })
-  assert.ok(dir.ok)
-  // One directory behind both handles, so `state` counts the searches of either.
-  const { dir: fake, state } = fakeDirectory(dir.cfg, ENTRIES)
-  const logs: string[] = []
-  const log = (msg: string) => void logs.push(msg)
-  const plugin = {
-    name: 'auth_relay',
-    cfg: parsed.cfg,
-    dirCfg: dir.cfg,
-    directory: new DirectoryHandle(() => fake),
-    recipients: new DirectoryHandle(() => fake),
-    grantFile: undefined,
-    localDomains: new Set(['example.com']),
-    logdebug: log,
-    loginfo: log,
-    lognotice: log,
-    logwarn: log,
-    logerror: log,
-  } as unknown as AuthRelay
-  plugin.directory.update(dir.cfg)
-  plugin.recipients.update(dir.cfg)
+  const { plugin, state, logs } = fakeRelayPlugin({ main, ...extra }, ENTRIES)
   return { plugin, state, logs }
 }
 

@@ -7,15 +7,13 @@ import { describe, test } from 'node:test'
 import { Address } from '@haraka/email-address'
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
-import { parseDirectoryConfig } from '../../lib/ldap/config'
-import { DirectoryHandle } from '../../lib/ldap/handle'
-import { parseRelayConfig } from '../../lib/relay/config'
 import { suspendOps } from '../../lib/containment/suspension'
 import { MemoryStateStore } from '../../lib/state/memory'
 import type { StateStore } from '../../lib/state/store'
 import * as hooks from '../../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../../plugins/auth_relay/state'
-import { fakeDirectory, type FakeEntry } from '../harness/fake_directory'
+import { type FakeEntry } from '../harness/fake_directory'
+import { fakeRelayPlugin } from '../harness/relay_plugin'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
@@ -34,33 +32,10 @@ const ALL_OFF = {
 }
 
 function setup(main: Record<string, string> = {}, store: StateStore = new MemoryStateStore()) {
-  const parsed = parseRelayConfig({ main: { ...ALL_OFF, ...main } })
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join())
-  const dir = parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-  })
-  assert.ok(dir.ok)
-  const { dir: fake, state } = fakeDirectory(dir.cfg, ENTRIES)
-  const logs: string[] = []
-  const log = (msg: string) => void logs.push(msg)
   const server = { notes: { ldap_submission_state: store } as Record<string, unknown> }
-  const plugin = {
-    name: 'auth_relay',
-    cfg: parsed.cfg,
-    dirCfg: dir.cfg,
-    directory: new DirectoryHandle(() => fake),
-    recipients: new DirectoryHandle(() => fake),
-    grantFile: undefined,
-    localDomains: new Set(['example.com']),
+  const { plugin, state, logs } = fakeRelayPlugin({ main: { ...ALL_OFF, ...main } }, ENTRIES, {
     harakaServer: server,
-    logdebug: log,
-    loginfo: log,
-    lognotice: log,
-    logwarn: log,
-    logerror: log,
-  } as unknown as AuthRelay
-  plugin.directory.update(dir.cfg)
-  plugin.recipients.update(dir.cfg)
+  })
   const connect = (login?: string): Connection & Record<string, any> => {
     const c = fixtures.connection.createConnection()
     c.server = server
