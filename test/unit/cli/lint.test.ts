@@ -175,7 +175,7 @@ test('the shipped config/: one notice (the demo directory on loopback without TL
   )
   assert.match(out.stdout, /0 error\(s\), 0 warning\(s\), 1 notice\(s\)/)
   assert.equal(run('--strict').status, 1)
-  // A checkout leaves it 644: then lint says so (README: chmod 640 config/ldap_directory.ini).
+  // At 644 (git's mode, before npm install's prepare sets 640) lint says so.
   chmodSync(path.join(dir, 'ldap_directory.ini'), 0o644)
   assert.equal(run().status, 1)
 })
