@@ -240,8 +240,15 @@ export async function runHaraka(instance: {
   let alive = true
   void exited.then(() => (alive = false))
   const keep = instance.captureLogs ?? true
+  // The ports Haraka's own log says it listens on (read even when the log is not kept).
+  const listening = new Set<number>()
+  let carry = ''
   const capture = (chunk: Buffer) => {
-    if (keep) output.push(chunk.toString('utf8'))
+    const text = chunk.toString('utf8')
+    const lines = carry + text
+    for (const m of lines.matchAll(/[Ll]istening on \S*:(\d+)\b/g)) listening.add(Number(m[1]))
+    carry = lines.slice(lines.lastIndexOf('\n') + 1).slice(-200)
+    if (keep) output.push(text)
     // Cluster workers share the pipe and may still write after the master exited and the file was closed.
     if (!logFile.writableEnded) logFile.write(chunk)
   }
@@ -273,8 +280,11 @@ export async function runHaraka(instance: {
       await stop()
       throw new Error(why)
     }
+    // Listening, and by OUR Haraka (its own log says so): a free port picked here may have been
+    // taken meanwhile by another process on this machine, whose answers must not pass for ours.
     const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500, host)))
-    if (up.every(Boolean)) break
+    const ours = Object.values(ports).every((port) => listening.has(port))
+    if (up.every(Boolean) && ours) break
     if (Date.now() >= deadline) {
       const why = `haraka not listening on ${Object.values(ports).join(', ')} after ${READY_TIMEOUT_MS} ms:\n${lastLines(60)}`
       await stop()
