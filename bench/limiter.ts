@@ -5,7 +5,9 @@
 // and most mail clients' logins are. Prints AUTH/s, the AUTH command's p50/p99,
 // and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
-// bounded in count (BENCH_ATTEMPTS, default 600 per run).
+// bounded in count (BENCH_ATTEMPTS, default 600 per run). BENCH_PROFILE=<dir>: each
+// Haraka runs with --cpu-prof writing <dir>/<run>.cpuprofile (read with
+// node dist/bench/cpu_profile.js <file>).
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
@@ -18,6 +20,7 @@ import { ALICE, BOB, DEMO_LDIF } from '../test/harness/stack'
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 600)
 const WARMUP = 30
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
+const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : ''
 /** the limiter's config file (issue 12 §1); without it every run is "off" */
 const LIMITER = existsSync(path.join(REPO, 'config/auth_limits.ini'))
 
@@ -129,7 +132,11 @@ async function main(): Promise<void> {
       }
       if (LIMITER)
         files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
-      instances.push(await startHaraka({ ldapUrl: slapd.url, files }))
+      const name = run.limiter ? `limiter-${run.store}` : 'limiter-off'
+      const nodeArgs = PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : undefined
+      instances.push(await startHaraka({ ldapUrl: slapd.url, files, nodeArgs }))
     }
     const tallies = runs.map((): Tally => ({
       ok: 0,
@@ -186,7 +193,15 @@ async function main(): Promise<void> {
       ])
     }
   } finally {
-    for (const h of instances) await h.stop()
+    for (const h of instances) {
+      // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
+      if (PROFILE) {
+        process.kill(h.pid, 'SIGINT')
+        for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
+          await new Promise((r) => setTimeout(r, 100))
+      }
+      await h.stop()
+    }
     await redis.dispose()
     await slapd.dispose()
   }

@@ -17,6 +17,7 @@ import { loadValidated } from '../../haraka/load_config'
 import { closeSharedState, useSharedState } from '../../haraka/shared_state'
 import { authUser, notePendingAuth, takePendingAuth, type PendingAuth } from '../../haraka/notes'
 import { verifyAttempt, warnAboutBudget, type AttemptPlugin } from './attempt'
+import { stopBanMirror } from './limit_hooks'
 import {
   answerFailure,
   applyAuditSetting,
@@ -152,5 +153,6 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {
+  stopBanMirror()
   await Promise.all([this.directory.close(), closeSharedState()])
 }
