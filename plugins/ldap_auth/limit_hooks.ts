@@ -9,6 +9,7 @@ import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { AUTH_LIMITS_INI, limitsNotes, limitsWarnings } from '../../lib/limiter/config'
 import { BanMirror } from '../../lib/limiter/ban_mirror'
+import type { MemoryStateStore } from '../../lib/state/memory'
 import { connectKeys } from '../../lib/limiter/keys'
 import { connectOps, isExempt, judgeConnect, limitDecision } from '../../lib/limiter/policy'
 import { StateUnavailableError, type StateAnswer, type StateOp, type StateStore } from '../../lib/state/store'
@@ -21,6 +22,11 @@ import type { LimitPlugin } from './limit'
 
 // Whether the last batch failed, for one log line per change of state (per process).
 let storeFailing = false
+
+/** A store that answers synchronously (the memory store). */
+function isSynchronous(store: StateStore): store is StateStore & Pick<MemoryStateStore, 'runNow'> {
+  return store.kind === 'memory' && typeof (store as Partial<MemoryStateStore>).runNow === 'function'
+}
 
 /** How often the copy of the bans is read again: the most a ban earned elsewhere waits to be refused at connect here. */
 export const BAN_MIRROR_MS = 50
@@ -64,11 +70,14 @@ export async function runBatch(
 ): Promise<StateAnswer[] | undefined> {
   const store = sharedState(connection)
   try {
-    const answers = await withDeadline(
-      store.run(ops, Date.now()),
-      Math.max(1, ms),
-      `no answer within ${Math.max(1, ms)} ms`,
-    )
+    // The memory store answers at once: no deadline (no timer) needed.
+    const answers = isSynchronous(store)
+      ? store.runNow(ops, Date.now())
+      : await withDeadline(
+          store.run(ops, Date.now()),
+          Math.max(1, ms),
+          `no answer within ${Math.max(1, ms)} ms`,
+        )
     if (storeFailing) {
       storeFailing = false
       connection.lognotice(plugin, `auth_limits: the ${store.kind} store answers again: the limiter is back`)
@@ -103,8 +112,15 @@ export function limit_connect(this: LimitPlugin, next: Next, connection: Connect
   const keys = connectKeys(cfg, ip)
   const copy = banMirror(connection)
   const now = Date.now()
-  if (copy?.fresh(now)) {
-    const decision = judgeConnect(keys, [copy.until(keys.banIp, now), copy.until(keys.banSubnet, now)], now)
+  const store = sharedState(connection)
+  // From this process's copy of a shared store's bans, or from the memory store itself: no wait.
+  const answers = copy?.fresh(now)
+    ? [copy.until(keys.banIp, now), copy.until(keys.banSubnet, now)]
+    : isSynchronous(store)
+      ? store.runNow(connectOps(keys), now)
+      : undefined
+  if (answers) {
+    const decision = judgeConnect(keys, answers, now)
     if (!decision) return next()
     return next(constants.denysoftdisconnect, record(connection, this, decision))
   }
