@@ -7,7 +7,9 @@
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
 // bounded in count (BENCH_ATTEMPTS, default 600 per run). BENCH_PROFILE=<dir>: each
 // Haraka runs with --cpu-prof writing <dir>/<run>.cpuprofile (read with
-// node dist/bench/cpu_profile.js <file>).
+// node dist/bench/cpu_profile.js <file>). BENCH_BASE=<dir>: also the limiter-on runs of
+// another checkout (built, with node_modules), e.g. the commit before a change, in the
+// same rounds: a before/after on one machine at one time.
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
@@ -28,12 +30,22 @@ interface Run {
   label: string
   limiter: boolean
   store: 'memory' | 'redis'
+  /** the checkout Haraka runs from (default this one) */
+  repo?: string
 }
+
+const BASE = process.env.BENCH_BASE ? path.resolve(process.env.BENCH_BASE) : ''
 
 const RUNS: Run[] = [
   { label: 'limiter off', limiter: false, store: 'memory' },
   { label: 'limiter on, memory store', limiter: true, store: 'memory' },
   { label: 'limiter on, redis store', limiter: true, store: 'redis' },
+  ...(BASE
+    ? [
+        { label: 'BENCH_BASE: limiter on, memory', limiter: true, store: 'memory', repo: BASE } as const,
+        { label: 'BENCH_BASE: limiter on, redis', limiter: true, store: 'redis', repo: BASE } as const,
+      ]
+    : []),
 ]
 
 /** CPU milliseconds a process has used (user + system), from /proc. */
@@ -127,16 +139,16 @@ async function main(): Promise<void> {
     for (const run of runs) {
       const files: Record<string, string> = {
         'ldap_auth.ini': '[main]\nfailure_delay=0\nmax_failures=50\n',
-        'shared_state.ini': `[main]\nstore=${run.store}\n`,
+        'shared_state.ini': `[main]\nstore=${run.store}\nprefix=bench${instances.length}:\n`,
         'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
       }
       if (LIMITER)
         files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
-      const name = run.limiter ? `limiter-${run.store}` : 'limiter-off'
+      const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}` : 'limiter-off'}`
       const nodeArgs = PROFILE
         ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
         : undefined
-      instances.push(await startHaraka({ ldapUrl: slapd.url, files, nodeArgs }))
+      instances.push(await startHaraka({ ldapUrl: slapd.url, files, nodeArgs, repo: run.repo }))
     }
     const tallies = runs.map((): Tally => ({
       ok: 0,

@@ -4,7 +4,9 @@
 // (BAN_LISTING, each ban with its expiry) again only when the listing's version
 // (BAN_VERSION, rewritten with every ban) changed: one small batch per refresh,
 // two when there is something new. Refreshed every intervalMs by a timer of its
-// own; a ban this process writes is noted at once.
+// own while the connect check uses it (use()); idle for idleMs, the timer stops and
+// the next use starts it again (that one connection asks the store itself). A ban
+// this process writes is noted at once.
 //
 // What it costs in enforcement: a ban earned on another process is refused at
 // connect here at most one refresh later (intervalMs plus the batch's round trip);
@@ -24,6 +26,8 @@ export interface BanMirrorOptions {
   intervalMs: number
   /** a copy older than this answers nothing (fresh() false) */
   staleMs: number
+  /** unused this long, the refreshes stop until the next use (default 10 s) */
+  idleMs?: number
   clock?: () => number
 }
 
@@ -38,6 +42,7 @@ export class BanMirror {
   private noted = new Map<string, { until: number; at: number }>()
   private inFlight?: Promise<void>
   private timer?: ReturnType<typeof setInterval>
+  private lastUse = -Infinity
   private readonly clock: () => number
   /** refreshes run, and how many read the listing again (tests, bench) */
   readonly counts = { refreshes: 0, reads: 0, failures: 0 }
@@ -46,12 +51,30 @@ export class BanMirror {
     this.clock = opts.clock ?? Date.now
   }
 
-  /** Refresh every intervalMs from now on (the timer never keeps the process up). */
+  /** Refresh every intervalMs from now on, until idle or stop() (the timer never keeps the process up). */
   start(): void {
     if (this.timer) return
     void this.refresh()
-    this.timer = setInterval(() => void this.refresh(), this.opts.intervalMs)
+    this.timer = setInterval(() => this.tick(), this.opts.intervalMs)
     this.timer.unref?.()
+  }
+
+  /** whether the timer runs */
+  get running(): boolean {
+    return this.timer !== undefined
+  }
+
+  /** The connect check is about to answer from the copy: fresh() now, and the refreshes (re)started. */
+  use(now = this.clock()): boolean {
+    this.lastUse = now
+    if (!this.timer) this.start()
+    return this.fresh(now)
+  }
+
+  /** One timer tick: refresh, or stop when nobody used the copy for idleMs. */
+  tick(): void {
+    if (this.clock() - this.lastUse > (this.opts.idleMs ?? 10_000)) return this.stop()
+    void this.refresh()
   }
 
   stop(): void {

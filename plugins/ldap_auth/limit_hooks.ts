@@ -47,7 +47,6 @@ export function banMirror(connection: Connection): BanMirror | undefined {
     staleMs: BAN_MIRROR_STALE_MS,
   })
   mirror = { store, copy }
-  copy.start()
   return copy
 }
 
@@ -114,7 +113,7 @@ export function limit_connect(this: LimitPlugin, next: Next, connection: Connect
   const now = Date.now()
   const store = sharedState(connection)
   // From this process's copy of a shared store's bans, or from the memory store itself: no wait.
-  const answers = copy?.fresh(now)
+  const answers = copy?.use(now)
     ? [copy.until(keys.banIp, now), copy.until(keys.banSubnet, now)]
     : isSynchronous(store)
       ? store.runNow(connectOps(keys), now)
