@@ -94,8 +94,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 }
 
-/** ROUNDS rounds, each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */
-const ROUNDS = 6
+/** ROUNDS rounds (BENCH_ROUNDS, default 6), each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
 
 interface Tally {
   ok: number
