@@ -5,7 +5,11 @@
 // and most mail clients' logins are. Prints AUTH/s, the AUTH command's p50/p99,
 // and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
-// bounded in count (BENCH_ATTEMPTS, default 600 per run).
+// bounded in count (BENCH_ATTEMPTS, default 600 per run). BENCH_PROFILE=<dir>: each
+// Haraka runs with --cpu-prof writing <dir>/<run>.cpuprofile (read with
+// node dist/bench/cpu_profile.js <file>). BENCH_BASE=<dir>: also the limiter-on runs of
+// another checkout (built, with node_modules), e.g. the commit before a change, in the
+// same rounds: a before/after on one machine at one time.
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
@@ -18,6 +22,7 @@ import { ALICE, BOB, DEMO_LDIF } from '../test/harness/stack'
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 600)
 const WARMUP = 30
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
+const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : ''
 /** the limiter's config file (issue 12 §1); without it every run is "off" */
 const LIMITER = existsSync(path.join(REPO, 'config/auth_limits.ini'))
 
@@ -25,12 +30,22 @@ interface Run {
   label: string
   limiter: boolean
   store: 'memory' | 'redis'
+  /** the checkout Haraka runs from (default this one) */
+  repo?: string
 }
+
+const BASE = process.env.BENCH_BASE ? path.resolve(process.env.BENCH_BASE) : ''
 
 const RUNS: Run[] = [
   { label: 'limiter off', limiter: false, store: 'memory' },
   { label: 'limiter on, memory store', limiter: true, store: 'memory' },
   { label: 'limiter on, redis store', limiter: true, store: 'redis' },
+  ...(BASE
+    ? [
+        { label: 'BENCH_BASE: limiter on, memory', limiter: true, store: 'memory', repo: BASE } as const,
+        { label: 'BENCH_BASE: limiter on, redis', limiter: true, store: 'redis', repo: BASE } as const,
+      ]
+    : []),
 ]
 
 /** CPU milliseconds a process has used (user + system), from /proc. */
@@ -79,8 +94,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 }
 
-/** ROUNDS rounds, each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */
-const ROUNDS = 6
+/** ROUNDS rounds (BENCH_ROUNDS, default 6), each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
 
 interface Tally {
   ok: number
@@ -124,12 +139,16 @@ async function main(): Promise<void> {
     for (const run of runs) {
       const files: Record<string, string> = {
         'ldap_auth.ini': '[main]\nfailure_delay=0\nmax_failures=50\n',
-        'shared_state.ini': `[main]\nstore=${run.store}\n`,
+        'shared_state.ini': `[main]\nstore=${run.store}\nprefix=bench${instances.length}:\n`,
         'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
       }
       if (LIMITER)
         files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
-      instances.push(await startHaraka({ ldapUrl: slapd.url, files }))
+      const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}` : 'limiter-off'}`
+      const nodeArgs = PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : undefined
+      instances.push(await startHaraka({ ldapUrl: slapd.url, files, nodeArgs, repo: run.repo }))
     }
     const tallies = runs.map((): Tally => ({
       ok: 0,
@@ -186,7 +205,15 @@ async function main(): Promise<void> {
       ])
     }
   } finally {
-    for (const h of instances) await h.stop()
+    for (const h of instances) {
+      // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
+      if (PROFILE) {
+        process.kill(h.pid, 'SIGINT')
+        for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
+          await new Promise((r) => setTimeout(r, 100))
+      }
+      await h.stop()
+    }
     await redis.dispose()
     await slapd.dispose()
   }

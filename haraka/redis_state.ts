@@ -9,7 +9,8 @@
 // with haraka-plugin-redis 2.1.0), and server.notes.redis is only set once that
 // first connection succeeds. Its client also queues commands while disconnected
 // (a batch we already answered from the fallback would run on Redis later). Ours
-// starts without waiting, never queues offline (disableOfflineQueue), reconnects
+// starts without waiting, never queues offline (disableOfflineQueue), sets no timer per
+// command (the store's deadline bounds each batch), reconnects
 // forever with a capped backoff, and its errors are counted, not logged per retry:
 // the store logs one line per change of state.
 import { createClient } from 'redis'
@@ -63,6 +64,11 @@ export function openRedisState(
     ...(conn.password !== undefined && { password: conn.password }),
     // While disconnected a command fails at once instead of waiting to run late.
     disableOfflineQueue: true,
+    // No timer of node-redis's own per command (its default, 5 s, is an AbortSignal.timeout
+    // per command: about half the client's CPU per round trip, measured): every batch already
+    // has its deadline (timeout_ms, lib/state/resilient), and what a hung Redis leaves
+    // unanswered is bounded there (maxPending).
+    commandOptions: { timeout: 0 },
   })
   // Without a listener node-redis's 'error' event would be thrown (and stop Haraka).
   client.on('error', () => {})

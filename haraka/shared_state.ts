@@ -186,8 +186,12 @@ export async function closeSharedState(): Promise<void> {
 /** the server.notes this module put a store on */
 const opened = new Set<Notes>()
 
+// The key of each settings object, made once (storeOn asks for it at every batch).
+const keys = new WeakMap<Settings, string>()
 function key(s: Settings): string {
-  return JSON.stringify(s)
+  let k = keys.get(s)
+  if (k === undefined) keys.set(s, (k = JSON.stringify(s)))
+  return k
 }
 
 /** What this module made each store from: a store on server.notes without one was put there by someone else. */
@@ -246,13 +250,17 @@ function countBatch(answeredBy: 'redis' | 'memory' | 'refused'): void {
 }
 
 /** The memory store, its batches counted (haraka_shared_state_batches_total{answered_by="memory"}). */
-function counted(store: MemoryStateStore): StateStore {
+function counted(store: MemoryStateStore): StateStore & Pick<MemoryStateStore, 'runNow'> {
   gaugeSource('haraka_shared_state_up', () => 1)
   return {
     kind: store.kind,
     run(ops, now) {
       countBatch('memory')
       return store.run(ops, now)
+    },
+    runNow(ops, now) {
+      countBatch('memory')
+      return store.runNow(ops, now)
     },
     close: () => store.close(),
   }

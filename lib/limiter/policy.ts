@@ -23,7 +23,7 @@ import { inNetworks } from '../net/networks'
 import { REPLIES, type Reply } from '../replies'
 import type { StateAnswer, StateOp } from '../state/store'
 import type { LimitsConfig } from './config'
-import { BAN_LISTING, type AttemptKeys } from './keys'
+import { BAN_LISTING, BAN_VERSION, type AttemptKeys } from './keys'
 
 /** `limit(<reason>)`: what the limiter did (README "AUTH limiter", results labels). */
 export type LimitReason =
@@ -111,6 +111,8 @@ export interface Before {
   strikes: Record<BanKind, number>
   /** the source network is one the login succeeded from */
   familiar: boolean
+  /** when the login last succeeded from it, as stored (0: not familiar) */
+  familiarAt: number
   /** this (login, password fingerprint) failed in the window */
   knownWrong: boolean
 }
@@ -130,7 +132,7 @@ export function beforeOps(cfg: Policy, k: AttemptKeys): StateOp[] {
     { op: 'count', key: k.failPair, windowMs: w },
     { op: 'count', key: k.failFamiliar, windowMs: w },
     { op: 'count', key: k.failGlobal, windowMs: w },
-    { op: 'seen', key: k.familiar, member: k.source, windowMs: cfg.familiar_ttl * SECOND },
+    { op: 'at', key: k.familiar, member: k.source, windowMs: cfg.familiar_ttl * SECOND },
     { op: 'seen', key: k.failLogin, member: k.fp, windowMs: w },
     { op: 'get', key: k.strikesIp },
     { op: 'get', key: k.strikesSubnet },
@@ -150,7 +152,8 @@ export function readBefore(a: readonly StateAnswer[], now: number): Before {
       familiar: num(a[7]),
       global: num(a[8]),
     },
-    familiar: num(a[9]) === 1,
+    familiar: num(a[9]) > 0,
+    familiarAt: num(a[9]),
     knownWrong: num(a[10]) === 1,
     strikes: { ip: num(a[11]), subnet: num(a[12]), pair: num(a[13]) },
   }
@@ -162,6 +165,7 @@ export const NOTHING_KNOWN: Before = Object.freeze({
   counts: { ip: 0, subnet: 0, login: 0, pair: 0, familiar: 0, global: 0 },
   strikes: { ip: 0, subnet: 0, pair: 0 },
   familiar: false,
+  familiarAt: 0,
   knownWrong: false,
 })
 
@@ -314,13 +318,21 @@ export function judgeFailure(
   return { delayMs: delayFor(cfg, worst(after, b.familiar)), bans }
 }
 
-/** The third batch, only when a ban was earned: the bans, their strikes, the listing of bans in force. */
+/**
+ * The third batch, only when a ban was earned: the bans, their strikes, the listing of bans
+ * in force, and the listing's version (BAN_VERSION: a value no earlier write had, so every
+ * process's BanMirror sees the listing changed).
+ */
 export function banOps(cfg: Policy, bans: readonly Ban[], now: number): StateOp[] {
-  return bans.flatMap((ban): StateOp[] => [
-    { op: 'set', key: ban.key, value: String(now + ban.lengthMs), ttlMs: ban.lengthMs },
-    { op: 'incr', key: ban.strikesKey, ttlMs: cfg.ban_memory * SECOND },
-    { op: 'index', key: BAN_LISTING, member: ban.key, ttlMs: ban.lengthMs },
-  ])
+  const version = `${now}:${bans.map((b) => b.key).join(',')}`
+  return [
+    ...bans.flatMap((ban): StateOp[] => [
+      { op: 'set', key: ban.key, value: String(now + ban.lengthMs), ttlMs: ban.lengthMs },
+      { op: 'incr', key: ban.strikesKey, ttlMs: cfg.ban_memory * SECOND },
+      { op: 'index', key: BAN_LISTING, member: ban.key, ttlMs: ban.lengthMs },
+    ]),
+    { op: 'set', key: BAN_VERSION, value: version, ttlMs: cfg.ban_max * SECOND },
+  ]
 }
 
 /** Whether a success is the containment trigger: from an unfamiliar source right after a burst of failures. */
@@ -329,10 +341,22 @@ export function isSuspicious(cfg: Policy, b: Before): boolean {
 }
 
 /**
+ * How old a familiar source's mark may be before a success writes it again: an hour, or a
+ * tenth of familiar_ttl when that is shorter. So the mark expires familiar_ttl after the last
+ * success, give or take this, and most successes (a familiar source, no failures to forgive)
+ * write nothing: no round trip after the directory.
+ */
+export function familiarRefreshMs(cfg: Pick<Policy, 'familiar_ttl'>): number {
+  return Math.min(3600 * SECOND, (cfg.familiar_ttl * SECOND) / 10)
+}
+
+/**
  * The batch after a success: its source becomes (or stays) familiar and the pair's and
  * familiar source's own failures are forgiven; a suspicious success is suspended
  * instead (lib/containment/suspension), its source not made familiar. The suspension
  * is the session's user (the verdict's), as auth_relay looks it up (containLogin).
+ * Empty (nothing to run) when the source is familiar, its mark younger than
+ * familiarRefreshMs, and the batch before counted no failure of the pair or of the source.
  */
 export function successOps(
   cfg: Policy,
@@ -349,13 +373,13 @@ export function successOps(
       suspension: limitDecision('unfamiliar_after_failures', 'fail', `login ${login} suspended: ${reason}`),
     }
   }
-  return {
-    ops: [
-      { op: 'hit', key: k.familiar, member: k.source, windowMs: cfg.familiar_ttl * SECOND, cap: 64 },
-      { op: 'del', key: k.failPair },
-      { op: 'del', key: k.failFamiliar },
-    ],
-  }
+  const fresh = b.familiar && now - b.familiarAt < familiarRefreshMs(cfg)
+  const ops: StateOp[] = []
+  if (!fresh)
+    ops.push({ op: 'hit', key: k.familiar, member: k.source, windowMs: cfg.familiar_ttl * SECOND, cap: 64 })
+  if (!fresh || b.counts.pair > 0) ops.push({ op: 'del', key: k.failPair })
+  if (!fresh || b.counts.familiar > 0) ops.push({ op: 'del', key: k.failFamiliar })
+  return { ops }
 }
 
 /** The connect hook's batch: the address's and subnet's bans. */

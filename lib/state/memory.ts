@@ -92,6 +92,8 @@ export class MemoryStateStore implements StateStore {
         return this.window(op.key, now, op.windowMs)?.size ?? 0
       case 'seen':
         return this.window(op.key, now, op.windowMs)?.has(op.member) ? 1 : 0
+      case 'at':
+        return this.window(op.key, now, op.windowMs)?.get(op.member) ?? 0
       case 'add': {
         const total = this.sum(op.key, now, op.windowMs) + op.by
         const e = this.live(op.key, now)
@@ -142,6 +144,13 @@ export class MemoryStateStore implements StateStore {
         if (e?.kind !== 'listing') return []
         for (const [m, until] of e.members) if (until <= now) e.members.delete(m)
         return [...e.members.keys()]
+      }
+      case 'expiries': {
+        const e = this.live(op.key, now)
+        if (e?.kind !== 'listing') return []
+        const flat: string[] = []
+        for (const [m, until] of e.members) if (until > now) flat.push(m, String(until))
+        return flat
       }
     }
   }

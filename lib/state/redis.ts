@@ -73,6 +73,10 @@ for i, a in ipairs(ops) do
     local at = read('ZSCORE', key, a.m)
     r = 0
     if at and tonumber(at) > a.since then r = 1 end
+  elseif o == 'at' then
+    local at = read('ZSCORE', key, a.m)
+    r = 0
+    if at and tonumber(at) > a.since then r = tonumber(at) end
   elseif o == 'add' or o == 'sum' then
     local all = read('HGETALL', key)
     if all == nil and o == 'add' then redis.call('DEL', key) end
@@ -117,6 +121,8 @@ for i, a in ipairs(ops) do
     read('ZREM', key, a.m)
   elseif o == 'members' then
     r = read('ZRANGEBYSCORE', key, '(' .. int(now), '+inf') or {}
+  elseif o == 'expiries' then
+    r = read('ZRANGEBYSCORE', key, '(' .. int(now), '+inf', 'WITHSCORES') or {}
   end
   out[i] = r
 end
@@ -145,6 +151,8 @@ function encode(op: StateOp, now: number): Record<string, unknown> {
       return { o: 'count', since: now - op.windowMs }
     case 'seen':
       return { o: 'seen', m: op.member, since: now - op.windowMs }
+    case 'at':
+      return { o: 'at', m: op.member, since: now - op.windowMs }
     case 'add':
       return {
         o: 'add',
@@ -171,6 +179,8 @@ function encode(op: StateOp, now: number): Record<string, unknown> {
       return { o: 'unindex', m: op.member }
     case 'members':
       return { o: 'members' }
+    case 'expiries':
+      return { o: 'expiries' }
   }
 }
 
@@ -178,6 +188,7 @@ function encode(op: StateOp, now: number): Record<string, unknown> {
 function decode(op: StateOp, answer: unknown): StateAnswer {
   switch (op.op) {
     case 'members':
+    case 'expiries':
       return Array.isArray(answer) ? answer.map(String) : []
     case 'get':
       return typeof answer === 'string' ? answer : null

@@ -33,6 +33,12 @@ export interface ResilientOptions {
   onBatch?: (answeredBy: 'primary' | 'fallback' | 'refused') => void
   /** for the probe timing (tests); default Date.now */
   clock?: () => number
+  /**
+   * Most batches sent to the primary and not yet answered (past their deadline included: a
+   * hung primary keeps them); beyond it no batch is sent, not even a probe, until some are
+   * answered or fail. Default 1000.
+   */
+  maxPending?: number
 }
 
 export type StateChange = { up: true } | { up: false; reason: string }
@@ -57,6 +63,8 @@ export class ResilientStore implements StateStore {
   private readonly fallback: MemoryStateStore
   private readonly clock: () => number
   private readonly counts = { primary: 0, degraded: 0, failures: 0 }
+  /** batches sent to the primary that it has not answered (or failed) yet */
+  private pending = 0
 
   constructor(
     readonly primary: StateStore,
@@ -78,14 +86,22 @@ export class ResilientStore implements StateStore {
   async run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]> {
     const connected = this.opts.connected?.() ?? true
     if (!connected) return this.degrade(ops, now, { reason: 'not connected', disconnected: true })
+    if (this.pending >= (this.opts.maxPending ?? 1000))
+      return this.degrade(ops, now, { reason: `${this.pending} batches unanswered`, disconnected: false })
     if (this.state === 'down') {
       const due = this.disconnected || this.clock() >= this.nextProbeAt
       if (this.probing || !due) return this.degrade(ops, now)
       this.probing = true
     }
     try {
+      const sent = this.primary.run(ops, now)
+      this.pending++
+      sent.then(
+        () => this.pending--,
+        () => this.pending--,
+      )
       const answers = await withDeadline(
-        this.primary.run(ops, now),
+        sent,
         this.opts.timeoutMs,
         `no answer within ${this.opts.timeoutMs} ms`,
       )

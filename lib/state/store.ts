@@ -12,6 +12,8 @@ export type StateOp =
   | { op: 'count'; key: string; windowMs: number }
   /** whether a member is in the window: 1 or 0 */
   | { op: 'seen'; key: string; member: string; windowMs: number }
+  /** when a member was last seen, if that is inside the window: its time, else 0 */
+  | { op: 'at'; key: string; member: string; windowMs: number }
   /** add `by` to a windowed sum (sixty buckets over the window); answers the sum */
   | { op: 'add'; key: string; by: number; windowMs: number }
   /** the windowed sum */
@@ -31,6 +33,8 @@ export type StateOp =
   | { op: 'unindex'; key: string; member: string }
   /** the listing's live members */
   | { op: 'members'; key: string }
+  /** the listing's live members with their expiry times, flat: [member, until, member, until, ...] */
+  | { op: 'expiries'; key: string }
 
 export type StateAnswer = number | string | null | string[]
 

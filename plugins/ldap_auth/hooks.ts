@@ -11,6 +11,7 @@ import { continueAuth, startAuth, type Step } from '../../lib/authn/sasl'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { ldapMetrics } from '../../haraka/metrics'
 import { closeSharedState, useSharedState } from '../../haraka/shared_state'
+import { stopBanMirror } from './limit_hooks'
 import {
   authUser,
   markAuthCommand,
@@ -106,5 +107,6 @@ export function auth_command(this: LdapAuth, next: Next, connection: Connection,
 }
 
 export async function shutdown(this: LdapAuth): Promise<void> {
+  stopBanMirror()
   await Promise.all([this.directory.close(), closeSharedState(), stopAdmin(this)])
 }

@@ -30,7 +30,7 @@ import { REPLIES, type Reply } from '../../lib/replies'
 import type { StateOp } from '../../lib/state/store'
 import { record } from '../../haraka/record'
 import { sharedSecret } from '../../haraka/shared_state'
-import { runBatch } from './limit_hooks'
+import { banMirror, runBatch } from './limit_hooks'
 
 export interface LimitPlugin extends Plugin {
   limits?: LimitsConfig
@@ -87,6 +87,7 @@ export function limitAttempt(
   let unavailable = false
   let closed = false
   const run = async (ops: readonly StateOp[], ms: number) => {
+    if (ops.length === 0) return []
     const answers = await runBatch(plugin, connection, ops, ms, () => (closed = true))
     if (!answers) unavailable = true
     return answers
@@ -109,7 +110,11 @@ export function limitAttempt(
       const by = `ip ${counts.ip}, subnet ${counts.subnet}, login ${counts.login}, pair ${counts.pair}${before.familiar ? `, familiar ${counts.familiar}` : ''}`
       if (bans.length) {
         const left = ms - (Date.now() - started)
-        const written = await run(banOps(cfg, bans, Date.now()), Math.min(cfg.store_timeout, left))
+        const at = Date.now()
+        const written = await run(banOps(cfg, bans, at), Math.min(cfg.store_timeout, left))
+        // This process's connect check knows them at once (the others at their next refresh).
+        const copy = written && banMirror(connection)
+        if (copy) for (const ban of bans) copy.note(ban.key, at + ban.lengthMs)
         for (const ban of bans)
           record(
             connection,

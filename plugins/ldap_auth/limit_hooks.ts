@@ -1,13 +1,18 @@
 // The AUTH limiter's Haraka ends besides the attempt (./limit): its ini
 // (config/auth_limits.ini, lib/limiter/config) and the connect hook that answers
 // 421 4.7.0 to a banned address or subnet, before any TLS work; and the one way
-// both run a batch on the shared state (runBatch).
+// both run a batch on the shared state (runBatch). With a shared store (Redis)
+// the connect check answers from this process's copy of the bans in force
+// (lib/limiter/ban_mirror, refreshed every BAN_MIRROR_MS), not a round trip per
+// connection; a copy too old to trust falls back to asking the store.
 import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { AUTH_LIMITS_INI, limitsNotes, limitsWarnings } from '../../lib/limiter/config'
+import { BanMirror } from '../../lib/limiter/ban_mirror'
+import type { MemoryStateStore } from '../../lib/state/memory'
 import { connectKeys } from '../../lib/limiter/keys'
 import { connectOps, isExempt, judgeConnect, limitDecision } from '../../lib/limiter/policy'
-import { StateUnavailableError, type StateAnswer, type StateOp } from '../../lib/state/store'
+import { StateUnavailableError, type StateAnswer, type StateOp, type StateStore } from '../../lib/state/store'
 import { withDeadline } from '../../lib/deadline'
 import { loadValidated } from '../../haraka/load_config'
 import { nextOnce } from '../../haraka/next_once'
@@ -17,6 +22,39 @@ import type { LimitPlugin } from './limit'
 
 // Whether the last batch failed, for one log line per change of state (per process).
 let storeFailing = false
+
+/** A store that answers synchronously (the memory store). */
+function isSynchronous(store: StateStore): store is StateStore & Pick<MemoryStateStore, 'runNow'> {
+  return store.kind === 'memory' && typeof (store as Partial<MemoryStateStore>).runNow === 'function'
+}
+
+/** How often the copy of the bans is read again: the most a ban earned elsewhere waits to be refused at connect here. */
+export const BAN_MIRROR_MS = 50
+/** A copy older than this (three refreshes missed: the store slow or down) is not answered from. */
+const BAN_MIRROR_STALE_MS = 3 * BAN_MIRROR_MS
+
+let mirror: { store: StateStore; copy: BanMirror } | undefined
+
+/** This process's copy of the bans of a shared store (started on first use); undefined for the memory store. */
+export function banMirror(connection: Connection): BanMirror | undefined {
+  const store = sharedState(connection)
+  if (store.kind !== 'redis') return undefined
+  if (mirror?.store === store) return mirror.copy
+  mirror?.copy.stop()
+  const copy = new BanMirror({
+    run: (ops, now) => store.run(ops, now),
+    intervalMs: BAN_MIRROR_MS,
+    staleMs: BAN_MIRROR_STALE_MS,
+  })
+  mirror = { store, copy }
+  return copy
+}
+
+/** shutdown(): no more refreshes. */
+export function stopBanMirror(): void {
+  mirror?.copy.stop()
+  mirror = undefined
+}
 
 /**
  * One batch, within `ms`: its answers, or undefined when the store failed or was too slow.
@@ -31,11 +69,14 @@ export async function runBatch(
 ): Promise<StateAnswer[] | undefined> {
   const store = sharedState(connection)
   try {
-    const answers = await withDeadline(
-      store.run(ops, Date.now()),
-      Math.max(1, ms),
-      `no answer within ${Math.max(1, ms)} ms`,
-    )
+    // The memory store answers at once: no deadline (no timer) needed.
+    const answers = isSynchronous(store)
+      ? store.runNow(ops, Date.now())
+      : await withDeadline(
+          store.run(ops, Date.now()),
+          Math.max(1, ms),
+          `no answer within ${Math.max(1, ms)} ms`,
+        )
     if (storeFailing) {
       storeFailing = false
       connection.lognotice(plugin, `auth_limits: the ${store.kind} store answers again: the limiter is back`)
@@ -68,6 +109,20 @@ export function limit_connect(this: LimitPlugin, next: Next, connection: Connect
   const ip = connection.remote?.ip
   if (!cfg?.enabled || !ip || isExempt(cfg, ip)) return next()
   const keys = connectKeys(cfg, ip)
+  const copy = banMirror(connection)
+  const now = Date.now()
+  const store = sharedState(connection)
+  // From this process's copy of a shared store's bans, or from the memory store itself: no wait.
+  const answers = copy?.use(now)
+    ? [copy.until(keys.banIp, now), copy.until(keys.banSubnet, now)]
+    : isSynchronous(store)
+      ? store.runNow(connectOps(keys), now)
+      : undefined
+  if (answers) {
+    const decision = judgeConnect(keys, answers, now)
+    if (!decision) return next()
+    return next(constants.denysoftdisconnect, record(connection, this, decision))
+  }
   const done = nextOnce(next)
   runBatch(this, connection, connectOps(keys), cfg.store_timeout)
     .then((answers) => {

@@ -2,7 +2,8 @@
 // shared_state.ini store=redis in front of one slapd and one redis-server. Both
 // start while Redis is down (haraka-plugin-redis would shut Haraka down after its
 // init hook timed out) and connect by themselves when it comes up; a ban earned on
-// A is enforced on B at once; with Redis stopped, then hung (SIGSTOP), AUTH is still
+// A is enforced on B at once at AUTH (454: B's gate reads Redis), and within 100 ms
+// at connect (421: B's copy of the bans, refreshed every 50 ms); with Redis stopped, then hung (SIGSTOP), AUTH is still
 // answered within its bound from each process's own memory, nothing crashes, one
 // warning per change, and the shared view comes back with Redis. A suspension made
 // with the CLI through one process holds on the other.
@@ -122,15 +123,30 @@ async function earnBan(h: HarakaInstance, ip: string): Promise<void> {
   assert.deepEqual(codes, [535, 535, 535, 535])
 }
 
-/** The ban earned on `from` holds on `to`, and how long after the last guess `to` refused. */
+/**
+ * The ban earned on `from` holds on `to`: at once at AUTH, on a session `to` opened before
+ * the ban (its gate reads the shared store); at connect as soon as `to`'s copy of the bans
+ * has it. How long after the last guess `to` first refused a connection (tried every 5 ms).
+ */
 async function banCrosses(from: HarakaInstance, to: HarakaInstance, ip: string): Promise<number> {
   assert.equal((await greeting(to, ip)).code, 220, 'not banned before')
-  await earnBan(from, ip)
-  const t0 = Date.now()
-  const g = await greeting(to, ip)
-  const ms = Date.now() - t0
-  assert.deepEqual([g.code, g.enhanced], [421, '4.7.0'], g.lines.join(' | '))
-  return ms
+  const open = await submission(to, ip)
+  try {
+    await earnBan(from, ip)
+    const t0 = Date.now()
+    const r = await open.authPlain(ALICE.login, ALICE.password)
+    assert.deepEqual([r.code, r.enhanced], [454, '4.7.0'], 'at AUTH: refused at once')
+    let g = await greeting(to, ip)
+    while (g.code === 220 && Date.now() - t0 < 3000) {
+      await sleep(5)
+      g = await greeting(to, ip)
+    }
+    const ms = Date.now() - t0
+    assert.deepEqual([g.code, g.enhanced], [421, '4.7.0'], g.lines.join(' | '))
+    return ms
+  } finally {
+    open.close()
+  }
 }
 
 describe('store=redis, on_failure=closed', { skip: !LIMITER && 'needs the AUTH limiter' }, () => {

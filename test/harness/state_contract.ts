@@ -101,6 +101,26 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     const [now] = await s.run([{ op: 'members', key }], T0 + 10)
     assert.deepEqual([...(now as string[])].sort(), ['long', 'short'])
     assert.deepEqual(await s.run([{ op: 'members', key }], T0 + 2000), [['long']])
+    assert.deepEqual(
+      await s.run([{ op: 'expiries', key }], T0 + 2000),
+      [['long', String(T0 + 10_000)]],
+      'with its expiry',
+    )
+    assert.deepEqual(await s.run([{ op: 'expiries', key }], T0 + 10_000), [[]], 'none left')
+    assert.deepEqual(await s.run([{ op: 'expiries', key: k('none') }], T0), [[]])
+    await s.close()
+  })
+
+  test(`${name}: at answers when a member was last seen inside the window`, async () => {
+    const s = await open()
+    const key = k('at')
+    await s.run([{ op: 'hit', key, member: 'a', windowMs: 1000, cap: 10 }], T0)
+    await s.run([{ op: 'hit', key, member: 'a', windowMs: 1000, cap: 10 }], T0 + 400)
+    const at = (member: string, when: number) => s.run([{ op: 'at', key, member, windowMs: 1000 }], when)
+    assert.deepEqual(await at('a', T0 + 500), [T0 + 400], 'the latest time')
+    assert.deepEqual(await at('b', T0 + 500), [0])
+    assert.deepEqual(await at('a', T0 + 1400), [0], 'slid out')
+    assert.deepEqual(await s.run([{ op: 'at', key: k('none'), member: 'a', windowMs: 1000 }], T0), [0])
     await s.close()
   })
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseSuspension, readSuspensionOp } from '../../../lib/containment/suspension'
 import { parseLimitsConfig, type LimitsConfig } from '../../../lib/limiter/config'
-import { attemptKeys, connectKeys } from '../../../lib/limiter/keys'
+import { attemptKeys, BAN_VERSION, connectKeys } from '../../../lib/limiter/keys'
 import {
   banLengthMs,
   banOps,
@@ -14,6 +14,7 @@ import {
   connectOps,
   delayFor,
   failureOps,
+  familiarRefreshMs,
   isExempt,
   judgeBefore,
   judgeConnect,
@@ -62,7 +63,8 @@ function attempt(
     return { gate, runs, delayMs: j.delayMs, bans: j.bans.map((x) => x.decision.reason), counts, before: b }
   }
   const s = successOps(cfg, k, b, now)
-  run(s.ops)
+  // an empty batch is not run (plugins/ldap_auth/limit): no round trip
+  if (s.ops.length) run(s.ops)
   return {
     gate,
     runs,
@@ -322,6 +324,62 @@ describe('the connect check and round trips', () => {
       attempt(store, cfg, T0, '192.0.2.1', 'o', 'z', false).runs,
     ]
     assert.deepEqual(runs, [2, 2, 3, 1])
+  })
+
+  test('a success from a familiar source with nothing to forgive: one round trip (the gate), nothing written', () => {
+    const cfg = config({ familiar_ttl: 86400 })
+    const store = new MemoryStateStore()
+    assert.equal(
+      attempt(store, cfg, T0, '192.0.2.1', 'o', 'right', true).runs,
+      2,
+      'unfamiliar: made familiar',
+    )
+    assert.equal(attempt(store, cfg, T0 + MIN, '192.0.2.1', 'o', 'right', true).runs, 1)
+    const k = attemptKeys(cfg, cfg.key, '192.0.2.1', 'o', 'right')
+    const b = readBefore(store.runNow(beforeOps(cfg, k), T0 + MIN), T0 + MIN)
+    assert.equal(b.familiarAt, T0, 'the mark is the first success: not written again')
+    assert.deepEqual(successOps(cfg, k, b, T0 + MIN).ops, [])
+  })
+
+  test('a familiar success writes the mark again once it is older than familiarRefreshMs, and forgives what was counted', () => {
+    const cfg = config({ familiar_ttl: 86400 })
+    assert.equal(familiarRefreshMs(cfg), 3_600_000, 'an hour')
+    assert.equal(familiarRefreshMs({ familiar_ttl: 600 }), 60_000, 'a tenth of a short familiar_ttl')
+    const store = new MemoryStateStore()
+    attempt(store, cfg, T0, '192.0.2.1', 'o', 'right', true)
+    const k = attemptKeys(cfg, cfg.key, '192.0.2.1', 'o', 'right')
+    const later = T0 + 3_600_000
+    const b = readBefore(store.runNow(beforeOps(cfg, k), later), later)
+    assert.deepEqual(
+      successOps(cfg, k, b, later).ops.map((op) => op.op),
+      ['hit', 'del', 'del'],
+    )
+    // a typo from the familiar source, then the right password: the typo is forgiven
+    attempt(store, cfg, T0 + MIN, '192.0.2.1', 'o', 'typo', false)
+    const c = readBefore(store.runNow(beforeOps(cfg, k), T0 + 2 * MIN), T0 + 2 * MIN)
+    assert.deepEqual(
+      successOps(cfg, k, c, T0 + 2 * MIN).ops.map((op) => [op.op, op.key]),
+      [
+        ['del', k.failPair],
+        ['del', k.failFamiliar],
+      ],
+    )
+    attempt(store, cfg, T0 + 2 * MIN, '192.0.2.1', 'o', 'right', true)
+    const d = readBefore(store.runNow(beforeOps(cfg, k), T0 + 3 * MIN), T0 + 3 * MIN)
+    assert.deepEqual([d.counts.pair, d.counts.familiar], [0, 0])
+  })
+
+  test('a ban rewrites the listing version (lib/limiter/ban_mirror reads the listing again)', () => {
+    const cfg = config({ pair_failures: 0, ip_failures: 1 })
+    const store = new MemoryStateStore()
+    const version = () => store.runNow([{ op: 'get', key: BAN_VERSION }], T0 + 10)[0]
+    assert.equal(version(), null)
+    attempt(store, cfg, T0, '192.0.2.1', 'o', 'x', false)
+    const v1 = version()
+    assert.equal(typeof v1, 'string')
+    attempt(store, cfg, T0 + 1, '192.0.2.1', 'o', 'y', false)
+    assert.equal(attempt(store, cfg, T0 + 2, '192.0.2.5', 'o', 'y', false).bans.length, 1)
+    assert.notEqual(version(), v1)
   })
 
   test('IPv6: a client is its /64, the subnet its /48', () => {

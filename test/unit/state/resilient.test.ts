@@ -138,3 +138,47 @@ describe('resilient store', () => {
     assert.deepEqual(answers, [null])
   })
 })
+
+describe('a primary that keeps batches unanswered (hung)', () => {
+  test('past maxPending nothing more is sent, not even a probe; answered again: probed and up', async () => {
+    const { primary, store, tick } = setup({ maxPending: 3 })
+    primary.mode = 'hang'
+    // concurrently while up: each waits out its deadline, then the fallback answers
+    await Promise.all([store.run(INCR, 0), store.run(INCR, 0), store.run(INCR, 0)])
+    assert.equal(primary.calls, 3)
+    for (let i = 0; i < 5; i++) {
+      tick(2000)
+      await store.run(INCR, 0)
+    }
+    assert.equal(primary.calls, 3, 'three unanswered: no probe')
+    assert.equal(store.stats().state, 'down')
+  })
+
+  test('an unanswered batch stops counting once the primary answers or fails it', async () => {
+    let release: (() => void) | undefined
+    const slow: StateStore = {
+      kind: 'redis',
+      run: () => new Promise<StateAnswer[]>((r) => (release = () => r([1]))),
+      close: async () => {},
+    }
+    let time = 0
+    const store = new ResilientStore(slow, {
+      timeoutMs: 5,
+      retryMs: 10,
+      failure: 'open',
+      maxPending: 1,
+      clock: () => time,
+    })
+    assert.deepEqual(await store.run(INCR, 0), [1], 'past its deadline: the fallback')
+    time += 100
+    await store.run(INCR, 0)
+    assert.equal(store.stats().failures, 1, 'the second was not sent (one unanswered)')
+    release!()
+    await new Promise((r) => setImmediate(r))
+    time += 100
+    const third = store.run(INCR, 0)
+    release!()
+    assert.deepEqual(await third, [1], 'sent again and answered by the primary')
+    assert.equal(store.stats().state, 'up')
+  })
+})

@@ -1,0 +1,135 @@
+// npm run bench:limiter-flow: the AUTH limiter's own CPU per attempt, without TLS, sockets
+// to the client or slapd: ldap_auth's connect check and verifyAttempt on haraka-test-fixtures
+// connections in front of the fake directory (test/harness/fake_directory), one attempt
+// after the other, for the limiter off, on with the memory store, and on with the Redis
+// store (a throwaway redis-server on loopback, through haraka/redis_state as Haraka opens
+// it). Steadier than bench:limiter on a busy machine (process CPU of one process, no
+// scheduling between five), so it shows what a change to the limiter's path costs; it
+// does not show latency or what redis-server spends. BENCH_FLOW_ATTEMPTS (default 10 000).
+// Copied (compiled) into another checkout's dist/bench/ it measures that checkout.
+import constants from 'haraka-constants'
+import type { Connection } from 'haraka'
+import { CredentialCache } from '../lib/authn/cache'
+import { parseAuthConfig } from '../lib/authn/config'
+import type { Credentials } from '../lib/authn/sasl'
+import { parseDirectoryConfig } from '../lib/ldap/config'
+import { DirectoryHandle } from '../lib/ldap/handle'
+import { parseLimitsConfig } from '../lib/limiter/config'
+import { SHARED_STATE_INI, type SharedStateConfig } from '../lib/state/config'
+import { MemoryStateStore } from '../lib/state/memory'
+import type { StateStore } from '../lib/state/store'
+import { openRedisState } from '../haraka/redis_state'
+import { verifyAttempt, type AttemptPlugin } from '../plugins/ldap_auth/attempt'
+import * as limitHooks from '../plugins/ldap_auth/limit_hooks'
+import { fakeDirectory, fakeDirectoryConfig } from '../test/harness/fake_directory'
+import { startRedis } from '../test/harness/redis'
+
+const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
+const N = Number(process.env.BENCH_FLOW_ATTEMPTS ?? 10_000)
+const WARMUP = 2000
+
+function must<T>(p: { ok: true; cfg: T } | { ok: false; errors: string[] }): T {
+  if (!p.ok) throw new Error(p.errors.join('; '))
+  return p.cfg
+}
+
+function pluginFor(enabled: boolean): AttemptPlugin {
+  const dirCfg = must(
+    parseDirectoryConfig({
+      main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
+    }),
+  )
+  const alice = { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] }
+  const fake = fakeDirectory(fakeDirectoryConfig(), [
+    { dn: 'uid=alice,ou=people,dc=example,dc=com', password: 'right', attributes: alice },
+  ])
+  const quiet = () => {}
+  const plugin = {
+    name: 'ldap_auth',
+    localUsers: undefined,
+    logdebug: quiet,
+    loginfo: quiet,
+    lognotice: quiet,
+    logwarn: quiet,
+    logerror: quiet,
+    timeout: 30,
+    cfg: must(parseAuthConfig({ main: { failure_delay: 0 } })),
+    limits: must(parseLimitsConfig({ main: { enabled, secret: 'bench-secret-of-sixteen-chars' } })),
+    dirCfg,
+    directory: new DirectoryHandle(() => fake.dir),
+    cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
+  } as unknown as AttemptPlugin
+  plugin.directory.update(dirCfg)
+  return plugin
+}
+
+/** One connection: the connect check, then AUTH PLAIN for alice; its reply code. */
+function attempt(plugin: AttemptPlugin, notes: Record<string, unknown>): Promise<number> {
+  const c = fixtures.connection.createConnection() as Connection & Record<string, any>
+  c.remote.ip = '192.0.2.44'
+  c.server = { notes }
+  for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = () => {}
+  return new Promise((resolve) => {
+    limitHooks.limit_connect.call(
+      plugin,
+      (code?: number) => {
+        if (code === constants.denysoftdisconnect) return resolve(421)
+        c.respond = (code: number, _msg: string, cb?: () => void) => {
+          cb?.()
+          resolve(code)
+        }
+        const creds = { mech: 'PLAIN', authcid: 'alice@example.com', authzid: '', password: 'right' }
+        verifyAttempt(plugin, () => {}, c, creds as Credentials)
+      },
+      c,
+    )
+  })
+}
+
+async function measure(label: string, enabled: boolean, store: StateStore): Promise<string[]> {
+  const plugin = pluginFor(enabled)
+  const notes = { ldap_submission_state: store }
+  for (let i = 0; i < WARMUP; i++) await attempt(plugin, notes)
+  const cpu = process.cpuUsage()
+  const t = process.hrtime.bigint()
+  for (let i = 0; i < N; i++) {
+    const code = await attempt(plugin, notes)
+    if (code !== 235) throw new Error(`${label}: ${code}`)
+  }
+  const used = process.cpuUsage(cpu)
+  const wall = Number(process.hrtime.bigint() - t) / 1e3
+  // (optional: the file also runs copied into an older checkout, to compare)
+  ;(limitHooks as { stopBanMirror?: () => void }).stopBanMirror?.()
+  return [label, ((used.user + used.system) / N).toFixed(1), (wall / N).toFixed(1)]
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis()
+  const cfg = must(
+    SHARED_STATE_INI.parse({ main: { store: 'redis', prefix: 'flow:' } }) as never,
+  ) as SharedStateConfig
+  const rs = openRedisState(cfg, { host: '127.0.0.1', port: redis.port, tls: false }, { onChange: () => {} })
+  try {
+    for (let i = 0; i < 250 && !rs.connected(); i++) await new Promise((r) => setTimeout(r, 20))
+    const rows = [
+      await measure('limiter off', false, new MemoryStateStore()),
+      await measure('limiter on, memory store', true, new MemoryStateStore()),
+      await measure('limiter on, redis store', true, rs.store),
+    ]
+    console.log(`\nldap_auth connect check + AUTH PLAIN (fake directory), ${N} one after the other:\n`)
+    console.log('| run | CPU µs / attempt | wall µs / attempt |')
+    console.log('| --- | --- | --- |')
+    for (const r of rows) console.log(`| ${r.join(' | ')} |`)
+    const off = Number(rows[0]![1])
+    for (const r of rows.slice(1))
+      console.log(`${r[0]}: +${(Number(r[1]) - off).toFixed(1)} µs CPU per attempt`)
+  } finally {
+    await rs.close()
+    await redis.dispose()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
