@@ -17,6 +17,7 @@ import { directoryWarnings, LDAP_DIRECTORY_INI } from '../../lib/ldap/config'
 import { authMetricsIni, metricsWarnings } from '../../lib/metrics/config'
 import { AUTH_LIMITS_INI, limitsWarnings } from '../../lib/limiter/config'
 import { AUTH_RELAY_INI, relayWarnings } from '../../lib/relay/config'
+import { SHARED_STATE_INI, sharedStateWarnings } from '../../lib/state/config'
 import { authStampIni, stampWarnings } from '../../lib/stamp/config'
 import { EXIT, instanceDir } from './common'
 
@@ -141,12 +142,16 @@ export function lintConfig(dir: string): Finding[] {
     )
   const nodes = String(smtp.nodes ?? '')
   const workers = nodes === 'cpus' ? cpus().length : Number(nodes) || 0
-  if (workers > 1 && !plugins.includes('redis'))
+  // What the workers share is shared_state.ini's store (the redis plugin alone shares nothing of ours).
+  const shared = load(SHARED_STATE_INI)
+  // (its nodes warning is the one below, with the smtp.ini key)
+  if (shared) warn('shared_state.ini', sharedStateWarnings(shared, undefined), 'on_failure')
+  if (workers > 1 && shared?.store !== 'redis')
     add(
       'warning',
       'smtp.ini',
       'nodes',
-      `nodes=${nodes}: several worker processes, each with its own credential cache and AUTH failure counts, and no redis plugin in config/plugins to share state`,
+      `nodes=${nodes}: several worker processes, each with its own credential cache, AUTH limiter counts and bans, and containment budgets: set shared_state.ini store=redis to share them`,
     )
   return findings
 }

@@ -86,7 +86,7 @@ test('containment off, or one budget off', () => {
 })
 
 test('several workers without Redis', () => {
-  find(weak(), 'smtp.ini', 'nodes', /nodes=4: several worker processes/)
+  find(weak(), 'smtp.ini', 'nodes', /nodes=4: several worker processes.*set shared_state\.ini store=redis/)
 })
 
 test('the weak folder: warnings only, exit 1, and the secret never in a finding', () => {
@@ -144,12 +144,27 @@ test('a metrics listener open to other hosts without basic auth; its password in
   assert.deepEqual(metrics(withAuth), [])
 })
 
+test('workers sharing nothing: nodes>1 without shared_state.ini store=redis is a warning, the redis plugin alone is not enough', () => {
+  const dir = folder(
+    {
+      'ldap_directory.ini': SAFE_DIRECTORY,
+      plugins: 'tls\nredis\nldap_auth\n',
+      'smtp.ini': '[main]\nlisten=[::0]:587\nnodes=2\n',
+    },
+    { 'ldap_directory.ini': 0o640 },
+  )
+  const found = lintConfig(dir).filter((f) => f.key === 'nodes')
+  assert.equal(found.length, 1, JSON.stringify(lintConfig(dir)))
+  assert.match(found[0]!.message, /nodes=2: .*set shared_state\.ini store=redis/)
+})
+
 test('a safe folder: no findings, exit 0 (and the same folder with a 640 file)', () => {
   const dir = folder(
     {
       'ldap_directory.ini': SAFE_DIRECTORY,
-      plugins: 'tls\nldap_auth\nredis\n',
+      plugins: 'tls\nldap_auth\n',
       'smtp.ini': '[main]\nlisten=[::0]:587,[::0]:465\nnodes=4\n',
+      'shared_state.ini': '[main]\nstore=redis\n',
     },
     { 'ldap_directory.ini': 0o640 },
   )
