@@ -151,7 +151,7 @@ export function lintConfig(dir: string): Finding[] {
       'warning',
       'smtp.ini',
       'nodes',
-      `nodes=${nodes}: several worker processes, each with its own credential cache, AUTH limiter counts and bans, and containment budgets: set shared_state.ini store=redis to share them`,
+      `nodes=${nodes}: several worker processes, each with its own AUTH limiter counts and bans and containment budgets: set shared_state.ini store=redis to share them`,
     )
   return findings
 }
