@@ -46,12 +46,8 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
 }
 
 function rcptContext(plugin: AuthRelay, connection: Connection, user: string, domain: string): RcptContext {
-  const listening = normaliseIp(connection.local.ip)
   return {
-    local: {
-      domains: plugin.localDomains,
-      ips: listening ? new Set([...plugin.cfg.localIps, listening]) : plugin.cfg.localIps,
-    },
+    local: { domains: plugin.localDomains, ips: localIps(plugin.cfg.localIps, connection.local.ip) },
     verifyRecipients: plugin.cfg.verify_recipients,
     async recipientExists() {
       const problem = recipientCheckProblem(plugin.dirCfg, plugin.cfg)
@@ -65,6 +61,24 @@ function rcptContext(plugin: AuthRelay, connection: Connection, user: string, do
       popGrant: () => popGrant(plugin, connection),
     },
   }
+}
+
+/**
+ * local_ips and the address the session came in on: one set per loaded local_ips and
+ * listening address (a handful), made at its first RCPT instead of at every one.
+ */
+const withListening = new WeakMap<ReadonlySet<string>, Map<string, ReadonlySet<string>>>()
+
+function localIps(configured: ReadonlySet<string>, localIp: string): ReadonlySet<string> {
+  let sets = withListening.get(configured)
+  if (!sets) withListening.set(configured, (sets = new Map()))
+  let ips = sets.get(localIp)
+  if (!ips) {
+    const listening = normaliseIp(localIp)
+    ips = listening ? new Set([...configured, listening]) : configured
+    sets.set(localIp, ips)
+  }
+  return ips
 }
 
 /** Containment counts an authenticated login's recipients: accepted ones in its budgets, refused ones as refused. */
