@@ -7,7 +7,7 @@ import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
 import { toDsn } from '../../haraka/dsn'
-import { endChain, nextOnce } from '../../haraka/next_once'
+import { endChainOr, nextOnce } from '../../haraka/next_once'
 import { answer, record } from '../../haraka/record'
 import { authUser } from '../../haraka/notes'
 import { DirectoryUnavailableError } from '../../lib/ldap/errors'
@@ -19,6 +19,9 @@ import { recipientCheckProblem, recipientExists } from '../../lib/relay/recipien
 import { REPLIES } from '../../lib/replies'
 import { containRcpt, type Refusal } from './contain'
 import { checkFailed, popGrant, type AuthRelay } from './state'
+
+/** The answer when the chain breaks: made only then. */
+const internalError = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR)]
 
 export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
   const done = nextOnce(next)
@@ -42,7 +45,7 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     (err: unknown) => checkFailed(this, connection, done, 'rcpt', `RCPT ${shown}: check failed`, err),
   )
   const logError = (m: string) => connection.logerror(this, `RCPT ${shown}: ${m}`)
-  endChain(chain, done, logError, constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+  endChainOr(chain, done, logError, internalError)
 }
 
 function rcptContext(plugin: AuthRelay, connection: Connection, user: string, domain: string): RcptContext {
