@@ -32,6 +32,19 @@ export function endChain(
   logError: (msg: string) => void,
   ...fallback: Parameters<Next>
 ): void {
+  endChainOr(chain, next, logError, () => fallback)
+}
+
+/**
+ * endChain with the fallback made only when it is needed (a DSN object costs more
+ * than most hooks' own work, and a chain that ends well never needs it).
+ */
+export function endChainOr(
+  chain: Promise<unknown>,
+  next: OnceNext,
+  logError: (msg: string) => void,
+  fallback: () => Parameters<Next>,
+): void {
   chain.catch((err: unknown) => {
     try {
       logError(`internal error: ${(err as Error)?.stack ?? String(err)}`)
@@ -40,7 +53,7 @@ export function endChain(
     }
     if (next.called) return
     try {
-      next(...fallback)
+      next(...fallback())
     } catch {
       // next() marked itself called; Haraka's own next does not throw
     }

@@ -48,6 +48,8 @@ interface Holder {
 }
 
 let settings: Settings | undefined
+/** key(settings), made once per load: storeOn compares it at every MAIL and RCPT */
+let settingsKey = ''
 const DEFAULTS = (SHARED_STATE_INI.parse({}) as { ok: true; cfg: SharedStateConfig }).cfg
 /** the plugin whose log carries the store's own lines (up/down) */
 let logger: Plugin | undefined
@@ -65,8 +67,11 @@ export function loadSharedState(plugin: Plugin): void {
   // undefined only after a bad reload with nothing valid before it (logged): the defaults then
   const cfg = loadValidated(plugin, SHARED_STATE_INI, reload, settings?.cfg) ?? DEFAULTS
   const redis = cfg.store === 'redis' ? loadValidated(plugin, REDIS_INI, reload, settings?.redis) : undefined
-  const changed = !settings || key({ cfg, redis }) !== key(settings)
-  settings = { cfg, redis }
+  const next = { cfg, redis }
+  const nextKey = key(next)
+  const changed = !settings || nextKey !== settingsKey
+  settings = next
+  settingsKey = nextKey
   if (!changed) return
   const where = redis
     ? `redis at ${describeRedis(redis)} (prefix ${cfg.prefix})`
@@ -205,7 +210,7 @@ const holders = new WeakMap<StateStore, Holder>()
 function storeOn(notes: Notes): StateStore {
   const current = notes[NOTE] as StateStore | undefined
   const s = settings
-  const wanted = s ? key(s) : ''
+  const wanted = s ? settingsKey : ''
   if (current) {
     const made = holders.get(current)
     if (!made || made.key === wanted) return current

@@ -42,6 +42,8 @@ export interface StateStore {
   readonly kind: 'memory' | 'redis'
   /** Run the operations in order, atomically, in one round trip; one answer per operation. */
   run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]>
+  /** The same batch answered synchronously, by a store that never waits (memory): no deadline needed. */
+  runNow?(ops: readonly StateOp[], now: number): StateAnswer[]
   close(): Promise<void>
 }
 

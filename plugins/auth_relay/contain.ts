@@ -41,6 +41,14 @@ export const STATE_DEADLINE_MS = 3000
 
 export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<unknown[]> {
   if (!ops.length) return Promise.resolve([])
+  // The memory store answers at once: no deadline (a timer and two promises per batch) to race it with.
+  if (store.runNow) {
+    try {
+      return Promise.resolve(store.runNow(ops, Date.now()))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
   const ms = hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout)
   return withDeadline(
     store.run(ops, Date.now()),

@@ -7,7 +7,7 @@ import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
 import { toDsn } from '../../haraka/dsn'
-import { endChain, nextOnce, type OnceNext } from '../../haraka/next_once'
+import { endChainOr, nextOnce, type OnceNext } from '../../haraka/next_once'
 import { authUser, noteMailAuth } from '../../haraka/notes'
 import { answer, record, type RecordOptions } from '../../haraka/record'
 import type { Decision } from '../../lib/decisions'
@@ -19,6 +19,9 @@ import { inNetworks } from '../../lib/net/networks'
 import { REPLIES } from '../../lib/replies'
 import { containMail } from './contain'
 import { checkFailed, loginOwnership, popGrant, recordAuthRequired, submitter, type AuthRelay } from './state'
+
+/** The answer when the chain breaks: made only then. */
+const internalError = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR)]
 
 export function sender_gate(
   this: AuthRelay,
@@ -38,7 +41,7 @@ export function sender_gate(
     checkFailed(this, connection, done, 'sender', what, err)
   })
   const logError = (m: string) => connection.logerror(this, `MAIL: ${m}`)
-  endChain(chain, done, logError, constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+  endChainOr(chain, done, logError, internalError)
 }
 
 async function authenticatedSender(

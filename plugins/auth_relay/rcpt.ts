@@ -7,7 +7,7 @@ import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
 import { toDsn } from '../../haraka/dsn'
-import { endChain, nextOnce } from '../../haraka/next_once'
+import { endChainOr, nextOnce } from '../../haraka/next_once'
 import { answer, record } from '../../haraka/record'
 import { authUser } from '../../haraka/notes'
 import { DirectoryUnavailableError } from '../../lib/ldap/errors'
@@ -19,6 +19,9 @@ import { recipientCheckProblem, recipientExists } from '../../lib/relay/recipien
 import { REPLIES } from '../../lib/replies'
 import { containRcpt, type Refusal } from './contain'
 import { checkFailed, popGrant, type AuthRelay } from './state'
+
+/** The answer when the chain breaks: made only then. */
+const internalError = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR)]
 
 export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
   const done = nextOnce(next)
@@ -42,16 +45,12 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
     (err: unknown) => checkFailed(this, connection, done, 'rcpt', `RCPT ${shown}: check failed`, err),
   )
   const logError = (m: string) => connection.logerror(this, `RCPT ${shown}: ${m}`)
-  endChain(chain, done, logError, constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR))
+  endChainOr(chain, done, logError, internalError)
 }
 
 function rcptContext(plugin: AuthRelay, connection: Connection, user: string, domain: string): RcptContext {
-  const listening = normaliseIp(connection.local.ip)
   return {
-    local: {
-      domains: plugin.localDomains,
-      ips: listening ? new Set([...plugin.cfg.localIps, listening]) : plugin.cfg.localIps,
-    },
+    local: { domains: plugin.localDomains, ips: localIps(plugin.cfg.localIps, connection.local.ip) },
     verifyRecipients: plugin.cfg.verify_recipients,
     async recipientExists() {
       const problem = recipientCheckProblem(plugin.dirCfg, plugin.cfg)
@@ -65,6 +64,24 @@ function rcptContext(plugin: AuthRelay, connection: Connection, user: string, do
       popGrant: () => popGrant(plugin, connection),
     },
   }
+}
+
+/**
+ * local_ips and the address the session came in on: one set per loaded local_ips and
+ * listening address (a handful), made at its first RCPT instead of at every one.
+ */
+const withListening = new WeakMap<ReadonlySet<string>, Map<string, ReadonlySet<string>>>()
+
+function localIps(configured: ReadonlySet<string>, localIp: string): ReadonlySet<string> {
+  let sets = withListening.get(configured)
+  if (!sets) withListening.set(configured, (sets = new Map()))
+  let ips = sets.get(localIp)
+  if (!ips) {
+    const listening = normaliseIp(localIp)
+    ips = listening ? new Set([...configured, listening]) : configured
+    sets.set(localIp, ips)
+  }
+  return ips
 }
 
 /** Containment counts an authenticated login's recipients: accepted ones in its budgets, refused ones as refused. */

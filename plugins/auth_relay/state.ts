@@ -56,15 +56,6 @@ export function loginOwnership(
   stop?: StopReason,
 ): LoginOwnership {
   const { cfg, dirCfg } = plugin
-  // Every setting the answers depend on: a reload that changes one starts afresh.
-  const key = [
-    login,
-    cfg.sender_attributes,
-    dirCfg.mode,
-    dirCfg.base_dn,
-    cfg.recipient_filter,
-    cfg.recipient_base_dn,
-  ]
   const sources = {
     directory: plugin.directory,
     mode: dirCfg.mode,
@@ -81,7 +72,25 @@ export function loginOwnership(
       cfg.sender_attributes,
     ),
   }
-  return ownershipFrom(sources, sessionSenderCache(connection, JSON.stringify(key)), login, stop)
+  const key = `${JSON.stringify(login)}${settingsKey(cfg, dirCfg)}`
+  return ownershipFrom(sources, sessionSenderCache(connection, key), login, stop)
+}
+
+/** Every setting the answers depend on (a reload that changes one starts afresh), made once per loaded pair. */
+const settingsKeys = new WeakMap<RelayConfig, { dirCfg: DirectoryConfig; key: string }>()
+
+function settingsKey(cfg: RelayConfig, dirCfg: DirectoryConfig): string {
+  const made = settingsKeys.get(cfg)
+  if (made?.dirCfg === dirCfg) return made.key
+  const key = JSON.stringify([
+    cfg.sender_attributes,
+    dirCfg.mode,
+    dirCfg.base_dn,
+    cfg.recipient_filter,
+    cfg.recipient_base_dn,
+  ])
+  settingsKeys.set(cfg, { dirCfg, key })
+  return key
 }
 
 /**

@@ -9,7 +9,7 @@ import { authMethod, authUser, dropAuthResultsClauses } from '../../haraka/notes
 import { hashMessageBody } from '../../haraka/body_hash'
 import { toDsn } from '../../haraka/dsn'
 import { removeFields } from '../../haraka/header_edit'
-import { endChain, nextOnce } from '../../haraka/next_once'
+import { endChainOr, nextOnce } from '../../haraka/next_once'
 import { recordSummary } from '../../haraka/record'
 import { authPassClause, isAuthClause } from '../../lib/mail/auth_results'
 import { REPLIES } from '../../lib/replies'
@@ -18,6 +18,9 @@ import { inspectMessage, malformedFieldsNote, verifyNeedsBody, type Inspection }
 import { stampDecision, StampSummary, verifyDecision } from '../../lib/stamp/results'
 import type { AuthStamp } from './plugin'
 import { stampMessage } from './stamp'
+
+/** The answer when the chain breaks: made only then. */
+const stampFailed = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.STAMP_FAILED)]
 
 /** data_post: in verify mode a stamp is checked against the body, so that is hashed (streamed) first. */
 export function stamp_message(this: AuthStamp, next: Next, connection: Connection): void {
@@ -39,7 +42,7 @@ export function stamp_message(this: AuthStamp, next: Next, connection: Connectio
       return undefined
     })
     .then((bodyHash) => removeForged(this, done, connection, cfg, bodyHash))
-  endChain(chain, done, (m) => connection.logerror(this, m), constants.denysoft, toDsn(REPLIES.STAMP_FAILED))
+  endChainOr(chain, done, (m) => connection.logerror(this, m), stampFailed)
 }
 
 function removeForged(

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Next } from 'haraka'
-import { endChain, nextOnce } from '../../haraka/next_once'
+import { endChain, endChainOr, nextOnce } from '../../haraka/next_once'
 
 describe('nextOnce', () => {
   test('passes the first call on, ignores later ones; called is false before and true after', () => {
@@ -44,5 +44,21 @@ describe('nextOnce', () => {
     await new Promise((r) => setImmediate(r))
     assert.deepEqual(calls.at(-1), [900])
     assert.equal(logs.length, 2)
+  })
+  test('endChainOr: the fallback is made only for a broken chain that has not answered', async () => {
+    let made = 0
+    const fallback = (): [number, string] => (made++, [908, 'fallback'])
+    const calls: unknown[][] = []
+    const push = ((...args: unknown[]) => void calls.push(args)) as Next
+    endChainOr(Promise.resolve('fine'), nextOnce(push), () => undefined, fallback)
+    const answered = nextOnce(push)
+    answered(900)
+    endChainOr(Promise.reject(new Error('late')), answered, () => undefined, fallback)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(made, 0)
+    endChainOr(Promise.reject(new Error('boom')), nextOnce(push), () => undefined, fallback)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(made, 1)
+    assert.deepEqual(calls, [[900], [908, 'fallback']])
   })
 })

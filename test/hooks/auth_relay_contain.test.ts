@@ -286,6 +286,33 @@ describe('the store fails', () => {
   })
 })
 
+describe('a store that answers at once (runNow)', () => {
+  test('its batches are answered synchronously, never through run(); one that throws is 451 4.3.0', async () => {
+    const memory = new MemoryStateStore()
+    let runNow = 0
+    let throwNow = false
+    const sync: StateStore = {
+      kind: 'memory',
+      run: async () => assert.fail('run() used although runNow() answers at once'),
+      runNow(ops, now) {
+        runNow++
+        if (throwNow) throw new Error('store bug')
+        return memory.runNow(ops, now)
+      },
+      close: async () => {},
+    }
+    const { plugin, connect } = setup({ contain_recipients_per_day: '1' }, sync)
+    const c = connect('alice@example.com')
+    assert.equal((await mail(plugin, c)).code, undefined)
+    assert.equal((await rcpt(plugin, c, '<a@remote.example>')).code, constants.ok)
+    assert.equal(runNow, 2, 'MAIL gate and RCPT count, one batch each')
+    const refused = await rcpt(plugin, c, '<b@remote.example>')
+    assert.equal(refused.code, constants.denysoft, 'the second recipient crosses recipients_per_day=1')
+    throwNow = true
+    expect(await mail(plugin, connect('alice@example.com')), 451, /^4\.3\.0 /)
+  })
+})
+
 describe('bounce hook', () => {
   test('bounced recipients count for the login that sent them; the bounce always goes on', async () => {
     const { plugin, store, logs } = setup({
