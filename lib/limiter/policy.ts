@@ -144,14 +144,7 @@ export function readBefore(a: readonly StateAnswer[], now: number): Before {
   const until = (x: StateAnswer | undefined) => (num(x) > now ? num(x) : 0)
   return {
     bans: { ip: until(a[0]), subnet: until(a[1]), pair: until(a[2]) },
-    counts: {
-      ip: num(a[3]),
-      subnet: num(a[4]),
-      login: num(a[5]),
-      pair: num(a[6]),
-      familiar: num(a[7]),
-      global: num(a[8]),
-    },
+    counts: countsFrom(a, 3),
     familiar: num(a[9]) > 0,
     familiarAt: num(a[9]),
     knownWrong: num(a[10]) === 1,
@@ -266,13 +259,18 @@ export function failureOps(cfg: Policy, k: AttemptKeys, familiar: boolean): Stat
 }
 
 export function readFailure(a: readonly StateAnswer[]): Counts {
+  return countsFrom(a, 0)
+}
+
+/** The six failure counts, in their batch order (ip, subnet, login, pair, familiar, global), from answer `i` on. */
+function countsFrom(a: readonly StateAnswer[], i: number): Counts {
   return {
-    ip: num(a[0]),
-    subnet: num(a[1]),
-    login: num(a[2]),
-    pair: num(a[3]),
-    familiar: num(a[4]),
-    global: num(a[5]),
+    ip: num(a[i]),
+    subnet: num(a[i + 1]),
+    login: num(a[i + 2]),
+    pair: num(a[i + 3]),
+    familiar: num(a[i + 4]),
+    global: num(a[i + 5]),
   }
 }
 
