@@ -33,9 +33,14 @@ export function networkOf(ip: string, v4bits: number, v6bits: number): string {
   return `${net}/${bits}`
 }
 
-/** The canonical login of the keys: normalised (lib/authn/login) and lower-cased. */
+/**
+ * The canonical login of the keys: normalised (lib/authn/login), NFKC and lower-cased. NFKC
+ * because the directory compares logins under compatibility decomposition (OpenLDAP's
+ * caseIgnoreMatch finds uid=alice for uid=\uff41lice, fullwidth): each such form must count
+ * against the one login, not be a login of its own with its own budget.
+ */
 export function canonicalLogin(normalised: string): string {
-  return normalised.toLowerCase()
+  return normalised.normalize('NFKC').toLowerCase()
 }
 
 // The key as a KeyObject, made once per key: createHmac with a Buffer imports the key on

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseLimitsConfig } from '../../../lib/limiter/config'
-import { attemptKeys, fingerprint, networkOf } from '../../../lib/limiter/keys'
+import { attemptKeys, canonicalLogin, fingerprint, networkOf } from '../../../lib/limiter/keys'
 
 const KEY = Buffer.from('a key of sixteen or more bytes')
 const SHAPE = {
@@ -20,6 +20,23 @@ describe('networks', () => {
     assert.equal(networkOf('::ffff:192.0.2.77', 24, 48), '192.0.2.0/24')
     assert.equal(networkOf('2001:db8:abcd:12:1:2:3:4', 24, 48), '2001:db8:abcd::/48')
     assert.equal(networkOf('2001:db8:abcd:f012::1', 24, 52), '2001:db8:abcd:f000::/52')
+  })
+})
+
+describe('canonical login', () => {
+  // OpenLDAP's caseIgnoreMatch (uid, mail) compares under compatibility decomposition: a search
+  // for uid=\uff41lice (fullwidth a) finds uid=alice (checked against the test slapd). Were the
+  // limiter's login key only case-folded, each fullwidth/ASCII mix of a login would be a login
+  // of its own with its own budget, every guess a BIND on the one real entry (ppolicy lockout).
+  test('the forms the directory matches as one are one key', () => {
+    const alice = canonicalLogin('alice')
+    for (const form of ['ALICE', '\uff41lice', '\uff41\uff4c\uff49\uff43\uff45', '\uff21LICE'])
+      assert.equal(canonicalLogin(form), alice, JSON.stringify(form))
+    const a = attemptKeys(SHAPE, KEY, '192.0.2.9', canonicalLogin('\uff41lice@example.com'), 'pw')
+    const b = attemptKeys(SHAPE, KEY, '192.0.2.9', canonicalLogin('alice@example.com'), 'pw')
+    assert.equal(a.failLogin, b.failLogin)
+    assert.equal(a.fp, b.fp)
+    assert.equal(a.source, b.source)
   })
 })
 
