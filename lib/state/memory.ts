@@ -1,7 +1,7 @@
 // The per-process StateStore: one Haraka process, the demo, and the fallback
 // while a shared store is unreachable. Bounded: past maxKeys, expired keys are
-// swept and then the least recently written go first. Synchronous underneath,
-// so every batch is atomic as the interface promises.
+// swept, then the least recently written counters go first, then any other key.
+// Synchronous underneath, so every batch is atomic as the interface promises.
 import { bucketOf, firstLiveBucket, type StateAnswer, type StateOp, type StateStore } from './store'
 
 type Entry =
@@ -158,6 +158,12 @@ export class MemoryStateStore implements StateStore {
   private bound(now: number): void {
     if (this.entries.size <= this.maxKeys) return
     for (const [k, e] of this.entries) if (e.expires <= now) this.entries.delete(k)
+    // Counters (windows, sums) first: a flood of new counters must not push out the records
+    // written once and then only read (a ban, a suspension, a listing), lifting them.
+    for (const [k, e] of this.entries) {
+      if (this.entries.size <= this.maxKeys) return
+      if (e.kind === 'window' || e.kind === 'sum') this.entries.delete(k)
+    }
     for (const k of this.entries.keys()) {
       if (this.entries.size <= this.maxKeys) break
       this.entries.delete(k)
