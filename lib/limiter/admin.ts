@@ -293,6 +293,7 @@ export async function checkAttempt(
   cfg: LimitsConfig,
   args: Record<string, unknown>,
   now: number,
+  key: Buffer = cfg.key,
 ): Promise<LimitCheck> {
   const rip = typeof args.rip === 'string' && args.rip ? args.rip : null
   if (!cfg.enabled) return { enabled: false, rip }
@@ -306,7 +307,7 @@ export async function checkAttempt(
       : undefined
   // The keys need a password only for the fingerprint, replaced here by the one given (or none).
   const keys = {
-    ...attemptKeys(cfg, cfg.key, rip ?? NO_ADDRESS, canonicalLogin(norm.login), ''),
+    ...attemptKeys(cfg, key, rip ?? NO_ADDRESS, canonicalLogin(norm.login), ''),
     fp: fp ?? '',
   }
   const answers = await store.run(beforeOps(cfg, keys), now)
@@ -333,12 +334,15 @@ type Command = (args: Record<string, unknown>) => Promise<unknown>
 /**
  * The admin socket's limiter commands (lib/admin/socket), over the process's
  * store and its current auth_limits.ini: `bans.list`, `bans.release {target}`,
- * `limits.show {target}`, `limits.check {rip?, login, fingerprint?}`.
+ * `limits.show {target}`, `limits.check {rip?, login, fingerprint?}`. `key`: the HMAC key the
+ * attempts are counted with (with no secret set and a shared store, the one kept there), by default
+ * auth_limits.ini's.
  */
 export function limiterCommands(
   store: () => StateStore,
   cfg: () => LimitsConfig | undefined,
   clock: () => number = Date.now,
+  key?: (cfg: LimitsConfig) => Buffer,
 ): Map<string, Command> {
   const current = (): LimitsConfig => {
     const c = cfg()
@@ -349,6 +353,12 @@ export function limiterCommands(
     ['bans.list', async () => ({ enabled: current().enabled, bans: await listBans(store(), clock()) })],
     ['bans.release', async (args) => releaseBans(store(), current(), args.target, clock())],
     ['limits.show', async (args) => showLimits(store(), current(), args.target, clock())],
-    ['limits.check', async (args) => checkAttempt(store(), current(), args, clock())],
+    [
+      'limits.check',
+      async (args) => {
+        const c = current()
+        return checkAttempt(store(), c, args, clock(), key ? key(c) : c.key)
+      },
+    ],
   ])
 }

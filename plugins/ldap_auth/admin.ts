@@ -11,7 +11,7 @@ import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../
 import type { AdminHandler } from '../../lib/admin/socket'
 import { readConfig } from '../../lib/config/read_dir'
 import { gaugeSource } from '../../haraka/metrics'
-import { sharedState } from '../../haraka/shared_state'
+import { sharedSecret, sharedState } from '../../haraka/shared_state'
 import type { CredentialCache } from '../../lib/authn/cache'
 import { normaliseLogin } from '../../lib/authn/login'
 import { CONTAIN_SPEC, NO_ADMIN_SOCKET } from '../../lib/containment/config'
@@ -110,9 +110,12 @@ function startAdmin(plugin: AdminPlugin, server: Server, next: Next): void {
   })
   const dir = socketDirOf(plugin)
   if (dir === NO_ADMIN_SOCKET) return next()
+  // The key ldap_auth's attempts use (./limit): with no secret set, the one kept in Redis once known.
+  const key = (c: { key: Buffer; randomKey: boolean }) =>
+    c.randomKey ? (sharedSecret({ server } as unknown as Connection) ?? c.key) : c.key
   registerAdminCommands(
     server.notes,
-    limiterCommands(store, () => plugin.limits),
+    limiterCommands(store, () => plugin.limits, Date.now, key),
   )
   registerAdminCommands(server.notes, cacheCommands(plugin))
   startAdminSocket(server.notes, dir).then(

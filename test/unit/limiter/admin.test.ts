@@ -21,6 +21,7 @@ import {
   judgeFailure,
   readBefore,
   readFailure,
+  successOps,
 } from '../../../lib/limiter/policy'
 import { MemoryStateStore } from '../../../lib/state/memory'
 
@@ -187,5 +188,30 @@ describe('limits show and the dry-run check', () => {
       () => undefined,
     )
     await assert.rejects(none.get('bans.list')!({}), /not loaded/)
+  })
+})
+
+// With no secret in auth_limits.ini and store=redis, ldap_auth keys its HMACs (familiar sources,
+// fingerprints) with the secret kept in Redis, not auth_limits.ini's per-process random key: the
+// check must use the key the attempts are counted with, or a familiar source reads unfamiliar.
+describe('the check uses the key the attempts use', () => {
+  test('a source made familiar under the cluster key is familiar to limits.check', async () => {
+    const cfg = config({ secret: '' })
+    assert.ok(cfg.randomKey)
+    const cluster = Buffer.from('the secret kept in redis, 32 bytes')
+    const s = new MemoryStateStore()
+    const k = attemptKeys(cfg, cluster, '203.0.113.5', 'erin@example.com', 'right')
+    const b = readBefore(await s.run(beforeOps(cfg, k), T0), T0)
+    await s.run(successOps(cfg, k, b, T0).ops, T0)
+    const cmds = limiterCommands(
+      () => s,
+      () => cfg,
+      () => T0 + 1,
+      (c) => (c.randomKey ? cluster : c.key),
+    )
+    const check = (await cmds.get('limits.check')!({ rip: '203.0.113.5', login: 'erin@example.com' })) as {
+      familiar: boolean
+    }
+    assert.equal(check.familiar, true)
   })
 })
