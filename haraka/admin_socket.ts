@@ -4,6 +4,7 @@
 // (suspended list / release, suspend) and starts it in init_master (one
 // process) or init_child (each cluster worker: the master serves no sessions).
 import path from 'node:path'
+import type { Plugin } from 'haraka'
 import { serveAdmin, type AdminHandler, type AdminServer } from '../lib/admin/socket'
 
 const NOTE = 'ldap_submission_admin'
@@ -51,4 +52,32 @@ export async function stopAdminSocket(notes: Notes): Promise<void> {
 /** The socket folder of auth_relay.ini's admin_socket_dir, for the plugin and the CLI alike. */
 export function adminSocketDir(dir: string, instance = process.env.HARAKA ?? process.cwd()): string {
   return path.resolve(instance, dir)
+}
+
+/**
+ * A plugin's part of the socket, at init_master (one process) or init_child (a worker):
+ * register its commands and serve the socket (once per process, whichever plugin comes
+ * first). A socket that cannot start is logged, never fatal; next() is called either way.
+ */
+export function serveAdminCommands(
+  plugin: Pick<Plugin, 'lognotice' | 'logerror'>,
+  notes: Notes,
+  dir: string,
+  commands: ReadonlyMap<string, AdminHandler>,
+  what: string,
+  next: () => void,
+): void {
+  registerAdminCommands(notes, commands)
+  startAdminSocket(notes, dir).then(
+    (s) => {
+      plugin.lognotice(`admin socket ${s.path} (haraka-ldap ${what})`)
+      next()
+    },
+    (err: Error) => {
+      plugin.logerror(
+        `admin socket in ${dir} not started: ${err.message}; the haraka-ldap commands (${what}) cannot reach this process`,
+      )
+      next()
+    },
+  )
 }

@@ -32,6 +32,13 @@ const NOTE = 'ldap_submission_state'
 type Notes = Record<string, unknown>
 type WithServer = { server?: { notes?: Notes } }
 
+/** A session, or what a hook without one holds (init_*, bounce, the admin socket): Haraka's server object. */
+export type StateHolder = Connection | { server: { notes?: Notes } | undefined }
+
+function notesOf(holder: StateHolder): Notes | undefined {
+  return (holder as WithServer).server?.notes
+}
+
 interface Settings {
   cfg: SharedStateConfig
   redis?: RedisConnection
@@ -107,8 +114,8 @@ export function useSharedState(plugin: Plugin): void {
 }
 
 /** The store of the process this session runs in. */
-export function sharedState(connection: Connection): StateStore {
-  const notes = (connection as Connection & WithServer).server?.notes
+export function sharedState(connection: StateHolder): StateStore {
+  const notes = notesOf(connection)
   if (!notes) return processFallback
   return storeOn(notes)
 }
@@ -120,8 +127,8 @@ export function sharedState(connection: Connection): StateStore {
  * fetched as soon as Redis answers; undefined until then, and with store=memory (the
  * caller then keeps its per-process key).
  */
-export function sharedSecret(connection: Connection): Buffer | undefined {
-  const notes = (connection as Connection & WithServer).server?.notes
+export function sharedSecret(connection: StateHolder): Buffer | undefined {
+  const notes = notesOf(connection)
   const holder = notes ? holders.get(storeOn(notes)) : undefined
   if (!holder?.redis) return undefined
   if (!holder.secret) void fetchSecret(holder)
@@ -129,8 +136,8 @@ export function sharedSecret(connection: Connection): Buffer | undefined {
 }
 
 /** sharedSecret, waiting (at most timeout_ms) for Redis to give it; this process's own key when it cannot. */
-export async function clusterSecret(connection: Connection): Promise<Buffer> {
-  const notes = (connection as Connection & WithServer).server?.notes
+export async function clusterSecret(connection: StateHolder): Promise<Buffer> {
+  const notes = notesOf(connection)
   const holder = notes ? holders.get(storeOn(notes)) : undefined
   if (!holder?.redis) return PROCESS_SECRET
   return holder.secret ?? (await fetchSecret(holder)) ?? PROCESS_SECRET
@@ -167,8 +174,8 @@ const SECRET_SCRIPT = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 
 return redis.call('GET', KEYS[1])`
 
 /** The store's counters (bench, metrics): kind, state, batches, Redis round trips. */
-export function sharedStateStats(connection: Connection): SharedStateStats {
-  const notes = (connection as Connection & WithServer).server?.notes
+export function sharedStateStats(connection: StateHolder): SharedStateStats {
+  const notes = notesOf(connection)
   const holder = notes ? holders.get(storeOn(notes)) : undefined
   if (!holder?.redis) return { kind: 'memory' }
   return { kind: 'redis', ...holder.redis.store.stats(), roundTrips: holder.redis.redis.roundTrips }

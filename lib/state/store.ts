@@ -3,6 +3,7 @@
 // shared by a cluster (Redis, one Lua script per batch) and the per-process one
 // (memory, below) behave alike and a caller knows its round trips: one per run().
 // Policies build the batches and read the answers; they never see the store's kind.
+import { withDeadline } from '../deadline'
 
 /** One operation. Times come from the caller's clock (run's `now`), in milliseconds. */
 export type StateOp =
@@ -68,4 +69,25 @@ export class StateUnavailableError extends Error {
     super(message)
     this.name = 'StateUnavailableError'
   }
+}
+
+/**
+ * One batch within `ms`: a store that never waits (memory) answers at once, with no
+ * deadline to race it (a timer and two promises per batch); any other is bounded.
+ */
+export function runWithin(
+  store: StateStore,
+  ops: readonly StateOp[],
+  ms: number,
+  now = Date.now(),
+): Promise<StateAnswer[]> {
+  if (store.runNow) {
+    try {
+      return Promise.resolve(store.runNow(ops, now))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+  const bound = Math.max(1, ms)
+  return withDeadline(store.run(ops, now), bound, `the ${store.kind} store gave no answer within ${bound} ms`)
 }

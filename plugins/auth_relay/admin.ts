@@ -3,8 +3,8 @@
 // suspended list|release, suspend) against its own shared state. init_master
 // in a single process; init_child in each cluster worker (the master serves no
 // sessions, and its memory is not the workers').
-import type { Connection, Next, Server } from 'haraka'
-import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
+import type { Next, Server } from 'haraka'
+import { serveAdminCommands, stopAdminSocket } from '../../haraka/admin_socket'
 import { sharedState } from '../../haraka/shared_state'
 import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
 import { containmentCommands } from '../../lib/containment/operator'
@@ -30,23 +30,9 @@ function startAdmin(plugin: AuthRelay, server: Server, next: Next): void {
   const dir = plugin.cfg.admin_socket_dir
   if (dir === NO_ADMIN_SOCKET) return next()
   // The store as a session of this process sees it (server.notes), looked up at each command.
-  const store = () => sharedState({ server } as unknown as Connection)
-  registerAdminCommands(
-    server.notes,
-    containmentCommands(store, Date.now, () => plugin.cfg.contain),
-  )
-  startAdminSocket(server.notes, dir).then(
-    (s) => {
-      plugin.lognotice(`admin socket ${s.path} (haraka-ldap suspended, suspend)`)
-      next()
-    },
-    (err: Error) => {
-      plugin.logerror(
-        `admin socket in ${dir} not started: ${err.message}; haraka-ldap suspended cannot reach this process`,
-      )
-      next()
-    },
-  )
+  const store = () => sharedState({ server })
+  const commands = containmentCommands(store, Date.now, () => plugin.cfg.contain)
+  serveAdminCommands(plugin, server.notes, dir, commands, 'suspended, suspend', next)
 }
 
 export function stopAdmin(plugin: AuthRelay): Promise<void> {

@@ -2,7 +2,7 @@
 // refused recipients (containment) of the login that sent them. The login
 // travels with the message in transaction.notes, which outbound writes into
 // the queue file. A bounce has no session: the store is this process's.
-import type { Connection, Next } from 'haraka'
+import type { Next } from 'haraka'
 import { judgeCounts, refusedRecipients } from '../../lib/containment/budgets'
 import { crossingDecision } from '../../lib/containment/decide'
 import { safeForLog } from '../../lib/text'
@@ -29,7 +29,7 @@ export function contain_bounce(
   if (!login || cfg.mode === 'off') return next()
   const n = Array.isArray(err?.bounced_rcpt) ? err.bounced_rcpt.length : (hmail.todo?.rcpt_to?.length ?? 1)
   const counting = refusedRecipients(login, n, cfg)
-  const store = sharedState({ server: this.harakaServer } as unknown as Connection)
+  const store = sharedState({ server: this.harakaServer })
   const who = safeForLog(login)
   runBatch(this, store, counting.ops)
     .then(async (answers) => {

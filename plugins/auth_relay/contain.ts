@@ -7,7 +7,7 @@
 // rejected or does not answer in time is 451 4.3.0 (fail closed).
 import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
-import { hookDeadlineMs, withDeadline } from '../../lib/deadline'
+import { hookDeadlineMs } from '../../lib/deadline'
 import {
   acceptedRcpt,
   containLogin,
@@ -23,7 +23,7 @@ import {
   unavailableDecision,
   type ContainDecision,
 } from '../../lib/containment/decide'
-import type { StateStore } from '../../lib/state/store'
+import { runWithin, type StateStore } from '../../lib/state/store'
 import { safeForLog } from '../../lib/text'
 import {
   containMessageCounted,
@@ -41,20 +41,7 @@ export const STATE_DEADLINE_MS = 3000
 
 export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<unknown[]> {
   if (!ops.length) return Promise.resolve([])
-  // The memory store answers at once: no deadline (a timer and two promises per batch) to race it with.
-  if (store.runNow) {
-    try {
-      return Promise.resolve(store.runNow(ops, Date.now()))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-  const ms = hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout)
-  return withDeadline(
-    store.run(ops, Date.now()),
-    ms,
-    `the shared state (${store.kind}) gave no answer within ${ms} ms`,
-  )
+  return runWithin(store, ops, hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout))
 }
 
 export const why = (err: unknown) => (err as Error)?.message ?? String(err)

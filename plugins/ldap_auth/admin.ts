@@ -6,22 +6,22 @@
 // per process, whichever of ldap_auth and auth_relay starts it first: the start
 // is idempotent, so either plugin alone serves it). init_master in a single
 // process; init_child in each cluster worker (the master serves no sessions).
-import type { Connection, Next, Server } from 'haraka'
-import { registerAdminCommands, startAdminSocket, stopAdminSocket } from '../../haraka/admin_socket'
+import type { Next, Server } from 'haraka'
+import { serveAdminCommands, stopAdminSocket } from '../../haraka/admin_socket'
 import type { AdminHandler } from '../../lib/admin/socket'
 import { readConfig } from '../../lib/config/read_dir'
 import { gaugeSource } from '../../haraka/metrics'
-import { sharedSecret, sharedState } from '../../haraka/shared_state'
+import { sharedState } from '../../haraka/shared_state'
 import type { CredentialCache } from '../../lib/authn/cache'
 import { normaliseLogin } from '../../lib/authn/login'
 import { CONTAIN_SPEC, NO_ADMIN_SOCKET } from '../../lib/containment/config'
 
 const AUTH_RELAY_INI_DEFAULT_DIR = CONTAIN_SPEC.admin_socket_dir.default
-import { withDeadline } from '../../lib/deadline'
+import { runWithin } from '../../lib/state/store'
 import { limiterCommands } from '../../lib/limiter/admin'
 import { BAN_LISTING } from '../../lib/limiter/keys'
 import { AUTH_RELAY_INI } from '../../lib/relay/config'
-import type { LimitPlugin } from './limit'
+import { limiterKey, type LimitPlugin } from './limit'
 
 interface AdminPlugin extends LimitPlugin {
   cache: CredentialCache
@@ -97,39 +97,26 @@ function socketDirOf(plugin: AdminPlugin): string {
 
 function startAdmin(plugin: AdminPlugin, server: Server, next: Next): void {
   plugin.adminNotes = server.notes
-  const store = () => sharedState({ server } as unknown as Connection)
+  const store = () => sharedState({ server })
   // haraka_limiter_active_bans: the listing of bans in force, read at each scrape (a slow store: no value)
   plugin.stopBansGauge?.()
   plugin.stopBansGauge = gaugeSource('haraka_limiter_active_bans', async () => {
-    const [members] = await withDeadline(
-      store().run([{ op: 'members', key: BAN_LISTING }], Date.now()),
+    const [members] = await runWithin(
+      store(),
+      [{ op: 'members', key: BAN_LISTING }],
       plugin.limits?.store_timeout ?? 500,
-      'no answer',
     )
     return Array.isArray(members) ? members.length : 0
   })
   const dir = socketDirOf(plugin)
   if (dir === NO_ADMIN_SOCKET) return next()
-  // The key ldap_auth's attempts use (./limit): with no secret set, the one kept in Redis once known.
-  const key = (c: { key: Buffer; randomKey: boolean }) =>
-    c.randomKey ? (sharedSecret({ server } as unknown as Connection) ?? c.key) : c.key
-  registerAdminCommands(
-    server.notes,
-    limiterCommands(store, () => plugin.limits, Date.now, key),
-  )
-  registerAdminCommands(server.notes, cacheCommands(plugin))
-  startAdminSocket(server.notes, dir).then(
-    (s) => {
-      plugin.lognotice(`admin socket ${s.path} (haraka-ldap bans, limits, cache, test)`)
-      next()
-    },
-    (err: Error) => {
-      plugin.logerror(
-        `admin socket in ${dir} not started: ${err.message}; haraka-ldap bans cannot reach this process`,
-      )
-      next()
-    },
-  )
+  // The key ldap_auth's attempts use (./limit)
+  const key = (c: { key: Buffer; randomKey: boolean }) => limiterKey(c, { server })
+  const commands = new Map([
+    ...limiterCommands(store, () => plugin.limits, Date.now, key),
+    ...cacheCommands(plugin),
+  ])
+  serveAdminCommands(plugin, server.notes, dir, commands, 'bans, limits, cache, test', next)
 }
 
 /** shutdown: the gauge stops reading, and the socket closes (auth_relay closing it too is harmless). */

@@ -29,7 +29,7 @@ import {
 import { REPLIES, type Reply } from '../../lib/replies'
 import type { StateOp } from '../../lib/state/store'
 import { record } from '../../haraka/record'
-import { sharedSecret } from '../../haraka/shared_state'
+import { sharedSecret, type StateHolder } from '../../haraka/shared_state'
 import { banMirror, runBatch } from './limit_hooks'
 
 export interface LimitPlugin extends Plugin {
@@ -79,8 +79,7 @@ export function limitAttempt(
   const ip = connection.remote?.ip
   const login = normaliseLogin(credentials.authcid)
   if (!cfg?.enabled || !ip || !login.ok) return undefined
-  // No secret set: the one kept in Redis (store=redis) once known, so every process computes alike.
-  const key = cfg.randomKey ? (sharedSecret(connection) ?? cfg.key) : cfg.key
+  const key = limiterKey(cfg, connection)
   const keys: AttemptKeys = attemptKeys(cfg, key, ip, canonicalLogin(login.login), credentials.password)
   const exempt = isExempt(cfg, ip)
   let before: Before = NOTHING_KNOWN
@@ -149,4 +148,9 @@ export function limitAttempt(
       return { delayMs, action: action(act), note }
     },
   }
+}
+
+/** The limiter's HMAC key: with no secret set, the one kept in Redis (store=redis) once known, so every process computes alike. */
+export function limiterKey(cfg: { key: Buffer; randomKey: boolean }, connection: StateHolder): Buffer {
+  return cfg.randomKey ? (sharedSecret(connection) ?? cfg.key) : cfg.key
 }

@@ -9,11 +9,15 @@ import constants from 'haraka-constants'
 import type { Connection, Next, Plugin } from 'haraka'
 import { AUTH_LIMITS_INI, limitsNotes, limitsWarnings } from '../../lib/limiter/config'
 import { BanMirror } from '../../lib/limiter/ban_mirror'
-import type { MemoryStateStore } from '../../lib/state/memory'
 import { connectKeys } from '../../lib/limiter/keys'
 import { connectOps, isExempt, judgeConnect, limitDecision } from '../../lib/limiter/policy'
-import { StateUnavailableError, type StateAnswer, type StateOp, type StateStore } from '../../lib/state/store'
-import { withDeadline } from '../../lib/deadline'
+import {
+  runWithin,
+  StateUnavailableError,
+  type StateAnswer,
+  type StateOp,
+  type StateStore,
+} from '../../lib/state/store'
 import { loadValidated } from '../../haraka/load_config'
 import { nextOnce } from '../../haraka/next_once'
 import { record } from '../../haraka/record'
@@ -22,11 +26,6 @@ import type { LimitPlugin } from './limit'
 
 // Whether the last batch failed, for one log line per change of state (per process).
 let storeFailing = false
-
-/** A store that answers synchronously (the memory store). */
-function isSynchronous(store: StateStore): store is StateStore & Pick<MemoryStateStore, 'runNow'> {
-  return store.kind === 'memory' && typeof (store as Partial<MemoryStateStore>).runNow === 'function'
-}
 
 /** How often the copy of the bans is read again: the most a ban earned elsewhere waits to be refused at connect here. */
 export const BAN_MIRROR_MS = 50
@@ -69,14 +68,7 @@ export async function runBatch(
 ): Promise<StateAnswer[] | undefined> {
   const store = sharedState(connection)
   try {
-    // The memory store answers at once: no deadline (no timer) needed.
-    const answers = isSynchronous(store)
-      ? store.runNow(ops, Date.now())
-      : await withDeadline(
-          store.run(ops, Date.now()),
-          Math.max(1, ms),
-          `no answer within ${Math.max(1, ms)} ms`,
-        )
+    const answers = await runWithin(store, ops, ms)
     if (storeFailing) {
       storeFailing = false
       connection.lognotice(plugin, `auth_limits: the ${store.kind} store answers again: the limiter is back`)
@@ -115,9 +107,7 @@ export function limit_connect(this: LimitPlugin, next: Next, connection: Connect
   // From this process's copy of a shared store's bans, or from the memory store itself: no wait.
   const answers = copy?.use(now)
     ? [copy.until(keys.banIp, now), copy.until(keys.banSubnet, now)]
-    : isSynchronous(store)
-      ? store.runNow(connectOps(keys), now)
-      : undefined
+    : store.runNow?.(connectOps(keys), now)
   if (answers) {
     const decision = judgeConnect(keys, answers, now)
     if (!decision) return next()
