@@ -15,10 +15,14 @@ export interface MemoryStoreOptions {
   maxKeys?: number
 }
 
+/** How often, at most, a full store looks for expired keys to drop. */
+const SWEEP_EVERY_MS = 1000
+
 export class MemoryStateStore implements StateStore {
   readonly kind = 'memory' as const
   private readonly entries = new Map<string, Entry>()
   private readonly maxKeys: number
+  private lastSweep = -Infinity
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.maxKeys = opts.maxKeys ?? 100_000
@@ -157,7 +161,13 @@ export class MemoryStateStore implements StateStore {
 
   private bound(now: number): void {
     if (this.entries.size <= this.maxKeys) return
-    for (const [k, e] of this.entries) if (e.expires <= now) this.entries.delete(k)
+    // Expired keys are swept at most once a second: at capacity every new key comes here, and a
+    // scan of all of them per batch would be a cost an attacker could set (expired keys are
+    // invisible to reads meanwhile, and go first at the next sweep).
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now
+      for (const [k, e] of this.entries) if (e.expires <= now) this.entries.delete(k)
+    }
     // Counters (windows, sums) first: a flood of new counters must not push out the records
     // written once and then only read (a ban, a suspension, a listing), lifting them.
     for (const [k, e] of this.entries) {
