@@ -144,13 +144,14 @@ export function record(
 
 /**
  * A decision made outside any session (an outbound hook: a bounce has no
- * connection and no results store): its log line on the plugin, at the level of its verdict.
+ * connection and no results store): its metrics, and its log line on the plugin at the level of its verdict.
  */
 export function recordWithoutSession(
   plugin: Plugin,
   decision: Decision,
   opts: Pick<RecordOptions, 'log' | 'level'> = {},
 ): void {
+  countDecision(decision)
   const level = opts.level ?? LEVEL[decision.verdict]
   if (level === 'none') return
   const label = labelOf(decision)
