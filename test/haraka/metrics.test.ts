@@ -17,7 +17,7 @@ import {
 } from '../../haraka/metrics'
 import { basicAuthOk, startMetricsServer } from '../../haraka/metrics_server'
 import { markAuthCommand } from '../../haraka/notes'
-import { record, recordSummary, setAuditSink } from '../../haraka/record'
+import { record, recordSummary, recordWithoutSession, setAuditSink } from '../../haraka/record'
 import type { MetricsConfig } from '../../lib/metrics/config'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
@@ -238,4 +238,20 @@ describe('the listener', () => {
       server.close()
     }
   })
+})
+
+test('recordWithoutSession (a bounce) counts its decision as record() does', async () => {
+  const line = 'haraka_containment_actions_total{reason="refused_recipients_per_day",verdict="fail"}'
+  const before = await value(line)
+  const logs: string[] = []
+  const plugin = { name: 'auth_relay', lognotice: (m: string) => void logs.push(m) } as unknown as Plugin
+  const decision = {
+    plugin: 'auth_relay',
+    rule: 'contain',
+    reason: 'refused_recipients_per_day',
+    verdict: 'fail',
+  } as unknown as Decision
+  recordWithoutSession(plugin, decision)
+  assert.equal(await value(line), before + 1)
+  assert.equal(logs.length, 1)
 })
