@@ -10,9 +10,11 @@
 // node dist/bench/cpu_profile.js <file>). BENCH_BASE=<dir>: also the limiter-on runs of
 // another checkout (built, with node_modules), e.g. the commit before a change, in the
 // same rounds: a before/after on one machine at one time.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
+import { cpuMs } from './haraka/proc'
+import { percentile } from './haraka/stats'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
 import { REPO } from '../test/harness/paths'
 import { startRedis, type RedisServer } from '../test/harness/redis'
@@ -48,16 +50,6 @@ const RUNS: Run[] = [
     : []),
 ]
 
-/** CPU milliseconds a process has used (user + system), from /proc. */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
-  } catch {
-    return NaN
-  }
-}
-
 async function redisCalls(redis: RedisServer): Promise<{ batches: number; all: number; cpu: number }> {
   const cpu = cpuMs(redis.pid)
   const info = await redis.command('INFO', 'commandstats')
@@ -88,10 +80,6 @@ async function auth(h: HarakaInstance, user: string, pass: string): Promise<{ co
   } finally {
     c.close()
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 }
 
 /** ROUNDS rounds (BENCH_ROUNDS, default 6), each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */

@@ -10,16 +10,16 @@
 //
 //   BENCH_SECONDS (5) per round, BENCH_ROUNDS (5), BENCH_WARMUP (2 s), BENCH_C (16),
 //   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing there (profiles at exit)
-import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import tls from 'node:tls'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
+import { cpuMs } from './haraka/proc'
+import { median } from './haraka/stats'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
 const C = Number(process.env.BENCH_C ?? 16)
-const CLK_TCK = 100 // sysconf(_SC_CLK_TCK) on Linux
 
 interface Variant {
   label: string
@@ -84,18 +84,12 @@ async function session(port: number): Promise<void> {
   }
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11]) + Number(fields[12]) // utime + stime (fields 14, 15)
-}
-
 /** Closed loop at C for `seconds`: sessions completed, errors, server CPU ms. */
 async function load(h: HarakaInstance, seconds: number) {
   const until = Date.now() + seconds * 1000
   let sessions = 0
   let errors = 0
-  const cpu0 = cpuTicks(h.pid)
+  const cpu0 = cpuMs(h.pid)
   const t0 = process.hrtime.bigint()
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -110,15 +104,10 @@ async function load(h: HarakaInstance, seconds: number) {
     }),
   )
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9
-  const cpuMs = ((cpuTicks(h.pid) - cpu0) * 1000) / CLK_TCK
-  return { sessions, errors, rate: sessions / elapsed, cpuMs }
+  const serverMs = cpuMs(h.pid) - cpu0
+  return { sessions, errors, rate: sessions / elapsed, cpuMs: serverMs }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 const range = (xs: number[], digits: number) =>
   `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`
 
