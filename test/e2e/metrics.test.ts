@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { exportedSeriesNames } from '../../lib/metrics/catalog'
 import { isListening } from '../../demo/ports'
 import { freePort } from '../harness/ports'
-import { ALICE, BOB, startStack, type Stack } from '../harness/stack'
+import { ALICE, BOB, startStack, waitForLog, type Stack } from '../harness/stack'
 
 const USER = 'prometheus'
 const PASSWORD = 'scrape-me-7f3a'
@@ -189,7 +189,8 @@ describe('metrics listener off by default', () => {
     const port = await freePort()
     const stack = await startStack()
     try {
-      assert.match(stack.haraka.logs(), /metrics listener off \(auth_metrics\.ini listen\)/)
+      // logged at init_master, which Haraka runs once its listeners are up
+      await waitForLog(stack.haraka, /metrics listener off \(auth_metrics\.ini listen\)/)
       assert.equal(await isListening(port, 300, '127.0.0.1'), false)
       assert.ok(!/metrics on http/.test(stack.haraka.logs()))
     } finally {
