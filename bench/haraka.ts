@@ -233,7 +233,7 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true })
   const plan = planner(users)
   let targets = defaultTargets({ repo: REPO, base: P.base || undefined, users })
-  if (P.targets.length) targets = targets.filter((t) => P.targets.includes(t.name))
+  targets = targets.filter((t) => (P.targets.length ? P.targets.includes(t.name) : !t.optional))
   try {
     if (P.soak > 0) return await soak(slapd, targets, plan)
     const running: Running[] = []

@@ -1,11 +1,12 @@
 // npm run bench:limiter: what the AUTH limiter costs, on real Haraka in front of
 // a throwaway slapd, in one run: the limiter off, on with the per-process memory
-// store, and on with the Redis store (a throwaway redis-server). Each AUTH is a
+// store, and on with the Redis store (a throwaway redis-server), in the same rounds
+// (see ROUNDS: the cost is a median of same-round ratios). Each AUTH is a
 // fresh connection (EHLO, STARTTLS, EHLO, AUTH PLAIN), as an attacker's guesses
 // and most mail clients' logins are. Prints AUTH/s, the AUTH command's p50/p99,
 // and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
-// bounded in count (BENCH_ATTEMPTS, default 600 per run). BENCH_PROFILE=<dir>: each
+// bounded in count (BENCH_ATTEMPTS, default 3200 per run). BENCH_PROFILE=<dir>: each
 // Haraka runs with --cpu-prof writing <dir>/<run>.cpuprofile (read with
 // node dist/bench/cpu_profile.js <file>). BENCH_BASE=<dir>: also the limiter-on runs of
 // another checkout (built, with node_modules), e.g. the commit before a change, in the
@@ -14,15 +15,16 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
 import { cpuMs } from './haraka/proc'
-import { percentile } from './haraka/stats'
+import { median, percentile, table } from './haraka/stats'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
 import { REPO } from '../test/harness/paths'
 import { startRedis, type RedisServer } from '../test/harness/redis'
 import { startSlapd } from '../test/harness/slapd'
 import { ALICE, BOB, DEMO_LDIF } from '../test/harness/stack'
 
-const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 600)
-const WARMUP = 30
+const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 3200)
+/** AUTHs each fresh process serves before it is measured (its JIT warm) */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
 const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : ''
 /** the limiter's config file (issue 12 §1); without it every run is "off" */
@@ -32,6 +34,8 @@ interface Run {
   label: string
   limiter: boolean
   store: 'memory' | 'redis'
+  /** reach redis-server on its unix socket, not on loopback TCP */
+  unix?: boolean
   /** the checkout Haraka runs from (default this one) */
   repo?: string
 }
@@ -42,6 +46,7 @@ const RUNS: Run[] = [
   { label: 'limiter off', limiter: false, store: 'memory' },
   { label: 'limiter on, memory store', limiter: true, store: 'memory' },
   { label: 'limiter on, redis store', limiter: true, store: 'redis' },
+  { label: 'limiter on, redis store on a unix socket', limiter: true, store: 'redis', unix: true },
   ...(BASE
     ? [
         { label: 'BENCH_BASE: limiter on, memory', limiter: true, store: 'memory', repo: BASE } as const,
@@ -82,8 +87,15 @@ async function auth(h: HarakaInstance, user: string, pass: string): Promise<{ co
   }
 }
 
-/** ROUNDS rounds (BENCH_ROUNDS, default 6), each run's share in turn (the order rotating): a machine busy with other work slows every run alike. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
+/**
+ * ROUNDS rounds (BENCH_ROUNDS, default 8). Each round starts every run's Haraka afresh (in a
+ * rotating order), warms each, then runs SLICES short bursts per run, interleaved (the order
+ * rotating): a machine busy with other work slows every run of a round alike, and a process
+ * that happens to be slow (its JIT, its heap) weighs in one round, not all of them. The cost
+ * of a run is the median over rounds of its AUTH/s against "limiter off" in the same round.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8)
+const SLICES = Number(process.env.BENCH_SLICES ?? 4)
 
 interface Tally {
   ok: number
@@ -98,9 +110,11 @@ interface Tally {
   redisCpu: number
   /** the Haraka process's CPU ms */
   harakaCpu: number
+  /** AUTH/s of each round */
+  rates: number[]
 }
 
-async function burst(h: HarakaInstance, n: number, t: Tally): Promise<void> {
+async function burst(h: HarakaInstance, n: number, t: Tally): Promise<number> {
   let done = 0
   const start = process.hrtime.bigint()
   await Promise.all(
@@ -113,76 +127,113 @@ async function burst(h: HarakaInstance, n: number, t: Tally): Promise<void> {
       }
     }),
   )
-  t.seconds += Number(process.hrtime.bigint() - start) / 1e9
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  t.seconds += seconds
   t.attempts += n
+  return seconds
+}
+
+function startRun(run: Run, index: number, slapdUrl: string, redis: RedisServer, round: number) {
+  const files: Record<string, string> = {
+    'ldap_auth.ini': '[main]\nfailure_delay=0\nmax_failures=50\n',
+    'shared_state.ini': `[main]\nstore=${run.store}\nprefix=bench${index}:\n`,
+    'redis.ini': run.unix
+      ? `[server]\npath=${redis.socketPath}\n`
+      : `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
+  }
+  if (LIMITER)
+    files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
+  const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}${run.unix ? '-unix' : ''}` : 'limiter-off'}-round${round}`
+  const nodeArgs = PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : undefined
+  return startHaraka({ ldapUrl: slapdUrl, files, nodeArgs, repo: run.repo })
+}
+
+async function stopAll(instances: HarakaInstance[]): Promise<void> {
+  for (const h of instances) {
+    // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
+    if (PROFILE) {
+      process.kill(h.pid, 'SIGINT')
+      for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
+        await new Promise((r) => setTimeout(r, 100))
+    }
+    await h.stop()
+  }
 }
 
 async function main(): Promise<void> {
   const slapd = await startSlapd({ ldif: [DEMO_LDIF] })
   const redis = await startRedis()
   const runs = RUNS.filter((r) => LIMITER || !r.limiter)
-  const instances: HarakaInstance[] = []
   const rows: string[][] = []
+  const tallies = runs.map((): Tally => ({
+    ok: 0,
+    attempts: 0,
+    seconds: 0,
+    times: [],
+    batches: 0,
+    commands: 0,
+    failBatches: 0,
+    fails: 0,
+    redisCpu: 0,
+    harakaCpu: 0,
+    rates: [],
+  }))
+  let instances: HarakaInstance[] = []
   try {
-    for (const run of runs) {
-      const files: Record<string, string> = {
-        'ldap_auth.ini': '[main]\nfailure_delay=0\nmax_failures=50\n',
-        'shared_state.ini': `[main]\nstore=${run.store}\nprefix=bench${instances.length}:\n`,
-        'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
-      }
-      if (LIMITER)
-        files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
-      const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}` : 'limiter-off'}`
-      const nodeArgs = PROFILE
-        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
-        : undefined
-      instances.push(await startHaraka({ ldapUrl: slapd.url, files, nodeArgs, repo: run.repo }))
-    }
-    const tallies = runs.map((): Tally => ({
-      ok: 0,
-      attempts: 0,
-      seconds: 0,
-      times: [],
-      batches: 0,
-      commands: 0,
-      failBatches: 0,
-      fails: 0,
-      redisCpu: 0,
-      harakaCpu: 0,
-    }))
-    for (const h of instances) for (let i = 0; i < WARMUP; i++) await auth(h, ALICE.login, ALICE.password)
-    const share = Math.ceil(ATTEMPTS / ROUNDS)
+    const share = Math.max(CONCURRENCY, Math.ceil(ATTEMPTS / ROUNDS / SLICES))
     for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < runs.length; k++) {
-        const i = (round + k) % runs.length
-        const before = await redisCalls(redis)
-        const harakaBefore = cpuMs(instances[i]!.pid)
-        await burst(instances[i]!, share, tallies[i]!)
-        tallies[i]!.harakaCpu += cpuMs(instances[i]!.pid) - harakaBefore
-        const after = await redisCalls(redis)
-        tallies[i]!.batches += after.batches - before.batches
-        tallies[i]!.commands += after.all - before.all
-        tallies[i]!.redisCpu += after.cpu - before.cpu
+      const order = runs.map((_, k) => (round + k) % runs.length)
+      const started: (HarakaInstance | undefined)[] = runs.map(() => undefined)
+      for (const i of order) started[i] = await startRun(runs[i]!, i, slapd.url, redis, round)
+      instances = started as HarakaInstance[]
+      for (const h of instances) for (let n = 0; n < WARMUP; n++) await auth(h, ALICE.login, ALICE.password)
+      const roundSeconds = runs.map(() => 0)
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (let k = 0; k < runs.length; k++) {
+          const i = order[(slice + k) % runs.length]!
+          const before = await redisCalls(redis)
+          const harakaBefore = cpuMs(instances[i]!.pid)
+          roundSeconds[i]! += await burst(instances[i]!, share, tallies[i]!)
+          tallies[i]!.harakaCpu += cpuMs(instances[i]!.pid) - harakaBefore
+          const after = await redisCalls(redis)
+          tallies[i]!.batches += after.batches - before.batches
+          tallies[i]!.commands += after.all - before.all
+          tallies[i]!.redisCpu += after.cpu - before.cpu
+        }
       }
-    }
-    // Two failures each (distinct wrong passwords, under the limiter's delay), after the
-    // measured runs, whose successes they would slow: their round trips.
-    for (const [i, h] of instances.entries()) {
-      for (let n = 0; n < 2; n++) {
-        const before = await redisCalls(redis)
-        await auth(h, BOB.login, `wrong-${n}`)
-        tallies[i]!.failBatches += (await redisCalls(redis)).batches - before.batches
-        tallies[i]!.fails++
+      for (const [i, s] of roundSeconds.entries()) tallies[i]!.rates.push((share * SLICES) / s)
+      // Two failures each (distinct wrong passwords, under the limiter's delay), after the
+      // measured bursts, whose successes they would slow: their round trips.
+      if (round === ROUNDS - 1) {
+        for (const [i, h] of instances.entries()) {
+          for (let n = 0; n < 2; n++) {
+            const before = await redisCalls(redis)
+            await auth(h, BOB.login, `wrong-${n}`)
+            tallies[i]!.failBatches += (await redisCalls(redis)).batches - before.batches
+            tallies[i]!.fails++
+          }
+        }
       }
+      await stopAll(instances)
+      instances = []
     }
+    const off = tallies[0]!
     for (const [i, run] of runs.entries()) {
       const t = tallies[i]!
       t.times.sort((x, y) => x - y)
       const per = (n: number, of: number) => (run.store === 'redis' ? (n / of).toFixed(2) : '-')
+      // this run's AUTH/s over off's in the same round, one ratio per round
+      const ratios = t.rates.map((r, k) => r / off.rates[k]!)
+      const cost = (x: number) => `${((1 - x) * 100).toFixed(1)}`
       rows.push([
         run.label,
         `${t.ok}/${t.attempts}`,
-        (t.attempts / t.seconds).toFixed(1),
+        median(t.rates).toFixed(1),
+        i === 0
+          ? '-'
+          : `${cost(median(ratios))} (${cost(Math.max(...ratios))} to ${cost(Math.min(...ratios))})`,
         percentile(t.times, 50).toFixed(1),
         percentile(t.times, 99).toFixed(1),
         per(t.batches, t.attempts),
@@ -193,15 +244,7 @@ async function main(): Promise<void> {
       ])
     }
   } finally {
-    for (const h of instances) {
-      // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
-      if (PROFILE) {
-        process.kill(h.pid, 'SIGINT')
-        for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
-          await new Promise((r) => setTimeout(r, 100))
-      }
-      await h.stop()
-    }
+    await stopAll(instances)
     await redis.dispose()
     await slapd.dispose()
   }
@@ -209,7 +252,8 @@ async function main(): Promise<void> {
   const header = [
     'run',
     'ok',
-    'AUTH/s',
+    'AUTH/s (median of rounds)',
+    '% fewer AUTH/s than off: median of rounds (range)',
     'AUTH p50 ms',
     'AUTH p99 ms',
     'round trips / AUTH ok',
@@ -218,19 +262,14 @@ async function main(): Promise<void> {
     'redis-server CPU µs / AUTH ok',
     'Haraka CPU µs / AUTH ok',
   ]
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
   console.log(
-    `\nAUTH PLAIN over a fresh TLS connection each, ${CONCURRENCY} in parallel, one Haraka process per run (all up at once, run in turns over ${ROUNDS} rounds), slapd and redis-server on loopback:\n`,
+    `\nAUTH PLAIN over a fresh TLS connection each, ${CONCURRENCY} in parallel; ${ROUNDS} rounds, each with every run's Haraka started afresh (one process each) and ${SLICES} interleaved bursts per run; slapd and redis-server on loopback:\n`,
   )
-  console.log(line(header))
-  console.log(line(widths.map((w) => '-'.repeat(w))))
-  for (const r of rows) console.log(line(r))
+  console.log(table(header, rows))
   if (!LIMITER)
     console.log('\n(no config/auth_limits.ini: the limiter is not in this tree, only the "off" run)')
-  const [off, ...on] = rows.map((r) => Number(r[2]))
-  for (const [i, v] of on.entries())
-    console.log(`${rows[i + 1]![0]}: ${(((off! - v) / off!) * 100).toFixed(1)} % fewer AUTH/s than off`)
+  for (const r of rows.slice(1))
+    console.log(`${r[0]}: ${r[3]} % fewer AUTH/s than off (median of ${ROUNDS} rounds)`)
   console.log('')
 }
 

@@ -13,7 +13,7 @@
 // A cache vouches for one configuration: a reload replaces it with a new one and
 // retires the old (below), since an AUTH still running against the old directory
 // holds the old object and would otherwise store its verdict after the reload.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export interface CacheOptions {
   ttlMs: number
@@ -61,7 +61,8 @@ export interface CacheEntryInfo {
 }
 
 export class CredentialCache {
-  private readonly key = randomBytes(32)
+  // A KeyObject, made once: createHmac with a Buffer imports the key on every call (8 -> 2 µs).
+  private readonly key = createSecretKey(randomBytes(32))
   private readonly positive = new Map<string, Positive>()
   private readonly negative = new Map<string, Negative>()
   private readonly now: () => number

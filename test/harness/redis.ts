@@ -12,6 +12,8 @@ import { freePort } from './ports'
 export interface RedisServer {
   port: number
   url: string
+  /** the unix socket it also listens on (0700 folder: only this user) */
+  socketPath: string
   /** PID of the running redis-server; 0 while stopped. */
   pid: number
   dir: string
@@ -108,6 +110,10 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       dir,
       '--daemonize',
       'no',
+      '--unixsocket',
+      path.join(dir, 'redis.sock'),
+      '--unixsocketperm',
+      '700',
     ]
     const proc = spawn(bin, args, { stdio: ['ignore', log, log], cwd: dir })
     closeSync(log)
@@ -153,6 +159,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   const server: RedisServer = {
     port: 0,
     url: '',
+    socketPath: path.join(dir, 'redis.sock'),
     get pid() {
       return child?.pid ?? 0
     },
