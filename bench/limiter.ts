@@ -6,7 +6,7 @@
 // and most mail clients' logins are. Prints AUTH/s, the AUTH command's p50/p99,
 // and the Redis commands per AUTH as redis-server counts them (INFO commandstats:
 // EVALSHA and EVAL are the store's batches, i.e. its round trips). Loopback only;
-// bounded in count (BENCH_ATTEMPTS, default 3200 per run). BENCH_PROFILE=<dir>: each
+// bounded in count (BENCH_ATTEMPTS, default 12 800 per run). BENCH_PROFILE=<dir>: each
 // Haraka runs with --cpu-prof writing <dir>/<run>.cpuprofile (read with
 // node dist/bench/cpu_profile.js <file>). BENCH_BASE=<dir>: also the limiter-on runs of
 // another checkout (built, with node_modules), e.g. the commit before a change, in the
@@ -22,7 +22,7 @@ import { startRedis, type RedisServer } from '../test/harness/redis'
 import { startSlapd } from '../test/harness/slapd'
 import { ALICE, BOB, DEMO_LDIF } from '../test/harness/stack'
 
-const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 3200)
+const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 12_800)
 /** AUTHs each fresh process serves before it is measured (its JIT warm) */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 200)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
@@ -88,13 +88,13 @@ async function auth(h: HarakaInstance, user: string, pass: string): Promise<{ co
 }
 
 /**
- * ROUNDS rounds (BENCH_ROUNDS, default 8). Each round starts every run's Haraka afresh (in a
+ * ROUNDS rounds (BENCH_ROUNDS, default 16). Each round starts every run's Haraka afresh (in a
  * rotating order), warms each, then runs SLICES short bursts per run, interleaved (the order
  * rotating): a machine busy with other work slows every run of a round alike, and a process
  * that happens to be slow (its JIT, its heap) weighs in one round, not all of them. The cost
  * of a run is the median over rounds of its AUTH/s against "limiter off" in the same round.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16)
 const SLICES = Number(process.env.BENCH_SLICES ?? 4)
 
 interface Tally {
