@@ -2,6 +2,8 @@
 // keeps nothing on disk, and stops (and restarts) by PID.
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { isListening } from '../../demo/ports'
 import { redisCommand, startRedis, type RedisServer } from './redis'
@@ -23,9 +25,22 @@ describe('redis harness', () => {
     assert.equal(await redis.command('GET', 'missing'), '$-1\r\n')
   })
 
+  test('also answers on its unix socket, in its own dir', async () => {
+    assert.equal(path.dirname(redis.socketPath), redis.dir)
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.createConnection(redis.socketPath, () => s.write('PING\r\n'))
+      s.once('data', (d) => {
+        resolve(d.toString())
+        s.destroy()
+      })
+      s.once('error', reject)
+    })
+    assert.equal(reply, '+PONG\r\n')
+  })
+
   test('no persistence: nothing written to its dir', async () => {
     assert.deepEqual(
-      readdirSync(redis.dir).filter((f) => f !== 'redis.log'),
+      readdirSync(redis.dir).filter((f) => f !== 'redis.log' && f !== 'redis.sock'),
       [],
     )
   })
