@@ -150,8 +150,9 @@ function startRun(run: Run, index: number, slapdUrl: string, redis: RedisServer,
   return startHaraka({ ldapUrl: slapdUrl, files, nodeArgs, repo: run.repo })
 }
 
-async function stopAll(instances: HarakaInstance[]): Promise<void> {
+async function stopAll(instances: readonly (HarakaInstance | undefined)[]): Promise<void> {
   for (const h of instances) {
+    if (!h) continue
     // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
     if (PROFILE) {
       process.kill(h.pid, 'SIGINT')
@@ -185,9 +186,9 @@ async function main(): Promise<void> {
     const share = Math.max(CONCURRENCY, Math.ceil(ATTEMPTS / ROUNDS / SLICES))
     for (let round = 0; round < ROUNDS; round++) {
       const order = runs.map((_, k) => (round + k) % runs.length)
-      const started: (HarakaInstance | undefined)[] = runs.map(() => undefined)
-      for (const i of order) started[i] = await startRun(runs[i]!, i, slapd.url, redis, round)
-      instances = started as HarakaInstance[]
+      // indexed like runs; started in the round's order, each stopped in `finally` should a later one fail
+      instances = new Array<HarakaInstance>(runs.length)
+      for (const i of order) instances[i] = await startRun(runs[i]!, i, slapd.url, redis, round)
       for (const h of instances) for (let n = 0; n < WARMUP; n++) await auth(h, ALICE.login, ALICE.password)
       const roundSeconds = runs.map(() => 0)
       for (let slice = 0; slice < SLICES; slice++) {
