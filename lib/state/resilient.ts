@@ -65,11 +65,14 @@ export class ResilientStore implements StateStore {
   private readonly counts = { primary: 0, degraded: 0, failures: 0 }
   /** batches sent to the primary that it has not answered (or failed) yet */
   private pending = 0
+  /** the primary is raced against timeoutMs and the fallback answers at once */
+  readonly boundMs: number
 
   constructor(
     readonly primary: StateStore,
     private readonly opts: ResilientOptions,
   ) {
+    this.boundMs = opts.timeoutMs
     this.fallback = opts.fallback ?? new MemoryStateStore()
     this.clock = opts.clock ?? Date.now
   }

@@ -45,6 +45,8 @@ export interface StateStore {
   run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]>
   /** The same batch answered synchronously, by a store that never waits (memory): no deadline needed. */
   runNow?(ops: readonly StateOp[], now: number): StateAnswer[]
+  /** Most milliseconds run() ever takes (it answers by then on its own): no outer deadline within it. */
+  readonly boundMs?: number
   close(): Promise<void>
 }
 
@@ -73,7 +75,8 @@ export class StateUnavailableError extends Error {
 
 /**
  * One batch within `ms`: a store that never waits (memory) answers at once, with no
- * deadline to race it (a timer and two promises per batch); any other is bounded.
+ * deadline to race it (a timer and two promises per batch), as does one that bounds
+ * itself within `ms` (resilient); any other is bounded here.
  */
 export function runWithin(
   store: StateStore,
@@ -88,6 +91,7 @@ export function runWithin(
       return Promise.reject(err)
     }
   }
+  if (store.boundMs !== undefined && store.boundMs <= ms) return store.run(ops, now)
   const bound = Math.max(1, ms)
   return withDeadline(store.run(ops, now), bound, `the ${store.kind} store gave no answer within ${bound} ms`)
 }
