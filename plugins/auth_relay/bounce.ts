@@ -3,13 +3,12 @@
 // travels with the message in transaction.notes, which outbound writes into
 // the queue file. A bounce has no session: the store is this process's.
 import type { Next } from 'haraka'
-import { judgeCounts, refusedRecipients } from '../../lib/containment/budgets'
-import { crossingDecision } from '../../lib/containment/decide'
+import { refusedRecipients } from '../../lib/containment/budgets'
 import { safeForLog } from '../../lib/text'
 import { containLoginNote } from '../../haraka/notes'
 import { recordWithoutSession } from '../../haraka/record'
 import { sharedState } from '../../haraka/shared_state'
-import { runBatch, why } from './contain'
+import { applyCrossing, runBatch, why } from './contain'
 import type { AuthRelay } from './state'
 
 type Bounce = { todo?: { notes?: Record<string, unknown>; rcpt_to?: unknown[] } }
@@ -34,15 +33,15 @@ export function contain_bounce(
   runBatch(this, store, counting.ops)
     .then(async (answers) => {
       const counts = counting.read(answers as never)
-      const crossing = judgeCounts(login, counts, cfg, Date.now())
-      if (!crossing) return
-      if (cfg.mode === 'enforce') await runBatch(this, store, crossing.ops)
-      const d = crossingDecision(
+      const d = await applyCrossing(
+        this,
+        store,
+        login,
+        counts,
         who,
-        crossing,
-        cfg,
-        `login=${login} refused_recipients_per_day=${crossing.count}`,
+        (crossing) => `login=${login} refused_recipients_per_day=${crossing.count}`,
       )
+      if (!d) return
       recordWithoutSession(this, d, { log: `bounce: ${d.detail}` })
     })
     .catch((e: unknown) =>

@@ -16,7 +16,9 @@ import {
   readGate,
   refusedRecipients,
   type Counting,
+  type Crossing,
 } from '../../lib/containment/budgets'
+import type { Budget } from '../../lib/containment/config'
 import {
   crossingDecision,
   gateDecision,
@@ -45,6 +47,25 @@ export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['op
 }
 
 export const why = (err: unknown) => (err as Error)?.message ?? String(err)
+
+/**
+ * A login's budgets after a count: when one is crossed, the deferral or suspension
+ * is written (enforce mode only) and its decision answered; else undefined.
+ */
+export async function applyCrossing(
+  plugin: AuthRelay,
+  store: StateStore,
+  login: string,
+  counts: ReadonlyMap<Budget, number>,
+  who: string,
+  keys: (crossing: Crossing) => string,
+): Promise<ContainDecision | undefined> {
+  const cfg = plugin.cfg.contain
+  const crossing = judgeCounts(login, counts, cfg, Date.now())
+  if (!crossing) return undefined
+  if (cfg.mode === 'enforce') await runBatch(plugin, store, crossing.ops)
+  return crossingDecision(who, crossing, cfg, keys(crossing))
+}
 
 /** A containment refusal, recorded: the hook answers next(code, dsn). */
 export interface Refusal {
@@ -123,13 +144,10 @@ export async function containRcpt(
   try {
     const counts = counting.read((await runBatch(plugin, store, counting.ops)) as never)
     if (first) noteContainMessageCounted(txn)
-    const now = Date.now()
-    const crossing = judgeCounts(key, counts, cfg, now)
-    if (crossing) {
-      if (cfg.mode === 'enforce') await runBatch(plugin, store, crossing.ops)
+    decision = await applyCrossing(plugin, store, key, counts, who, () => {
       const keys = [...counts.keys()].map((b) => `${b}=${counts.get(b)}`).join(' ')
-      decision = crossingDecision(who, crossing, cfg, `login=${key} ${keys}`)
-    }
+      return `login=${key} ${keys}`
+    })
   } catch (err) {
     if (!rcpt.accepted) {
       connection.logwarn(plugin, `containment: refused recipient of ${who} not counted: ${why(err)}`)
