@@ -23,6 +23,7 @@ import { MemoryStateStore } from '../lib/state/memory'
 import type { ResilientStats, StateChange } from '../lib/state/resilient'
 import type { StateStore } from '../lib/state/store'
 import { withDeadline } from '../lib/deadline'
+import { isClusterMaster } from './cluster'
 import { loadValidated } from './load_config'
 import { apply, gaugeSource } from './metrics'
 import { openRedisState, type RedisState } from './redis_state'
@@ -89,7 +90,7 @@ export function loadSharedState(plugin: Plugin): void {
 }
 
 type InitNext = (code?: number, msg?: string) => void
-type InitServer = { notes?: Notes; cfg?: { main?: { nodes?: unknown } } }
+type InitServer = { notes?: Notes; cluster?: unknown }
 
 /**
  * register(): loadSharedState, and open the store at init_master (one process) or
@@ -101,8 +102,7 @@ export function useSharedState(plugin: Plugin): void {
   loadSharedState(plugin)
   const p = plugin as Plugin & Record<string, unknown>
   p.shared_state_init_master = function (next: InitNext, server: InitServer) {
-    const nodes = server.cfg?.main?.nodes
-    if (!(nodes === 'cpus' || (Number(nodes) || 0) > 0) && server.notes) storeOn(server.notes)
+    if (!isClusterMaster(server) && server.notes) storeOn(server.notes)
     next()
   }
   p.shared_state_init_child = function (next: InitNext, server: InitServer) {

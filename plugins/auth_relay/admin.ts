@@ -5,6 +5,7 @@
 // sessions, and its memory is not the workers').
 import type { Next, Server } from 'haraka'
 import { serveAdminCommands, stopAdminSocket } from '../../haraka/admin_socket'
+import { isClusterMaster } from '../../haraka/cluster'
 import { sharedState } from '../../haraka/shared_state'
 import { NO_ADMIN_SOCKET } from '../../lib/containment/config'
 import { containmentCommands } from '../../lib/containment/operator'
@@ -16,7 +17,7 @@ export function contain_init_master(
   server: Server & { cluster?: unknown },
 ): void {
   this.harakaServer = server
-  if (server.cluster) return next()
+  if (isClusterMaster(server)) return next()
   startAdmin(this, server, next)
 }
 

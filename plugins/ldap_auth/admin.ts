@@ -8,6 +8,7 @@
 // process; init_child in each cluster worker (the master serves no sessions).
 import type { Next, Server } from 'haraka'
 import { serveAdminCommands, stopAdminSocket } from '../../haraka/admin_socket'
+import { isClusterMaster } from '../../haraka/cluster'
 import type { AdminHandler } from '../../lib/admin/socket'
 import { readConfig } from '../../lib/config/read_dir'
 import { gaugeSource } from '../../haraka/metrics'
@@ -39,7 +40,7 @@ export function admin_init_master(
   next: Next,
   server: Server & { cluster?: unknown },
 ): void {
-  if (server.cluster) return next()
+  if (isClusterMaster(server)) return next()
   startAdmin(this, server, next)
 }
 

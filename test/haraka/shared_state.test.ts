@@ -61,7 +61,7 @@ describe('shared state', () => {
     assert.match(lines.join('\n'), /abuse-limit state in memory \(this process only\)/)
     const notes: Record<string, unknown> = {}
     let called = 0
-    plugin.shared_state_init_master(() => called++, { notes, cfg: { main: { nodes: 0 } } })
+    plugin.shared_state_init_master(() => called++, { notes })
     assert.equal(called, 1)
     const store = sharedState(session(notes))
     assert.equal(store.kind, 'memory')
@@ -72,7 +72,7 @@ describe('shared state', () => {
     assert.equal(await metric('haraka_shared_state_up'), 1)
     // the master of workers serves nobody: it opens nothing
     const master: Record<string, unknown> = {}
-    plugin.shared_state_init_master(() => called++, { notes: master, cfg: { main: { nodes: 4 } } })
+    plugin.shared_state_init_master(() => called++, { notes: master, cluster: {} })
     assert.deepEqual(Object.keys(master), [])
   })
 
