@@ -17,7 +17,7 @@ import { directoryWarnings, LDAP_DIRECTORY_INI } from '../../lib/ldap/config'
 import { authMetricsIni, metricsWarnings } from '../../lib/metrics/config'
 import { AUTH_LIMITS_INI, limitsWarnings } from '../../lib/limiter/config'
 import { AUTH_RELAY_INI, relayWarnings } from '../../lib/relay/config'
-import { SHARED_STATE_INI, sharedStateWarnings } from '../../lib/state/config'
+import { SHARED_STATE_INI, severalWorkers, storeWarnings } from '../../lib/state/config'
 import { authStampIni, stampWarnings } from '../../lib/stamp/config'
 import { EXIT, instanceDir } from './common'
 
@@ -144,9 +144,9 @@ export function lintConfig(dir: string): Finding[] {
   const workers = nodes === 'cpus' ? cpus().length : Number(nodes) || 0
   // What the workers share is shared_state.ini's store (the redis plugin alone shares nothing of ours).
   const shared = load(SHARED_STATE_INI)
-  // (its nodes warning is the one below, with the smtp.ini key)
-  if (shared) warn('shared_state.ini', sharedStateWarnings(shared, undefined), 'on_failure')
-  if (workers > 1 && shared?.store !== 'redis')
+  // (its nodes rule is the one below, keyed to smtp.ini and counting 'cpus' as this machine's)
+  if (shared) warn('shared_state.ini', storeWarnings(shared), 'on_failure')
+  if (severalWorkers(workers) && shared?.store !== 'redis')
     add(
       'warning',
       'smtp.ini',

@@ -24,17 +24,26 @@ export function parseSharedStateConfig(raw: Record<string, any>): Parsed<SharedS
 /** config/shared_state.ini */
 export const SHARED_STATE_INI = iniFile('shared_state.ini', SHARED_STATE_SPEC, parseSharedStateConfig)
 
-/** Settings worth a line at load. */
+/** smtp.ini nodes that fork several workers ('cpus' counts as several: the machine decides). */
+export function severalWorkers(nodes: unknown): boolean {
+  return nodes === 'cpus' || (Number(nodes) || 0) > 1
+}
+
+/** Settings of shared_state.ini alone worth a line at load. */
+export function storeWarnings(cfg: SharedStateConfig): string[] {
+  if (cfg.store === 'redis' && cfg.on_failure === 'closed')
+    return ['on_failure=closed: while Redis cannot answer, what the limits guard is refused (454 at AUTH)']
+  return []
+}
+
+/** Settings worth a line at load, smtp.ini's nodes included. */
 export function sharedStateWarnings(cfg: SharedStateConfig, nodes: unknown): string[] {
   const w: string[] = []
-  const many = nodes === 'cpus' || (Number(nodes) || 0) > 1
-  if (cfg.store === 'memory' && many)
+  if (cfg.store === 'memory' && severalWorkers(nodes))
     w.push(
       `store=memory with smtp.ini nodes=${String(nodes)}: each worker process counts and bans on its own (store=redis shares them)`,
     )
-  if (cfg.store === 'redis' && cfg.on_failure === 'closed')
-    w.push('on_failure=closed: while Redis cannot answer, what the limits guard is refused (454 at AUTH)')
-  return w
+  return [...w, ...storeWarnings(cfg)]
 }
 
 /** Where Redis is: config/redis.ini's [server] (over [opts]), as haraka-plugin-redis reads it. */
