@@ -1,7 +1,7 @@
 // `haraka-ldap bans list | release <target>`, `limits show <target>` and
 // `cache flush [login]`: the operator's commands on ldap_auth's AUTH limiter and
 // credential cache. Like `suspended`, they reach the running Haraka through
-// each process's admin socket (./suspended askHaraka): with the per-process
+// each process's admin socket (./admin askHaraka): with the per-process
 // memory store each worker answers for its own state, with a shared store any
 // one answers for all; answers are merged (bans by key, counts by their largest).
 import type { ReleaseBansResult, BanInfo, LimitsShow } from '../../lib/limiter/admin'
@@ -9,7 +9,7 @@ import { parseTarget } from '../../lib/limiter/admin'
 import { AUTH_LIMITS_INI } from '../../lib/limiter/config'
 import type { ContainmentShow } from '../../lib/containment/operator'
 import { EXIT, loadIni, UsageError } from './common'
-import { askHaraka, renderProcesses, type ProcessReport } from './suspended'
+import { askHaraka, renderProcesses, type ProcessReport } from './admin'
 
 export interface BansReport {
   enabled: boolean

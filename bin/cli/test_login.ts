@@ -31,7 +31,7 @@ import type { LimitCheck } from '../../lib/limiter/admin'
 import { AUTH_LIMITS_INI } from '../../lib/limiter/config'
 import { canonicalLogin, fingerprint } from '../../lib/limiter/keys'
 import { EXIT, loadIni, readPassword, UsageError, type Io } from './common'
-import { askHaraka } from './suspended'
+import { askHaraka } from './admin'
 import { tracedDirectory, type Step, type Trace } from './trace'
 
 export interface AccountCheck {
