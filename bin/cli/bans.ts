@@ -8,7 +8,7 @@ import type { ReleaseBansResult, BanInfo, LimitsShow } from '../../lib/limiter/a
 import { parseTarget } from '../../lib/limiter/admin'
 import { AUTH_LIMITS_INI } from '../../lib/limiter/config'
 import type { ContainmentShow } from '../../lib/containment/operator'
-import { EXIT, loadIni, UsageError } from './common'
+import { EXIT, loadIni, table, UsageError } from './common'
 import { askHaraka, renderProcesses, type ProcessReport } from './admin'
 
 export interface BansReport {
@@ -161,14 +161,7 @@ function banRows(bans: readonly BanInfo[]): string {
     String(b.strikes),
     b.key,
   ])
-  const header = ['kind', 'what', 'until', 'ban', 'key']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
+  return table(['kind', 'what', 'until', 'ban', 'key'], rows)
 }
 
 export function renderBans(r: BansReport): string {

@@ -122,3 +122,14 @@ export function refusePasswordOption(args: readonly string[]): void {
   if (args.some((a) => /^--?pass(word)?(=|$)/i.test(a)))
     throw new UsageError('the password is never an argument: type it at the prompt or pipe it on stdin')
 }
+
+/** A text table: columns padded to their widest cell, two spaces apart, the last one unpadded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}

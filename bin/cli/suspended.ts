@@ -7,7 +7,7 @@
 import type { ReleaseResult, SuspendResult } from '../../lib/containment/operator'
 import type { Suspension } from '../../lib/containment/suspension'
 import { askHaraka, renderProcesses, type ProcessReport } from './admin'
-import { EXIT } from './common'
+import { EXIT, table } from './common'
 
 export interface ListReport {
   suspended: Suspension[]
@@ -70,14 +70,7 @@ const when = (ms: number) => (ms ? new Date(ms).toISOString() : 'unknown')
 
 export function renderList(r: ListReport): string {
   const rows = r.suspended.map((s) => [s.login, when(s.since), s.rule, s.reason])
-  const header = ['login', 'since', 'rule', 'reason']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd()
-  const body = rows.length ? [line(header), ...rows.map(line)].join('\n') : 'no login is suspended'
+  const body = rows.length ? table(['login', 'since', 'rule', 'reason'], rows) : 'no login is suspended'
   return `${body}\n${renderProcesses(r.processes)}\n`
 }
 
