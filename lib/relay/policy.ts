@@ -3,7 +3,7 @@
 // somewhere else, whether this session may relay.
 import type { Decision } from '../decisions'
 import { canonicalDomain } from '../mail/address'
-import { addressLiteralIp } from '../net/ip'
+import { addressLiteralIp, normaliseIp } from '../net/ip'
 import { relayTrickReply, REPLIES, type Reply } from '../replies'
 import { findTrick, TRICK_TEXT, type Trick } from './tricks'
 
@@ -25,8 +25,10 @@ export interface RcptInput {
 
 export interface LocalIdentity {
   domains: ReadonlySet<string>
-  /** our own IP addresses (the listening address and local_ips), in ipaddr.process() form */
+  /** our own IP addresses besides the listening one (local_ips), in ipaddr.process() form */
   ips: ReadonlySet<string>
+  /** the address the session came in on, as the socket gives it */
+  listening: string
 }
 
 export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget {
@@ -40,7 +42,8 @@ export function classifyRcpt(rcpt: RcptInput, local: LocalIdentity): RcptTarget 
       : { kind: 'remote', addressLiteral: false }
   if (domain.startsWith('[')) {
     const ip = addressLiteralIp(domain)
-    if (ip && local.ips.has(ip)) return { kind: 'local', rule: 'local_address_literal' }
+    if (ip && (local.ips.has(ip) || ip === normaliseIp(local.listening)))
+      return { kind: 'local', rule: 'local_address_literal' }
     return { kind: 'remote', addressLiteral: true }
   }
   if (local.domains.has(domain)) return { kind: 'local', rule: 'local_domain' }

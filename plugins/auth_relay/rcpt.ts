@@ -11,7 +11,6 @@ import { endChainOr, nextOnce } from '../../haraka/next_once'
 import { answer, record } from '../../haraka/record'
 import { authUser } from '../../haraka/notes'
 import { DirectoryUnavailableError } from '../../lib/ldap/errors'
-import { normaliseIp } from '../../lib/net/ip'
 import { inNetworks } from '../../lib/net/networks'
 import { judgeRcpt, type RcptContext, type RcptDecision } from '../../lib/relay/policy'
 import { canonicalDomain } from '../../lib/mail/address'
@@ -50,7 +49,7 @@ export function relay_gate(this: AuthRelay, next: Next, connection: Connection, 
 
 function rcptContext(plugin: AuthRelay, connection: Connection, user: string, domain: string): RcptContext {
   return {
-    local: { domains: plugin.localDomains, ips: localIps(plugin.cfg.localIps, connection.local.ip) },
+    local: { domains: plugin.localDomains, ips: plugin.cfg.localIps, listening: connection.local.ip },
     verifyRecipients: plugin.cfg.verify_recipients,
     async recipientExists() {
       const problem = recipientCheckProblem(plugin.dirCfg, plugin.cfg)
@@ -64,24 +63,6 @@ function rcptContext(plugin: AuthRelay, connection: Connection, user: string, do
       popGrant: () => popGrant(plugin, connection),
     },
   }
-}
-
-/**
- * local_ips and the address the session came in on: one set per loaded local_ips and
- * listening address (a handful), made at its first RCPT instead of at every one.
- */
-const withListening = new WeakMap<ReadonlySet<string>, Map<string, ReadonlySet<string>>>()
-
-function localIps(configured: ReadonlySet<string>, localIp: string): ReadonlySet<string> {
-  let sets = withListening.get(configured)
-  if (!sets) withListening.set(configured, (sets = new Map()))
-  let ips = sets.get(localIp)
-  if (!ips) {
-    const listening = normaliseIp(localIp)
-    ips = listening ? new Set([...configured, listening]) : configured
-    sets.set(localIp, ips)
-  }
-  return ips
 }
 
 /** Containment counts an authenticated login's recipients: accepted ones in its budgets, refused ones as refused. */

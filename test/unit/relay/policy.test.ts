@@ -4,7 +4,11 @@ import { canonicalDomain } from '../../../lib/mail/address'
 import { classifyRcpt, judgeRcpt, relayRule, type RcptInput } from '../../../lib/relay/policy'
 import { REPLIES } from '../../../lib/replies'
 
-const local = { domains: new Set(['example.com']), ips: new Set(['127.0.0.5', '2001:db8::25']) }
+const local = {
+  domains: new Set(['example.com']),
+  ips: new Set(['127.0.0.5', '2001:db8::25']),
+  listening: '',
+}
 const rcpt = (path: string, user: string, domain: string): RcptInput => ({ path, user, domain })
 
 describe('classifyRcpt', () => {
@@ -27,6 +31,7 @@ describe('classifyRcpt', () => {
     const idn = {
       domains: new Set(['B\u00fccher.Example', 'xn--caf-dma.example'].map(canonicalDomain)),
       ips: new Set<string>(),
+      listening: '',
     }
     const ours = { kind: 'local', rule: 'local_domain' }
     assert.deepEqual(classifyRcpt(rcpt('<u@b\u00fccher.example>', 'u', 'xn--bcher-kva.example'), idn), ours)
