@@ -56,7 +56,7 @@ interface Holder {
 }
 
 let settings: Settings | undefined
-/** key(settings), made once per load: storeOn compares it at every MAIL and RCPT */
+/** the settings as JSON, made once per load: storeOn compares it at every MAIL and RCPT */
 let settingsKey = ''
 const DEFAULTS = (SHARED_STATE_INI.parse({}) as { ok: true; cfg: SharedStateConfig }).cfg
 /** the plugin whose log carries the store's own lines (up/down) */
@@ -76,7 +76,7 @@ export function loadSharedState(plugin: Plugin): void {
   const cfg = loadValidated(plugin, SHARED_STATE_INI, reload, settings?.cfg) ?? DEFAULTS
   const redis = cfg.store === 'redis' ? loadValidated(plugin, REDIS_INI, reload, settings?.redis) : undefined
   const next = { cfg, redis }
-  const nextKey = key(next)
+  const nextKey = JSON.stringify(next)
   const changed = !settings || nextKey !== settingsKey
   settings = next
   settingsKey = nextKey
@@ -197,14 +197,6 @@ export async function closeSharedState(): Promise<void> {
 
 /** the server.notes this module put a store on */
 const opened = new Set<Notes>()
-
-// The key of each settings object, made once (storeOn asks for it at every batch).
-const keys = new WeakMap<Settings, string>()
-function key(s: Settings): string {
-  let k = keys.get(s)
-  if (k === undefined) keys.set(s, (k = JSON.stringify(s)))
-  return k
-}
 
 /** What this module made each store from: a store on server.notes without one was put there by someone else. */
 const holders = new WeakMap<StateStore, Holder>()

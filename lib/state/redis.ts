@@ -211,8 +211,6 @@ export class RedisStateStore implements StateStore {
   readonly prefix: string
   /** commands sent to Redis: one per run(), two when the script had to be loaded again */
   roundTrips = 0
-  /** run() calls */
-  batches = 0
 
   private readonly onRoundTrip: () => void
 
@@ -226,7 +224,6 @@ export class RedisStateStore implements StateStore {
 
   async run(ops: readonly StateOp[], now: number): Promise<StateAnswer[]> {
     if (ops.length === 0) return []
-    this.batches++
     const keys = ops.map((op) => this.prefix + op.key)
     const args = [
       String(keys.length),

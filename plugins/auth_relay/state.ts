@@ -41,8 +41,6 @@ export interface AuthRelay extends Plugin {
   localDomains: ReadonlySet<string>
   /** the Haraka server of this process (init_master / init_child), for hooks without a connection */
   harakaServer?: { notes?: Record<string, unknown> }
-  /** the operator's admin socket this process serves (haraka/admin_socket) */
-  adminSocket?: { close(): Promise<void> }
   load_auth_relay_ini(): void
   load_ldap_directory_ini(): void
   load_host_list(): void
