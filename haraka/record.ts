@@ -185,6 +185,11 @@ export function recordAuthContract(
   }
 }
 
+/** The next() code of a reply: 5xx is DENY, 4xx DENYSOFT. */
+export function replyCode(reply: { code: number }): number {
+  return reply.code >= 500 ? constants.deny : constants.denysoft
+}
+
 /**
  * Record a decision and answer the hook with it: its reply (a 5xx as DENY, a
  * 4xx as DENYSOFT), or, when it has none, `next(accept)` (no code: CONT).
@@ -198,7 +203,7 @@ export function answer(
   accept?: number,
 ): void {
   const dsn = record(connection, plugin, decision, opts)
-  if (decision.reply) next(decision.reply.code >= 500 ? constants.deny : constants.denysoft, dsn)
+  if (decision.reply) next(replyCode(decision.reply), dsn)
   else if (accept === undefined) next()
   else next(accept)
 }

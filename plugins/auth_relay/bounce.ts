@@ -32,7 +32,7 @@ export function contain_bounce(
   const who = safeForLog(login)
   runBatch(this, store, counting.ops)
     .then(async (answers) => {
-      const counts = counting.read(answers as never)
+      const counts = counting.read(answers)
       const d = await applyCrossing(
         this,
         store,

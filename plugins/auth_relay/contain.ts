@@ -5,7 +5,6 @@
 // checks or bounced by the far side (bounce.ts) count as refused. The
 // state is the process's shared store (haraka/shared_state); a batch that is
 // rejected or does not answer in time is 451 4.3.0 (fail closed).
-import constants from 'haraka-constants'
 import type { Connection } from 'haraka'
 import { hookDeadlineMs } from '../../lib/deadline'
 import {
@@ -25,7 +24,7 @@ import {
   unavailableDecision,
   type ContainDecision,
 } from '../../lib/containment/decide'
-import { runWithin, type StateStore } from '../../lib/state/store'
+import { runWithin, type StateAnswer, type StateStore } from '../../lib/state/store'
 import { safeForLog } from '../../lib/text'
 import {
   containMessageCounted,
@@ -34,14 +33,14 @@ import {
   noteContainMessageCounted,
   noteContainRefusal,
 } from '../../haraka/notes'
-import { record } from '../../haraka/record'
+import { record, replyCode } from '../../haraka/record'
 import { sharedState } from '../../haraka/shared_state'
 import type { AuthRelay } from './state'
 
 /** A batch of ours waits at most this long (and never past the hook's own deadline). */
 export const STATE_DEADLINE_MS = 3000
 
-export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<unknown[]> {
+export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<StateAnswer[]> {
   if (!ops.length) return Promise.resolve([])
   return runWithin(store, ops, hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout))
 }
@@ -81,7 +80,7 @@ function recorded(
 ): Refusal | undefined {
   const dsn = record(connection, plugin, d, { log })
   if (!d.reply) return undefined
-  return { code: d.reply.code >= 500 ? constants.deny : constants.denysoft, dsn }
+  return { code: replyCode(d.reply), dsn }
 }
 
 /**
@@ -100,7 +99,7 @@ export async function containMail(
   let decision: ContainDecision | undefined
   try {
     const answers = await runBatch(plugin, sharedState(connection), gateOps(key))
-    decision = gateDecision(who, readGate(key, answers as never), cfg)
+    decision = gateDecision(who, readGate(key, answers), cfg)
   } catch (err) {
     decision = unavailableDecision(who, 'MAIL: containment check', why(err), cfg)
   }
@@ -142,7 +141,7 @@ export async function containRcpt(
   const store = sharedState(connection)
   let decision: ContainDecision | undefined
   try {
-    const counts = counting.read((await runBatch(plugin, store, counting.ops)) as never)
+    const counts = counting.read(await runBatch(plugin, store, counting.ops))
     if (first) noteContainMessageCounted(txn)
     decision = await applyCrossing(plugin, store, key, counts, who, () => {
       const keys = [...counts.keys()].map((b) => `${b}=${counts.get(b)}`).join(' ')
