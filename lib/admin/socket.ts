@@ -7,6 +7,7 @@
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { withDeadline } from '../deadline'
 
 export type AdminHandler = (args: Record<string, unknown>) => Promise<unknown>
 
@@ -120,28 +121,23 @@ export type ProcessAnswer =
 
 /** Ask one socket. */
 export function ask(file: string, request: AdminRequest, timeoutMs = 5000): Promise<AdminResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(file)
+  const socket = net.connect(file)
+  const answered = new Promise<AdminResponse>((resolve, reject) => {
     let text = ''
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no answer within ${timeoutMs} ms`))
-    }, timeoutMs)
     socket.setEncoding('utf8')
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`))
     socket.on('data', (chunk: string) => (text += chunk))
-    socket.on('error', (err) => {
-      clearTimeout(timer)
-      reject(err)
-    })
+    socket.on('error', reject)
     socket.on('end', () => {
-      clearTimeout(timer)
       try {
         resolve(JSON.parse(text) as AdminResponse)
       } catch {
         reject(new Error('the answer is not JSON'))
       }
     })
+  })
+  return withDeadline(answered, timeoutMs, `no answer within ${timeoutMs} ms`, {
+    onTimeout: () => socket.destroy(),
   })
 }
 
