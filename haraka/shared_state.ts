@@ -128,8 +128,7 @@ export function sharedState(connection: StateHolder): StateStore {
  * caller then keeps its per-process key).
  */
 export function sharedSecret(connection: StateHolder): Buffer | undefined {
-  const notes = notesOf(connection)
-  const holder = notes ? holders.get(storeOn(notes)) : undefined
+  const holder = holderOf(connection)
   if (!holder?.redis) return undefined
   if (!holder.secret) void fetchSecret(holder)
   return holder.secret
@@ -137,8 +136,7 @@ export function sharedSecret(connection: StateHolder): Buffer | undefined {
 
 /** sharedSecret, waiting (at most timeout_ms) for Redis to give it; this process's own key when it cannot. */
 export async function clusterSecret(connection: StateHolder): Promise<Buffer> {
-  const notes = notesOf(connection)
-  const holder = notes ? holders.get(storeOn(notes)) : undefined
+  const holder = holderOf(connection)
   if (!holder?.redis) return PROCESS_SECRET
   return holder.secret ?? (await fetchSecret(holder)) ?? PROCESS_SECRET
 }
@@ -175,8 +173,7 @@ return redis.call('GET', KEYS[1])`
 
 /** The store's counters (bench, metrics): kind, state, batches, Redis round trips. */
 export function sharedStateStats(connection: StateHolder): SharedStateStats {
-  const notes = notesOf(connection)
-  const holder = notes ? holders.get(storeOn(notes)) : undefined
+  const holder = holderOf(connection)
   if (!holder?.redis) return { kind: 'memory' }
   return { kind: 'redis', ...holder.redis.store.stats(), roundTrips: holder.redis.redis.roundTrips }
 }
@@ -200,6 +197,12 @@ const opened = new Set<Notes>()
 
 /** What this module made each store from: a store on server.notes without one was put there by someone else. */
 const holders = new WeakMap<StateStore, Holder>()
+
+/** What this module made the store of a session's process from (undefined: not ours, or no server). */
+function holderOf(connection: StateHolder): Holder | undefined {
+  const notes = notesOf(connection)
+  return notes ? holders.get(storeOn(notes)) : undefined
+}
 
 /**
  * The StateStore on server.notes (the note holds the store itself): made from the current
