@@ -87,6 +87,35 @@ function emit(io: Io, json: boolean, value: unknown, text: string): void {
   io.out(json ? `${JSON.stringify(value, null, 2)}\n` : text)
 }
 
+/** One action of a subcommand: what it does over the config folder, and its report as text. */
+interface Action<R, A extends unknown[]> {
+  run(dir: string, ...args: A): Promise<{ report: R; code: number }>
+  render(report: R): string
+}
+
+/** `<command> list` or `<command> release <target>` (suspended, bans); anything else is `usage`. */
+async function listOrRelease<L, R>(
+  io: Io,
+  argv: string[],
+  how: { list: Action<L, []>; release: Action<R, [string]>; usage: string },
+): Promise<number> {
+  const args = parsed(argv, {})
+  if (args.values.help) return help(io)
+  const [action, ...rest] = args.positionals
+  const dir = configDir(args.values.config)
+  if (action === 'list' && !rest.length) {
+    const { report, code } = await how.list.run(dir)
+    emit(io, args.values.json, report, how.list.render(report))
+    return code
+  }
+  if (action === 'release' && rest.length === 1) {
+    const { report, code } = await how.release.run(dir, rest[0]!)
+    emit(io, args.values.json, report, how.release.render(report))
+    return code
+  }
+  throw new UsageError(how.usage)
+}
+
 const COMMANDS: Record<string, Run> = {
   async test(io, argv) {
     refusePasswordOption(argv)
@@ -123,23 +152,12 @@ const COMMANDS: Record<string, Run> = {
     emit(io, args.values.json, { config: dir, findings, exit: code }, renderLint(findings))
     return code
   },
-  async suspended(io, argv) {
-    const args = parsed(argv, {})
-    if (args.values.help) return help(io)
-    const [action, ...rest] = args.positionals
-    const dir = configDir(args.values.config)
-    if (action === 'list' && !rest.length) {
-      const { report, code } = await listSuspendedCommand(dir)
-      emit(io, args.values.json, report, renderList(report))
-      return code
-    }
-    if (action === 'release' && rest.length === 1) {
-      const { report, code } = await releaseCommand(dir, rest[0]!)
-      emit(io, args.values.json, report, renderRelease(report))
-      return code
-    }
-    throw new UsageError('suspended takes list, or release <login>')
-  },
+  suspended: (io, argv) =>
+    listOrRelease(io, argv, {
+      list: { run: listSuspendedCommand, render: renderList },
+      release: { run: releaseCommand, render: renderRelease },
+      usage: 'suspended takes list, or release <login>',
+    }),
   async suspend(io, argv) {
     const args = parsed(argv, { reason: { type: 'string' } })
     if (args.values.help) return help(io)
@@ -149,23 +167,12 @@ const COMMANDS: Record<string, Run> = {
     emit(io, args.values.json, report, renderSuspend(report))
     return code
   },
-  async bans(io, argv) {
-    const args = parsed(argv, {})
-    if (args.values.help) return help(io)
-    const [action, ...rest] = args.positionals
-    const dir = configDir(args.values.config)
-    if (action === 'list' && !rest.length) {
-      const { report, code } = await listBansCommand(dir)
-      emit(io, args.values.json, report, renderBans(report))
-      return code
-    }
-    if (action === 'release' && rest.length === 1) {
-      const { report, code } = await releaseBansCommand(dir, rest[0]!)
-      emit(io, args.values.json, report, renderReleaseBans(report))
-      return code
-    }
-    throw new UsageError('bans takes list, or release <ip|cidr|key|login>')
-  },
+  bans: (io, argv) =>
+    listOrRelease(io, argv, {
+      list: { run: listBansCommand, render: renderBans },
+      release: { run: releaseBansCommand, render: renderReleaseBans },
+      usage: 'bans takes list, or release <ip|cidr|key|login>',
+    }),
   async limits(io, argv) {
     const args = parsed(argv, {})
     if (args.values.help) return help(io)
