@@ -8,7 +8,7 @@ import { safeForLog } from '../../lib/text'
 import { containLoginNote } from '../../haraka/notes'
 import { recordWithoutSession } from '../../haraka/record'
 import { sharedState } from '../../haraka/shared_state'
-import { applyCrossing, runBatch, why } from './contain'
+import { applyCrossing, runBatch, why } from './contain_state'
 import type { AuthRelay } from './state'
 
 type Bounce = { todo?: { notes?: Record<string, unknown>; rcpt_to?: unknown[] } }

@@ -6,25 +6,14 @@
 // state is the process's shared store (haraka/shared_state); a batch that is
 // rejected or does not answer in time is 451 4.3.0 (fail closed).
 import type { Connection } from 'haraka'
-import { hookDeadlineMs } from '../../lib/deadline'
 import {
   acceptedRcpt,
   containLogin,
   gateOps,
-  judgeCounts,
   readGate,
   refusedRecipients,
-  type Counting,
-  type Crossing,
 } from '../../lib/containment/budgets'
-import type { Budget } from '../../lib/containment/config'
-import {
-  crossingDecision,
-  gateDecision,
-  unavailableDecision,
-  type ContainDecision,
-} from '../../lib/containment/decide'
-import { runWithin, type StateAnswer, type StateStore } from '../../lib/state/store'
+import { gateDecision, unavailableDecision, type ContainDecision } from '../../lib/containment/decide'
 import { safeForLog } from '../../lib/text'
 import {
   containMessageCounted,
@@ -35,36 +24,8 @@ import {
 } from '../../haraka/notes'
 import { record, replyCode } from '../../haraka/record'
 import { sharedState } from '../../haraka/shared_state'
+import { applyCrossing, runBatch, why } from './contain_state'
 import type { AuthRelay } from './state'
-
-/** A batch of ours waits at most this long (and never past the hook's own deadline). */
-export const STATE_DEADLINE_MS = 3000
-
-export function runBatch(plugin: AuthRelay, store: StateStore, ops: Counting['ops']): Promise<StateAnswer[]> {
-  if (!ops.length) return Promise.resolve([])
-  return runWithin(store, ops, hookDeadlineMs(STATE_DEADLINE_MS, plugin.timeout))
-}
-
-export const why = (err: unknown) => (err as Error)?.message ?? String(err)
-
-/**
- * A login's budgets after a count: when one is crossed, the deferral or suspension
- * is written (enforce mode only) and its decision answered; else undefined.
- */
-export async function applyCrossing(
-  plugin: AuthRelay,
-  store: StateStore,
-  login: string,
-  counts: ReadonlyMap<Budget, number>,
-  who: string,
-  keys: (crossing: Crossing) => string,
-): Promise<ContainDecision | undefined> {
-  const cfg = plugin.cfg.contain
-  const crossing = judgeCounts(login, counts, cfg, Date.now())
-  if (!crossing) return undefined
-  if (cfg.mode === 'enforce') await runBatch(plugin, store, crossing.ops)
-  return crossingDecision(who, crossing, cfg, keys(crossing))
-}
 
 /** A containment refusal, recorded: the hook answers next(code, dsn). */
 export interface Refusal {
