@@ -1,11 +1,10 @@
 // Schema of config/auth_metrics.ini: where the metrics listener listens (off by
 // default), its path, optional basic auth, and how long the master waits for the
 // workers' counts. Pure apart from reading password_file at load, as auth_stamp's key_file.
-import { readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
-import path from 'node:path'
 import { iniFile, parseMainSection } from '../config/schema'
 import type { IniFile, Parsed, SectionSpec, SectionValues } from '../config/schema'
+import { readSecretFile } from '../config/secret_file'
 
 export const METRICS_SPEC = {
   listen: {
@@ -55,15 +54,12 @@ export function parseMetricsConfig(raw: Record<string, any>, baseDir = process.c
     if (main.password && main.password_file)
       errors.push('[main] password_file: give password or password_file, not both')
     else if (main.password_file) {
-      const full = path.resolve(baseDir, main.password_file)
-      try {
-        secret = (readFileSync(full, 'utf8').split(/\r?\n/)[0] ?? '').trim()
-        passwordFile = { path: full, mode: statSync(full).mode & 0o777 }
-        if (!secret) errors.push(`[main] password_file: ${full} is empty`)
-      } catch (err) {
-        errors.push(
-          `[main] password_file: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        )
+      const file = readSecretFile('password_file', main.password_file, baseDir, errors)
+      if (file) {
+        // the first line: a file written with echo ends in a newline
+        secret = (file.text.split(/\r?\n/)[0] ?? '').trim()
+        passwordFile = { path: file.path, mode: file.mode }
+        if (!secret) errors.push(`[main] password_file: ${file.path} is empty`)
       }
     }
     if (main.user && !secret) errors.push('[main] user: needs password or password_file')
