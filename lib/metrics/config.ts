@@ -82,11 +82,7 @@ export function metricsWarnings(cfg: MetricsConfig): string[] {
   return out
 }
 
+/** auth_metrics.ini, a relative password_file read under `baseDir` (the Haraka instance directory). */
 export function authMetricsIni(baseDir: string): IniFile<MetricsConfig> {
   return iniFile('auth_metrics.ini', METRICS_SPEC, (raw) => parseMetricsConfig(raw, baseDir))
 }
-
-/** For the plugin: relative paths start at the current directory (Haraka's instance directory). */
-export const AUTH_METRICS_INI: IniFile<MetricsConfig> = iniFile('auth_metrics.ini', METRICS_SPEC, (raw) =>
-  parseMetricsConfig(raw),
-)
