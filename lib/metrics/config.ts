@@ -1,10 +1,11 @@
 // Schema of config/auth_metrics.ini: where the metrics listener listens (off by
 // default), its path, optional basic auth, and how long the master waits for the
 // workers' counts. Pure apart from reading password_file at load, as auth_stamp's key_file.
-import { isIP } from 'node:net'
+import ipaddr from 'ipaddr.js'
 import { iniFile, parseMainSection } from '../config/schema'
 import type { IniFile, Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { readSecretFile } from '../config/secret_file'
+import { normaliseIp } from '../net/ip'
 
 export const METRICS_SPEC = {
   listen: {
@@ -40,8 +41,9 @@ export function listenAddress(listen: string): { host: string; port: number } | 
 
 /** Whether a listen host is this machine only (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true
-  return isIP(host) === 4 && host.startsWith('127.')
+  if (host === 'localhost') return true
+  const ip = normaliseIp(host)
+  return ip !== null && ipaddr.parse(ip).range() === 'loopback'
 }
 
 export function parseMetricsConfig(raw: Record<string, any>, baseDir = process.cwd()): Parsed<MetricsConfig> {
