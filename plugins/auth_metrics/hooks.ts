@@ -59,7 +59,8 @@ async function listen(plugin: AuthMetrics): Promise<void> {
   const scrape = plugin.serving?.cluster
     ? (type: string) => collectWorkers(cfg.scrape_timeout, type)
     : localMetrics
-  const where = `http://${cfg.listen.includes(':') ? cfg.listen : `127.0.0.1:${cfg.listen}`}${cfg.path}`
+  const { host, port } = cfg.address
+  const where = `http://${host.includes(':') ? `[${host}]` : host}:${port}${cfg.path}`
   try {
     plugin.http = await startMetricsServer(cfg, scrape, (err) =>
       plugin.logerror(`metrics listener: ${err.message}`),
