@@ -54,18 +54,12 @@ function create(spec: MetricSpec): AnyMetric {
     return new Gauge({
       ...common,
       collect() {
+        // summed over every source; inc by 0 still makes the series
         this.reset()
-        const sum = new Map<string, number>()
         for (const read of poolSources)
           for (const p of read())
-            for (const state of ['busy', 'idle', 'waiting'] as const) {
-              const key = `${p.pool}\0${state}`
-              sum.set(key, (sum.get(key) ?? 0) + p[state])
-            }
-        for (const [key, n] of sum) {
-          const [pool, state] = key.split('\0') as [string, string]
-          this.set({ pool, state }, n)
-        }
+            for (const state of ['busy', 'idle', 'waiting'] as const)
+              this.inc({ pool: p.pool, state }, p[state])
       },
     })
   if (spec.labels.length === 0)

@@ -149,11 +149,10 @@ export function record(
 export function recordWithoutSession(
   plugin: Plugin,
   decision: Decision,
-  opts: Pick<RecordOptions, 'log' | 'level'> = {},
+  opts: Pick<RecordOptions, 'log'> = {},
 ): void {
   countDecision(decision)
-  const level = opts.level ?? LEVEL[decision.verdict]
-  if (level === 'none') return
+  const level = LEVEL[decision.verdict]
   const label = labelOf(decision)
   plugin[`log${level}`](opts.log ? `${label} ${opts.log}` : `${label} ${decision.detail ?? ''}`.trim())
 }

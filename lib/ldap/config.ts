@@ -6,6 +6,7 @@ import { iniFile, parseMainSection } from '../config/schema'
 import type { Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { parseDn, type Rdn } from './dn'
 import { escapeDnValue, escapeFilterValue } from './escape'
+import { loginEntryKey } from './login_entry'
 import { compileTemplate, hasSlot, renderTemplate, type Token } from './template'
 
 const LDAP_URL = /^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/i
@@ -40,6 +41,8 @@ export interface DirectoryConfig extends SectionValues<typeof DIRECTORY_SPEC> {
   /** every DN template, tried in order by template-mode authentication */
   readonly dnTemplates: readonly (readonly Token[])[]
   readonly tlsCa: string | undefined
+  /** loginEntryKey of these settings, made once here: the config is frozen */
+  readonly loginKey: string
 }
 
 export function parseDirectoryConfig(raw: Record<string, any>): Parsed<DirectoryConfig> {
@@ -79,7 +82,7 @@ function checkDirectory(main: SectionValues<typeof DIRECTORY_SPEC>, errors: stri
     }
   }
 
-  return { ...main, userFilter, dnTemplates, tlsCa }
+  return { ...main, userFilter, dnTemplates, tlsCa, loginKey: loginEntryKey(main) }
 }
 
 /** One DN template: placeholders known, the login inside an attribute value, a DN that parses. */

@@ -21,10 +21,10 @@ interface Conn {
 type Operation<R> = (client: Client, server: string) => Promise<R>
 
 export interface Failover {
-  /** Run `fn` on a connection bound as the service account (anonymous when none is set). */
-  service<R>(fn: Operation<R>, operation?: LdapOperation): Promise<R>
-  /** Run `fn` on a connection for user binds. */
-  userBind<R>(fn: Operation<R>, operation?: LdapOperation): Promise<R>
+  /** Run `fn` on a connection bound as the service account (anonymous when none is set), counted as `operation`. */
+  service<R>(fn: Operation<R>, operation: LdapOperation): Promise<R>
+  /** Run `fn` on a connection for user binds (counted as a bind). */
+  userBind<R>(fn: Operation<R>): Promise<R>
   /** Servers and whether each is currently considered up, in configured order. */
   status(): { url: string; up: boolean }[]
   anyUp(): boolean
@@ -149,8 +149,8 @@ export function createFailover(
   const forgetPools = observer?.pools?.(() => [state(service, 'service'), state(binds, 'bind')])
 
   return {
-    service: (fn, operation = 'search') => run(service, fn, operation),
-    userBind: (fn, operation = 'bind') => run(binds, fn, operation),
+    service: (fn, operation) => run(service, fn, operation),
+    userBind: (fn) => run(binds, fn, 'bind'),
     status: () => servers.urls.map((url) => ({ url, up: servers.isUp(url) })),
     anyUp: () => servers.urls.some((url) => servers.isUp(url)),
     async close() {

@@ -34,7 +34,7 @@ export async function findLoginEntry(
  * settings (`key`), the same login, and every attribute wanted among those it read.
  */
 export interface KnownLoginEntry {
-  /** loginEntryKey of the settings the entry was found under */
+  /** loginEntryKey of the settings the entry was found under (DirectoryConfig.loginKey) */
   key: string
   /** the login it was searched for, as the filter got it */
   login: string
@@ -52,31 +52,9 @@ interface EntryKeySettings {
   user_filter: string
 }
 
-const FIELDS = ['mode', 'bind_dn', 'base_dn', 'scope', 'user_filter'] as const
-
-/**
- * Keys computed once per settings object (a loaded ldap_directory.ini) instead of once per AUTH
- * and MAIL; kept with the values they were made of, so a changed object gets a new key.
- */
-const keys = new WeakMap<
-  EntryKeySettings,
-  { key: string; of: readonly string[]; servers: readonly string[] }
->()
-
 /** What a search mode login lookup depends on: servers, service account, base, scope and filter. */
 export function loginEntryKey(cfg: EntryKeySettings): string {
-  const known = keys.get(cfg)
-  if (
-    known &&
-    FIELDS.every((f, i) => cfg[f] === known.of[i]) &&
-    cfg.servers.length === known.servers.length &&
-    cfg.servers.every((s, i) => s === known.servers[i])
-  )
-    return known.key
-  const of = FIELDS.map((f) => cfg[f])
-  const key = JSON.stringify([cfg.mode, cfg.servers, cfg.bind_dn, cfg.base_dn, cfg.scope, cfg.user_filter])
-  keys.set(cfg, { key, of, servers: [...cfg.servers] })
-  return key
+  return JSON.stringify([cfg.mode, cfg.servers, cfg.bind_dn, cfg.base_dn, cfg.scope, cfg.user_filter])
 }
 
 /** The known entry when it answers findLoginEntry(login, attributes) under `key` (search mode only), else undefined. */

@@ -247,18 +247,20 @@ export const EXCHANGE_RESULTS = {
   abandoned: 'aborted',
 } as const satisfies Record<ExchangeReason, AuthResult>
 
+/** The reason tables above, by the rule of the AUTH decision they read. */
+const RESULTS_BY_RULE: Readonly<Record<string, Readonly<Record<string, AuthResult>>>> = {
+  authn: AUTHN_RESULTS,
+  authz: AUTHZ_RESULTS,
+  auth: EXCHANGE_RESULTS,
+}
+
 /**
  * The result of one AUTH decision. The rate limiter's refusal (rule `limit`) is
  * rate_limited; a rule or reason this table does not know (a newer plugin's) is
  * counted by its verdict, never a crash: pass as success, anything else internal_error.
  */
 export function authResultOf(d: { rule: string; reason: string; verdict: string }): AuthResult {
-  const table: Record<string, Record<string, AuthResult>> = {
-    authn: AUTHN_RESULTS,
-    authz: AUTHZ_RESULTS,
-    auth: EXCHANGE_RESULTS,
-  }
-  const byRule = Object.hasOwn(table, d.rule) ? table[d.rule] : undefined
+  const byRule = Object.hasOwn(RESULTS_BY_RULE, d.rule) ? RESULTS_BY_RULE[d.rule] : undefined
   if (byRule && Object.hasOwn(byRule, d.reason)) return byRule[d.reason]!
   if (d.rule === 'limit' && d.verdict !== 'pass') return 'rate_limited'
   return d.verdict === 'pass' ? 'success' : 'internal_error'

@@ -1,11 +1,11 @@
 // Schema of config/auth_metrics.ini: where the metrics listener listens (off by
 // default), its path, optional basic auth, and how long the master waits for the
 // workers' counts. Pure apart from reading password_file at load, as auth_stamp's key_file.
-import { readFileSync, statSync } from 'node:fs'
-import { isIP } from 'node:net'
-import path from 'node:path'
+import ipaddr from 'ipaddr.js'
 import { iniFile, parseMainSection } from '../config/schema'
 import type { IniFile, Parsed, SectionSpec, SectionValues } from '../config/schema'
+import { readSecretFile } from '../config/secret_file'
+import { normaliseIp } from '../net/ip'
 
 export const METRICS_SPEC = {
   listen: {
@@ -41,8 +41,9 @@ export function listenAddress(listen: string): { host: string; port: number } | 
 
 /** Whether a listen host is this machine only (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true
-  return isIP(host) === 4 && host.startsWith('127.')
+  if (host === 'localhost') return true
+  const ip = normaliseIp(host)
+  return ip !== null && ipaddr.parse(ip).range() === 'loopback'
 }
 
 export function parseMetricsConfig(raw: Record<string, any>, baseDir = process.cwd()): Parsed<MetricsConfig> {
@@ -55,15 +56,12 @@ export function parseMetricsConfig(raw: Record<string, any>, baseDir = process.c
     if (main.password && main.password_file)
       errors.push('[main] password_file: give password or password_file, not both')
     else if (main.password_file) {
-      const full = path.resolve(baseDir, main.password_file)
-      try {
-        secret = (readFileSync(full, 'utf8').split(/\r?\n/)[0] ?? '').trim()
-        passwordFile = { path: full, mode: statSync(full).mode & 0o777 }
-        if (!secret) errors.push(`[main] password_file: ${full} is empty`)
-      } catch (err) {
-        errors.push(
-          `[main] password_file: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        )
+      const file = readSecretFile('password_file', main.password_file, baseDir, errors)
+      if (file) {
+        // the first line: a file written with echo ends in a newline
+        secret = (file.text.split(/\r?\n/)[0] ?? '').trim()
+        passwordFile = { path: file.path, mode: file.mode }
+        if (!secret) errors.push(`[main] password_file: ${file.path} is empty`)
       }
     }
     if (main.user && !secret) errors.push('[main] user: needs password or password_file')
@@ -86,11 +84,7 @@ export function metricsWarnings(cfg: MetricsConfig): string[] {
   return out
 }
 
+/** auth_metrics.ini, a relative password_file read under `baseDir` (the Haraka instance directory). */
 export function authMetricsIni(baseDir: string): IniFile<MetricsConfig> {
   return iniFile('auth_metrics.ini', METRICS_SPEC, (raw) => parseMetricsConfig(raw, baseDir))
 }
-
-/** For the plugin: relative paths start at the current directory (Haraka's instance directory). */
-export const AUTH_METRICS_INI: IniFile<MetricsConfig> = iniFile('auth_metrics.ini', METRICS_SPEC, (raw) =>
-  parseMetricsConfig(raw),
-)

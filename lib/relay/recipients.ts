@@ -3,6 +3,7 @@
 // under recipient_base_dn, reusing the client that ldap_auth uses for logins:
 // exactly the same escaping, timeouts and outage handling.
 import type { DirectoryConfig } from '../ldap/config'
+import { loginEntryKey } from '../ldap/login_entry'
 import type { Directory } from '../ldap/types'
 import { loginParts } from '../ldap/template'
 import { withoutUnnecessaryQuotes } from '../mail/address'
@@ -10,12 +11,17 @@ import type { RelayConfig } from './config'
 
 /** ldap_directory.ini with the recipient filter and base in place of the login ones. */
 export function recipientDirectoryConfig(dir: DirectoryConfig, relay: RelayConfig): DirectoryConfig {
-  return {
-    ...dir,
+  const changed = {
     mode: 'search',
     base_dn: relay.recipient_base_dn || dir.base_dn,
     user_filter: relay.recipient_filter,
+  } as const
+  // loginKey is made of the fields changed here, so it is made again
+  return {
+    ...dir,
+    ...changed,
     userFilter: relay.recipientFilter,
+    loginKey: loginEntryKey({ ...dir, ...changed }),
   }
 }
 

@@ -1,8 +1,7 @@
 // Schema of config/auth_stamp.ini.
-import { readFileSync, statSync } from 'node:fs'
-import path from 'node:path'
 import { iniFile, parseMainSection } from '../config/schema'
 import type { Parsed, SectionSpec, SectionValues, IniFile } from '../config/schema'
+import { readSecretFile } from '../config/secret_file'
 import { BARE_CR_MODES, type BareCrMode } from '../mail/bare_cr'
 import { CIDR_HINT, cidrOption, type Cidr } from '../net/networks'
 import { KEY_ID, MIN_SECRET_BYTES, SIGNED_FIELDS, StampKey } from './sign'
@@ -127,16 +126,10 @@ function buildStamp(
     }
     let secret = inline
     if (file) {
-      const full = path.resolve(opts.baseDir ?? process.cwd(), file)
-      try {
-        secret = readFileSync(full, 'utf8').trim()
-        keyFiles.push({ option: fileKey, path: full, mode: statSync(full).mode & 0o777 })
-      } catch (err) {
-        errors.push(
-          `[main] ${fileKey}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        )
-        return undefined
-      }
+      const read = readSecretFile(fileKey, file, opts.baseDir ?? process.cwd(), errors)
+      if (!read) return undefined
+      secret = read.text.trim()
+      keyFiles.push({ option: fileKey, path: read.path, mode: read.mode })
     }
     if (!secret) {
       errors.push(`[main] ${secretKey}: required with ${idKey} (or ${fileKey})`)

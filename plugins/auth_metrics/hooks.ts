@@ -8,7 +8,7 @@ import type { Next, Plugin } from 'haraka'
 import { loadValidated } from '../../haraka/load_config'
 import { answerMaster, collectWorkers, localMetrics } from '../../haraka/metrics'
 import { startMetricsServer } from '../../haraka/metrics_server'
-import { AUTH_METRICS_INI, metricsWarnings, type MetricsConfig } from '../../lib/metrics/config'
+import { authMetricsIni, metricsWarnings, type MetricsConfig } from '../../lib/metrics/config'
 
 interface AuthMetrics extends Plugin {
   cfg: MetricsConfig
@@ -26,7 +26,8 @@ export function register(this: AuthMetrics): void {
 
 export function load_auth_metrics_ini(this: AuthMetrics): void {
   const previous = this.cfg
-  this.cfg = loadValidated(this, AUTH_METRICS_INI, () => this.load_auth_metrics_ini(), this.cfg)
+  const ini = authMetricsIni(process.env.HARAKA ?? process.cwd())
+  this.cfg = loadValidated(this, ini, () => this.load_auth_metrics_ini(), previous)
   if (this.cfg === previous) return
   for (const w of metricsWarnings(this.cfg)) this.logwarn(`auth_metrics.ini: ${w}`)
   // a reload: the process that serves moves its listener to the new address (or closes it)
@@ -58,7 +59,8 @@ async function listen(plugin: AuthMetrics): Promise<void> {
   const scrape = plugin.serving?.cluster
     ? (type: string) => collectWorkers(cfg.scrape_timeout, type)
     : localMetrics
-  const where = `http://${cfg.listen.includes(':') ? cfg.listen : `127.0.0.1:${cfg.listen}`}${cfg.path}`
+  const { host, port } = cfg.address
+  const where = `http://${host.includes(':') ? `[${host}]` : host}:${port}${cfg.path}`
   try {
     plugin.http = await startMetricsServer(cfg, scrape, (err) =>
       plugin.logerror(`metrics listener: ${err.message}`),

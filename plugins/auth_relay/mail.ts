@@ -6,7 +6,6 @@ import constants from 'haraka-constants'
 import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
-import { toDsn } from '../../haraka/dsn'
 import { endChainOr, nextOnce, type OnceNext } from '../../haraka/next_once'
 import { authUser, noteMailAuth } from '../../haraka/notes'
 import { answer, record, type RecordOptions } from '../../haraka/record'
@@ -16,12 +15,9 @@ import { judgeAuthParam, mailAuthDecision, parseAuthParam, type AuthParam } from
 import type { LoginOwnership } from '../../lib/authz/ownership'
 import { submissionGate } from '../../lib/authz/submission'
 import { inNetworks } from '../../lib/net/networks'
-import { REPLIES } from '../../lib/replies'
 import { containMail } from './contain'
+import { internalError } from './internal_error'
 import { checkFailed, loginOwnership, popGrant, recordAuthRequired, submitter, type AuthRelay } from './state'
-
-/** The answer when the chain breaks: made only then. */
-const internalError = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR)]
 
 export function sender_gate(
   this: AuthRelay,

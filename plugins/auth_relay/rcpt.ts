@@ -6,7 +6,6 @@ import constants from 'haraka-constants'
 import type { Address, Connection, Next } from 'haraka'
 import { safeForLog } from '../../lib/text'
 import { addressOf, hostOf } from '../../haraka/address'
-import { toDsn } from '../../haraka/dsn'
 import { endChainOr, nextOnce } from '../../haraka/next_once'
 import { answer, record } from '../../haraka/record'
 import { authUser } from '../../haraka/notes'
@@ -15,12 +14,9 @@ import { inNetworks } from '../../lib/net/networks'
 import { judgeRcpt, type RcptContext, type RcptDecision } from '../../lib/relay/policy'
 import { canonicalDomain } from '../../lib/mail/address'
 import { recipientCheckProblem, recipientExists } from '../../lib/relay/recipients'
-import { REPLIES } from '../../lib/replies'
 import { containRcpt, type Refusal } from './contain'
+import { internalError } from './internal_error'
 import { checkFailed, popGrant, type AuthRelay } from './state'
-
-/** The answer when the chain breaks: made only then. */
-const internalError = (): [number, unknown] => [constants.denysoft, toDsn(REPLIES.RELAY_INTERNAL_ERROR)]
 
 export function relay_gate(this: AuthRelay, next: Next, connection: Connection, params: [Address]): void {
   const done = nextOnce(next)

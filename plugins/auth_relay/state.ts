@@ -13,7 +13,7 @@ import {
   redisClient,
   sessionSenderCache,
 } from '../../haraka/notes'
-import { knownLoginEntry, loginEntryKey } from '../../lib/ldap/login_entry'
+import { knownLoginEntry } from '../../lib/ldap/login_entry'
 import { answer, record } from '../../haraka/record'
 import {
   loginOwnership as ownershipFrom,
@@ -64,7 +64,7 @@ export function loginOwnership(
     // the entry ldap_auth's search found at AUTH, when it is what findLoginEntry would find now
     known: knownLoginEntry(
       loginEntryNote(connection),
-      loginEntryKey(dirCfg),
+      dirCfg.loginKey,
       dirCfg.mode,
       login,
       cfg.sender_attributes,

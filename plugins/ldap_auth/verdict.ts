@@ -13,7 +13,6 @@ import { safeForLog } from '../../lib/text'
 import type { OnceNext } from '../../haraka/next_once'
 import { noteLoginEntry, sessionAttributes } from '../../haraka/notes'
 import { recordAuthContract } from '../../haraka/record'
-import { loginEntryKey } from '../../lib/ldap/login_entry'
 import type { AttemptPlugin } from './attempt'
 import type { LimitSession, Settled } from './limit'
 import { answerFailure, answerSuccess } from './outcome'
@@ -45,7 +44,7 @@ export function verifyWithin(
   // On success, the entry the search found, so auth_relay need not search for it again (lib/ldap/login_entry).
   const noteEntry = (v: Verdict) => {
     const { found } = v
-    const key = loginEntryKey(dirCfg)
+    const key = dirCfg.loginKey
     noteLoginEntry(connection, found && !v.proxy ? { key, login: v.login!, ...found } : undefined)
   }
   const fail = (v: Verdict, settled?: Settled) => {
