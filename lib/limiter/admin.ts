@@ -7,6 +7,7 @@
 // password: a check gets at most the attempt's 16-bit fingerprint.
 import ipaddr from 'ipaddr.js'
 import { normaliseLogin } from '../authn/login'
+import { inNetworks, parseCidr } from '../net/networks'
 import type { StateAnswer, StateOp, StateStore } from '../state/store'
 import { hasUnsafeLoginCharacters } from '../text'
 import { attemptKeys, BAN_LISTING, canonicalLogin, FINGERPRINT_HEX, networkOf } from './keys'
@@ -102,15 +103,10 @@ export function parseTarget(cfg: Shape, raw: unknown): Target {
       subnet: networkOf(text, cfg.ipv4_subnet, cfg.ipv6_subnet),
     }
   if (text.includes('/') && !text.includes('@')) {
-    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number]
-    try {
-      parsed = ipaddr.parseCIDR(text)
-    } catch {
-      throw new Error(`${text} is not a network (CIDR)`)
-    }
-    const [addr, bits] = parsed
-    const v4 = addr.kind() === 'ipv4' || (addr as ipaddr.IPv6).isIPv4MappedAddress()
-    return { kind: 'subnet', net: networkOf(addr.toString(), v4 ? bits : 32, v4 ? 32 : bits) }
+    const parsed = parseCidr(text)
+    if (!parsed.ok) throw new Error(`${text} is not a network (CIDR)`)
+    const [addr, bits] = parsed.cidr
+    return { kind: 'subnet', net: networkOf(addr.toString(), bits, bits) }
   }
   const login = normaliseLogin(text)
   if (!login.ok) throw new Error(`not a login: ${login.reason}`)
@@ -124,20 +120,16 @@ function matches(ban: BanInfo, t: Target): boolean {
     case 'ip':
       return (ban.kind === 'ip' || ban.kind === 'pair') && ban.net === t.net
     case 'subnet':
-      return (ban.kind === 'subnet' || ban.kind === 'ip') && (ban.net === t.net || inNet(ban.net, t.net))
+      return (ban.kind === 'subnet' || ban.kind === 'ip') && (ban.net === t.net || inSubnet(ban.net, t.net))
     case 'login':
       return ban.kind === 'pair' && ban.login === t.login
   }
 }
 
-function inNet(host: string, net: string): boolean {
-  try {
-    const [addr] = ipaddr.parseCIDR(host)
-    const range = ipaddr.parseCIDR(net)
-    return addr.kind() === range[0].kind() && addr.match(range)
-  } catch {
-    return false
-  }
+/** A ban's address or network (`address/bits`) falls in `net`, a subnet target's normalised CIDR. */
+function inSubnet(banNet: string, net: string): boolean {
+  const range = parseCidr(net)
+  return range.ok && inNetworks(banNet.slice(0, banNet.lastIndexOf('/')), [range.cidr])
 }
 
 export interface ReleaseBansResult {
