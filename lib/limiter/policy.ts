@@ -165,11 +165,11 @@ export const NOTHING_KNOWN: Before = Object.freeze({
 /** The limiter's answer before the directory. */
 export type Gate =
   /** refused with its decision's 454; the directory is not asked */
-  | { kind: 'refuse'; decision: LimitDecision & { reply: Reply }; action: 'refuse' }
+  | { kind: 'refuse'; decision: LimitDecision & { reply: Reply } }
   /** a failure without asking the directory: 535 */
-  | { kind: 'shield'; decision: LimitDecision & { reply: Reply }; action: 'shield' }
+  | { kind: 'shield'; decision: LimitDecision & { reply: Reply } }
   /** ask the directory */
-  | { kind: 'ask'; action: 'allow' | 'exempt' }
+  | { kind: 'ask' }
 
 function seconds(ms: number): number {
   return Math.ceil(ms / SECOND)
@@ -179,7 +179,6 @@ function seconds(ms: number): number {
 export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: boolean, now: number): Gate {
   const refuse = (reason: LimitReason, detail: string): Gate => ({
     kind: 'refuse',
-    action: 'refuse',
     decision: limitDecision(reason, 'fail', detail, REPLIES.AUTH_LIMITED) as LimitDecision & { reply: Reply },
   })
   if (!exempt) {
@@ -213,7 +212,6 @@ export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: bool
   if (b.knownWrong)
     return {
       kind: 'shield',
-      action: 'shield',
       decision: limitDecision(
         'known_wrong',
         'fail',
@@ -221,7 +219,7 @@ export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: bool
         REPLIES.AUTH_FAILED,
       ) as LimitDecision & { reply: Reply },
     }
-  return { kind: 'ask', action: exempt ? 'exempt' : 'allow' }
+  return { kind: 'ask' }
 }
 
 /** The counts a delay is graded by: the address, the pair, and the login (or, from a familiar source, its own). */

@@ -59,7 +59,6 @@ export interface LimitSession {
 /** The gate while the shared store fails closed (shared_state.ini on_failure=closed): 454, the directory not asked. */
 const STORE_CLOSED: Gate = {
   kind: 'refuse',
-  action: 'refuse',
   decision: limitDecision(
     'store_unavailable',
     'fail',
@@ -96,7 +95,7 @@ export function limitAttempt(
     action,
     async gate(ms) {
       const answers = await run(beforeOps(cfg, keys), Math.min(cfg.store_timeout, ms))
-      if (!answers) return closed ? STORE_CLOSED : { kind: 'ask', action: 'allow' }
+      if (!answers) return closed ? STORE_CLOSED : { kind: 'ask' }
       before = readBefore(answers, Date.now())
       return judgeBefore(cfg, keys, before, exempt, Date.now())
     },
