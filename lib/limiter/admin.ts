@@ -10,7 +10,18 @@ import { normaliseLogin } from '../authn/login'
 import { inNetworks, parseCidr } from '../net/networks'
 import type { StateAnswer, StateOp, StateStore } from '../state/store'
 import { hasUnsafeLoginCharacters } from '../text'
-import { attemptKeys, BAN_LISTING, canonicalLogin, FINGERPRINT_HEX, networkOf } from './keys'
+import {
+  attemptKeys,
+  BAN_LISTING,
+  canonicalLogin,
+  FAIL_GLOBAL,
+  failKeyOf,
+  familiarKeyOf,
+  FINGERPRINT_HEX,
+  networkOf,
+  parseBanKey,
+  strikesKeyOf,
+} from './keys'
 import type { LimitsConfig } from './config'
 import { beforeOps, isExempt, judgeBefore, readBefore, type LimitReason } from './policy'
 
@@ -33,19 +44,14 @@ export interface BanInfo {
   strikes: number
 }
 
-const BAN_KEY = /^limit:ban:(ip|subnet|pair):(.+)$/
-
 function num(a: StateAnswer | undefined): number {
   return typeof a === 'number' ? a : Number(a) || 0
 }
 
-function parseBanKey(key: string): { kind: BanKind; what: string } | undefined {
-  const m = BAN_KEY.exec(key)
-  return m ? { kind: m[1] as BanKind, what: m[2]! } : undefined
-}
-
-function strikesKeyOf(banKey: string): string {
-  return banKey.replace(/^limit:ban:/, 'limit:strikes:')
+/** the strikes key of a ban's key, or its failures' (the ban's kind and what, in another namespace) */
+function besideBan(banKey: string, of: typeof strikesKeyOf): string {
+  const { kind, what } = parseBanKey(banKey)!
+  return of(kind, what)
 }
 
 /** Every ban in force, soonest to end first. Two round trips: the listing, then each ban and its strikes. */
@@ -56,7 +62,7 @@ export async function listBans(store: StateStore, now: number): Promise<BanInfo[
   const answers = await store.run(
     keys.flatMap((k): StateOp[] => [
       { op: 'get', key: k },
-      { op: 'get', key: strikesKeyOf(k) },
+      { op: 'get', key: besideBan(k, strikesKeyOf) },
     ]),
     now,
   )
@@ -94,7 +100,7 @@ export function parseTarget(cfg: Shape, raw: unknown): Target {
   if (!text) throw new Error('an address, a network, a ban key or a login is required')
   if ([...text].length > 512 || hasUnsafeLoginCharacters(text))
     throw new Error('not an address, a network, a ban key or a login')
-  if (BAN_KEY.test(text)) return { kind: 'key', key: text }
+  if (parseBanKey(text)) return { kind: 'key', key: text }
   if (ipaddr.isValid(text))
     return {
       kind: 'ip',
@@ -159,11 +165,11 @@ export async function releaseBans(
   const released = bans.filter((b) => matches(b, target))
   const ops: StateOp[] = released.flatMap((b): StateOp[] => [
     { op: 'del', key: b.key },
-    { op: 'del', key: strikesKeyOf(b.key) },
-    { op: 'del', key: b.key.replace(/^limit:ban:/, 'limit:fail:') },
+    { op: 'del', key: besideBan(b.key, strikesKeyOf) },
+    { op: 'del', key: besideBan(b.key, failKeyOf) },
     { op: 'unindex', key: BAN_LISTING, member: b.key },
   ])
-  if (target.kind === 'login') ops.push({ op: 'del', key: `limit:fail:login:${target.login}` })
+  if (target.kind === 'login') ops.push({ op: 'del', key: failKeyOf('login', target.login) })
   if (ops.length) await store.run(ops, now)
   const still =
     target.kind === 'ip'
@@ -218,8 +224,8 @@ export async function showLimits(
   if (target.kind === 'ip') {
     const a = await store.run(
       [
-        { op: 'count', key: `limit:fail:ip:${target.net}`, windowMs: w },
-        { op: 'count', key: `limit:fail:subnet:${target.subnet}`, windowMs: w },
+        { op: 'count', key: failKeyOf('ip', target.net), windowMs: w },
+        { op: 'count', key: failKeyOf('subnet', target.subnet), windowMs: w },
       ],
       now,
     )
@@ -233,7 +239,7 @@ export async function showLimits(
     }
   }
   if (target.kind === 'subnet') {
-    const [n] = await store.run([{ op: 'count', key: `limit:fail:subnet:${target.net}`, windowMs: w }], now)
+    const [n] = await store.run([{ op: 'count', key: failKeyOf('subnet', target.net), windowMs: w }], now)
     return {
       ...base,
       counts: { [`subnet ${target.net}`]: { failures: num(n), budget: cfg.subnet_failures } },
@@ -242,9 +248,9 @@ export async function showLimits(
   if (target.kind === 'key') return { ...base, counts: {} }
   const a = await store.run(
     [
-      { op: 'count', key: `limit:fail:login:${target.login}`, windowMs: w },
-      { op: 'count', key: `limit:familiar:${target.login}`, windowMs: cfg.familiar_ttl * SECOND },
-      { op: 'count', key: 'limit:fail:global', windowMs: w },
+      { op: 'count', key: failKeyOf('login', target.login), windowMs: w },
+      { op: 'count', key: familiarKeyOf(target.login), windowMs: cfg.familiar_ttl * SECOND },
+      { op: 'count', key: FAIL_GLOBAL, windowMs: w },
     ],
     now,
   )

@@ -14,10 +14,10 @@
 // older than staleMs (the store slow or down, or not read yet) answers nothing:
 // the caller then asks the store directly, as it would without the copy.
 import type { StateAnswer, StateOp } from '../state/store'
-import { BAN_LISTING, BAN_VERSION } from './keys'
+import { BAN_LISTING, BAN_VERSION, banKeyOf } from './keys'
 
 /** The bans the connect check refuses: an address's and a subnet's (a pair ban waits for AUTH). */
-const CONNECT_BANS = ['limit:ban:ip:', 'limit:ban:subnet:']
+const CONNECT_BANS = [banKeyOf('ip', ''), banKeyOf('subnet', '')]
 
 export interface BanMirrorOptions {
   /** one batch on the shared store */
