@@ -8,11 +8,12 @@
 import ipaddr from 'ipaddr.js'
 import { normaliseLogin } from '../authn/login'
 import { inNetworks, parseCidr } from '../net/networks'
-import type { StateAnswer, StateOp, StateStore } from '../state/store'
+import type { StateOp, StateStore } from '../state/store'
 import { hasUnsafeLoginCharacters } from '../text'
 import {
   attemptKeys,
   BAN_LISTING,
+  type BanKind,
   canonicalLogin,
   FAIL_GLOBAL,
   failKeyOf,
@@ -23,11 +24,7 @@ import {
   strikesKeyOf,
 } from './keys'
 import type { LimitsConfig } from './config'
-import { beforeOps, isExempt, judgeBefore, readBefore, type LimitReason } from './policy'
-
-const SECOND = 1000
-
-export type BanKind = 'ip' | 'subnet' | 'pair'
+import { beforeOps, isExempt, judgeBefore, num, readBefore, SECOND, type LimitReason } from './policy'
 
 /** One ban in force. */
 export interface BanInfo {
@@ -42,10 +39,6 @@ export interface BanInfo {
   until: number
   /** bans of this key within ban_memory, this one included */
   strikes: number
-}
-
-function num(a: StateAnswer | undefined): number {
-  return typeof a === 'number' ? a : Number(a) || 0
 }
 
 /** the strikes key of a ban's key, or its failures' (the ban's kind and what, in another namespace) */

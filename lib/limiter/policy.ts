@@ -23,7 +23,7 @@ import { inNetworks } from '../net/networks'
 import { REPLIES, type Reply } from '../replies'
 import type { StateAnswer, StateOp } from '../state/store'
 import type { LimitsConfig } from './config'
-import { BAN_LISTING, BAN_VERSION, type AttemptKeys } from './keys'
+import { BAN_LISTING, BAN_VERSION, type AttemptKeys, type BanKind } from './keys'
 
 /** `limit(<reason>)`: what the limiter did (README "AUTH limiter", results labels). */
 export type LimitReason =
@@ -78,7 +78,7 @@ export function limitDecision(
 
 export type Policy = Omit<LimitsConfig, 'key' | 'secret'>
 
-const SECOND = 1000
+export const SECOND = 1000
 
 /** Members kept per window: enough for the budget and the delay's whole ladder. */
 function capOf(cfg: Policy, budget: number): number {
@@ -101,7 +101,6 @@ export function isExempt(cfg: Pick<Policy, 'exempt'>, ip: string): boolean {
 }
 
 type Counts = { ip: number; subnet: number; login: number; pair: number; familiar: number; global: number }
-type BanKind = 'ip' | 'subnet' | 'pair'
 
 /** What the batch before the directory read. */
 export interface Before {
@@ -117,7 +116,8 @@ export interface Before {
   knownWrong: boolean
 }
 
-const num = (a: StateAnswer | undefined): number => (typeof a === 'number' ? a : Number(a) || 0)
+/** A store answer as a number (absent or not numeric: 0). */
+export const num = (a: StateAnswer | undefined): number => (typeof a === 'number' ? a : Number(a) || 0)
 
 /** The batch before the directory: 14 reads, no writes. */
 export function beforeOps(cfg: Policy, k: AttemptKeys): StateOp[] {
