@@ -16,6 +16,7 @@
 // succeeded from, HMAC'd, familiar_ttl) has its own larger budget (Entra
 // smart lockout). Refused requests and a known-wrong (login, password) never
 // reach the directory, so SMTP noise cannot trip its lockout.
+import { doubled } from '../backoff'
 import { containLogin } from '../containment/budgets'
 import { suspendOps } from '../containment/suspension'
 import type { Decision } from '../decisions'
@@ -88,12 +89,12 @@ function capOf(cfg: Policy, budget: number): number {
 /** The delay before the reply when the worst counted key holds `n` failures. */
 export function delayFor(cfg: Pick<Policy, 'delay' | 'delay_after' | 'delay_max'>, n: number): number {
   if (cfg.delay === 0 || n < cfg.delay_after) return 0
-  return Math.min(cfg.delay_max, cfg.delay * 2 ** Math.min(n - cfg.delay_after, 30))
+  return doubled(cfg.delay, n - cfg.delay_after, cfg.delay_max)
 }
 
 /** A ban's length after `strikes` earlier bans of the key within ban_memory. */
 export function banLengthMs(cfg: Pick<Policy, 'ban' | 'ban_max'>, strikes: number): number {
-  return Math.min(cfg.ban_max, cfg.ban * 2 ** Math.min(Math.max(0, strikes), 30)) * SECOND
+  return doubled(cfg.ban, Math.max(0, strikes), cfg.ban_max) * SECOND
 }
 
 export function isExempt(cfg: Pick<Policy, 'exempt'>, ip: string): boolean {
