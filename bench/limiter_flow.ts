@@ -1,30 +1,23 @@
 // npm run bench:limiter-flow: the AUTH limiter's own CPU per attempt, without TLS, sockets
 // to the client or slapd: ldap_auth's connect check and verifyAttempt on haraka-test-fixtures
-// connections in front of the fake directory (test/harness/fake_directory), one attempt
+// connections in front of the fake directory (test/harness/ldap_auth_plugin), one attempt
 // after the other, for the limiter off, on with the memory store, and on with the Redis
 // store (a throwaway redis-server on loopback, through haraka/redis_state as Haraka opens
 // it). Steadier than bench:limiter on a busy machine (process CPU of one process, no
 // scheduling between five), so it shows what a change to the limiter's path costs; it
 // does not show latency or what redis-server spends. BENCH_FLOW_ATTEMPTS (default 10 000).
-// Copied (compiled) into another checkout's dist/bench/ it measures that checkout.
+// Copied (compiled) into another checkout's dist/bench/ it measures that checkout (copy
+// dist/test/harness/ldap_auth_plugin.js with it where that checkout has none).
 import constants from 'haraka-constants'
-import type { Connection } from 'haraka'
-import { CredentialCache } from '../lib/authn/cache'
-import { parseAuthConfig } from '../lib/authn/config'
-import type { Credentials } from '../lib/authn/sasl'
-import { parseDirectoryConfig } from '../lib/ldap/config'
-import { DirectoryHandle } from '../lib/ldap/handle'
-import { parseLimitsConfig } from '../lib/limiter/config'
 import { SHARED_STATE_INI, type SharedStateConfig } from '../lib/state/config'
 import { MemoryStateStore } from '../lib/state/memory'
 import type { StateStore } from '../lib/state/store'
 import { openRedisState } from '../haraka/redis_state'
-import { verifyAttempt, type AttemptPlugin } from '../plugins/ldap_auth/attempt'
+import type { AttemptPlugin } from '../plugins/ldap_auth/attempt'
 import * as limitHooks from '../plugins/ldap_auth/limit_hooks'
-import { fakeDirectory, fakeDirectoryConfig } from '../test/harness/fake_directory'
+import { fakeLdapAuthPlugin, fixturesConnection, plainAttempt } from '../test/harness/ldap_auth_plugin'
 import { startRedis } from '../test/harness/redis'
 
-const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 const N = Number(process.env.BENCH_FLOW_ATTEMPTS ?? 10_000)
 const WARMUP = 2000
 
@@ -34,52 +27,18 @@ function must<T>(p: { ok: true; cfg: T } | { ok: false; errors: string[] }): T {
 }
 
 function pluginFor(enabled: boolean): AttemptPlugin {
-  const dirCfg = must(
-    parseDirectoryConfig({
-      main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-    }),
-  )
-  const alice = { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] }
-  const fake = fakeDirectory(fakeDirectoryConfig(), [
-    { dn: 'uid=alice,ou=people,dc=example,dc=com', password: 'right', attributes: alice },
-  ])
-  const quiet = () => {}
-  const plugin = {
-    name: 'ldap_auth',
-    localUsers: undefined,
-    logdebug: quiet,
-    loginfo: quiet,
-    lognotice: quiet,
-    logwarn: quiet,
-    logerror: quiet,
-    timeout: 30,
-    cfg: must(parseAuthConfig({ main: { failure_delay: 0 } })),
-    limits: must(parseLimitsConfig({ main: { enabled, secret: 'bench-secret-of-sixteen-chars' } })),
-    dirCfg,
-    directory: new DirectoryHandle(() => fake.dir),
-    cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
-  } as unknown as AttemptPlugin
-  plugin.directory.update(dirCfg)
-  return plugin
+  return fakeLdapAuthPlugin({ limits: { enabled, secret: 'bench-secret-of-sixteen-chars' } }).plugin
 }
 
 /** One connection: the connect check, then AUTH PLAIN for alice; its reply code. */
 function attempt(plugin: AttemptPlugin, notes: Record<string, unknown>): Promise<number> {
-  const c = fixtures.connection.createConnection() as Connection & Record<string, any>
-  c.remote.ip = '192.0.2.44'
-  c.server = { notes }
-  for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror']) c[level] = () => {}
+  const c = fixturesConnection({ ip: '192.0.2.44', notes })
   return new Promise((resolve) => {
     limitHooks.limit_connect.call(
       plugin,
       (code?: number) => {
         if (code === constants.denysoftdisconnect) return resolve(421)
-        c.respond = (code: number, _msg: string, cb?: () => void) => {
-          cb?.()
-          resolve(code)
-        }
-        const creds = { mech: 'PLAIN', authcid: 'alice@example.com', authzid: '', password: 'right' }
-        verifyAttempt(plugin, () => {}, c, creds as Credentials)
+        resolve(plainAttempt(plugin, c, 'right').then((r) => r.code))
       },
       c,
     )

@@ -1,5 +1,6 @@
 // Schema of config/ldap_auth.ini.
 import type { AccountPolicy } from './account'
+import { doubled } from '../backoff'
 import { iniFile, parseMainSection } from '../config/schema'
 import type { Parsed, SectionSpec, SectionValues } from '../config/schema'
 import { parseDn } from '../ldap/dn'
@@ -130,7 +131,7 @@ export function failureDelayMs(
   n: number,
 ): number {
   if (cfg.failure_delay === 0 || n < 1) return 0
-  return Math.min(cfg.failure_delay_max, cfg.failure_delay * 2 ** Math.min(n - 1, 30))
+  return doubled(cfg.failure_delay, n - 1, cfg.failure_delay_max)
 }
 
 /** config/ldap_auth.ini */

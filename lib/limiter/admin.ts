@@ -7,15 +7,24 @@
 // password: a check gets at most the attempt's 16-bit fingerprint.
 import ipaddr from 'ipaddr.js'
 import { normaliseLogin } from '../authn/login'
-import type { StateAnswer, StateOp, StateStore } from '../state/store'
+import { inNetworks, parseCidr } from '../net/networks'
+import type { StateOp, StateStore } from '../state/store'
 import { hasUnsafeLoginCharacters } from '../text'
-import { attemptKeys, BAN_LISTING, canonicalLogin, FINGERPRINT_HEX, networkOf } from './keys'
+import {
+  attemptKeys,
+  BAN_LISTING,
+  type BanKind,
+  canonicalLogin,
+  FAIL_GLOBAL,
+  failKeyOf,
+  familiarKeyOf,
+  FINGERPRINT_HEX,
+  networkOf,
+  parseBanKey,
+  strikesKeyOf,
+} from './keys'
 import type { LimitsConfig } from './config'
-import { beforeOps, isExempt, judgeBefore, readBefore, type LimitReason } from './policy'
-
-const SECOND = 1000
-
-export type BanKind = 'ip' | 'subnet' | 'pair'
+import { beforeOps, isExempt, judgeBefore, num, readBefore, SECOND, type LimitReason } from './policy'
 
 /** One ban in force. */
 export interface BanInfo {
@@ -32,19 +41,10 @@ export interface BanInfo {
   strikes: number
 }
 
-const BAN_KEY = /^limit:ban:(ip|subnet|pair):(.+)$/
-
-function num(a: StateAnswer | undefined): number {
-  return typeof a === 'number' ? a : Number(a) || 0
-}
-
-function parseBanKey(key: string): { kind: BanKind; what: string } | undefined {
-  const m = BAN_KEY.exec(key)
-  return m ? { kind: m[1] as BanKind, what: m[2]! } : undefined
-}
-
-function strikesKeyOf(banKey: string): string {
-  return banKey.replace(/^limit:ban:/, 'limit:strikes:')
+/** the strikes key of a ban's key, or its failures' (the ban's kind and what, in another namespace) */
+function besideBan(banKey: string, of: typeof strikesKeyOf): string {
+  const { kind, what } = parseBanKey(banKey)!
+  return of(kind, what)
 }
 
 /** Every ban in force, soonest to end first. Two round trips: the listing, then each ban and its strikes. */
@@ -55,7 +55,7 @@ export async function listBans(store: StateStore, now: number): Promise<BanInfo[
   const answers = await store.run(
     keys.flatMap((k): StateOp[] => [
       { op: 'get', key: k },
-      { op: 'get', key: strikesKeyOf(k) },
+      { op: 'get', key: besideBan(k, strikesKeyOf) },
     ]),
     now,
   )
@@ -93,7 +93,7 @@ export function parseTarget(cfg: Shape, raw: unknown): Target {
   if (!text) throw new Error('an address, a network, a ban key or a login is required')
   if ([...text].length > 512 || hasUnsafeLoginCharacters(text))
     throw new Error('not an address, a network, a ban key or a login')
-  if (BAN_KEY.test(text)) return { kind: 'key', key: text }
+  if (parseBanKey(text)) return { kind: 'key', key: text }
   if (ipaddr.isValid(text))
     return {
       kind: 'ip',
@@ -102,15 +102,10 @@ export function parseTarget(cfg: Shape, raw: unknown): Target {
       subnet: networkOf(text, cfg.ipv4_subnet, cfg.ipv6_subnet),
     }
   if (text.includes('/') && !text.includes('@')) {
-    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number]
-    try {
-      parsed = ipaddr.parseCIDR(text)
-    } catch {
-      throw new Error(`${text} is not a network (CIDR)`)
-    }
-    const [addr, bits] = parsed
-    const v4 = addr.kind() === 'ipv4' || (addr as ipaddr.IPv6).isIPv4MappedAddress()
-    return { kind: 'subnet', net: networkOf(addr.toString(), v4 ? bits : 32, v4 ? 32 : bits) }
+    const parsed = parseCidr(text)
+    if (!parsed.ok) throw new Error(`${text} is not a network (CIDR)`)
+    const [addr, bits] = parsed.cidr
+    return { kind: 'subnet', net: networkOf(addr.toString(), bits, bits) }
   }
   const login = normaliseLogin(text)
   if (!login.ok) throw new Error(`not a login: ${login.reason}`)
@@ -124,20 +119,16 @@ function matches(ban: BanInfo, t: Target): boolean {
     case 'ip':
       return (ban.kind === 'ip' || ban.kind === 'pair') && ban.net === t.net
     case 'subnet':
-      return (ban.kind === 'subnet' || ban.kind === 'ip') && (ban.net === t.net || inNet(ban.net, t.net))
+      return (ban.kind === 'subnet' || ban.kind === 'ip') && (ban.net === t.net || inSubnet(ban.net, t.net))
     case 'login':
       return ban.kind === 'pair' && ban.login === t.login
   }
 }
 
-function inNet(host: string, net: string): boolean {
-  try {
-    const [addr] = ipaddr.parseCIDR(host)
-    const range = ipaddr.parseCIDR(net)
-    return addr.kind() === range[0].kind() && addr.match(range)
-  } catch {
-    return false
-  }
+/** A ban's address or network (`address/bits`) falls in `net`, a subnet target's normalised CIDR. */
+function inSubnet(banNet: string, net: string): boolean {
+  const range = parseCidr(net)
+  return range.ok && inNetworks(banNet.slice(0, banNet.lastIndexOf('/')), [range.cidr])
 }
 
 export interface ReleaseBansResult {
@@ -167,11 +158,11 @@ export async function releaseBans(
   const released = bans.filter((b) => matches(b, target))
   const ops: StateOp[] = released.flatMap((b): StateOp[] => [
     { op: 'del', key: b.key },
-    { op: 'del', key: strikesKeyOf(b.key) },
-    { op: 'del', key: b.key.replace(/^limit:ban:/, 'limit:fail:') },
+    { op: 'del', key: besideBan(b.key, strikesKeyOf) },
+    { op: 'del', key: besideBan(b.key, failKeyOf) },
     { op: 'unindex', key: BAN_LISTING, member: b.key },
   ])
-  if (target.kind === 'login') ops.push({ op: 'del', key: `limit:fail:login:${target.login}` })
+  if (target.kind === 'login') ops.push({ op: 'del', key: failKeyOf('login', target.login) })
   if (ops.length) await store.run(ops, now)
   const still =
     target.kind === 'ip'
@@ -226,8 +217,8 @@ export async function showLimits(
   if (target.kind === 'ip') {
     const a = await store.run(
       [
-        { op: 'count', key: `limit:fail:ip:${target.net}`, windowMs: w },
-        { op: 'count', key: `limit:fail:subnet:${target.subnet}`, windowMs: w },
+        { op: 'count', key: failKeyOf('ip', target.net), windowMs: w },
+        { op: 'count', key: failKeyOf('subnet', target.subnet), windowMs: w },
       ],
       now,
     )
@@ -241,7 +232,7 @@ export async function showLimits(
     }
   }
   if (target.kind === 'subnet') {
-    const [n] = await store.run([{ op: 'count', key: `limit:fail:subnet:${target.net}`, windowMs: w }], now)
+    const [n] = await store.run([{ op: 'count', key: failKeyOf('subnet', target.net), windowMs: w }], now)
     return {
       ...base,
       counts: { [`subnet ${target.net}`]: { failures: num(n), budget: cfg.subnet_failures } },
@@ -250,9 +241,9 @@ export async function showLimits(
   if (target.kind === 'key') return { ...base, counts: {} }
   const a = await store.run(
     [
-      { op: 'count', key: `limit:fail:login:${target.login}`, windowMs: w },
-      { op: 'count', key: `limit:familiar:${target.login}`, windowMs: cfg.familiar_ttl * SECOND },
-      { op: 'count', key: 'limit:fail:global', windowMs: w },
+      { op: 'count', key: failKeyOf('login', target.login), windowMs: w },
+      { op: 'count', key: familiarKeyOf(target.login), windowMs: cfg.familiar_ttl * SECOND },
+      { op: 'count', key: FAIL_GLOBAL, windowMs: w },
     ],
     now,
   )

@@ -4,7 +4,7 @@
 // (BAN_LISTING, each ban with its expiry) again only when the listing's version
 // (BAN_VERSION, rewritten with every ban) changed: one small batch per refresh,
 // two when there is something new. Refreshed every intervalMs by a timer of its
-// own while the connect check uses it (use()); idle for idleMs, the timer stops and
+// own while the connect check uses it (use()); idle for IDLE_MS (10 s), the timer stops and
 // the next use starts it again (that one connection asks the store itself). A ban
 // this process writes is noted at once.
 //
@@ -14,10 +14,13 @@
 // older than staleMs (the store slow or down, or not read yet) answers nothing:
 // the caller then asks the store directly, as it would without the copy.
 import type { StateAnswer, StateOp } from '../state/store'
-import { BAN_LISTING, BAN_VERSION } from './keys'
+import { BAN_LISTING, BAN_VERSION, banKeyOf } from './keys'
 
 /** The bans the connect check refuses: an address's and a subnet's (a pair ban waits for AUTH). */
-const CONNECT_BANS = ['limit:ban:ip:', 'limit:ban:subnet:']
+const CONNECT_BANS = [banKeyOf('ip', ''), banKeyOf('subnet', '')]
+
+/** unused this long, the refreshes stop until the next use */
+const IDLE_MS = 10_000
 
 export interface BanMirrorOptions {
   /** one batch on the shared store */
@@ -26,8 +29,6 @@ export interface BanMirrorOptions {
   intervalMs: number
   /** a copy older than this answers nothing (fresh() false) */
   staleMs: number
-  /** unused this long, the refreshes stop until the next use (default 10 s) */
-  idleMs?: number
   clock?: () => number
 }
 
@@ -71,9 +72,9 @@ export class BanMirror {
     return this.fresh(now)
   }
 
-  /** One timer tick: refresh, or stop when nobody used the copy for idleMs. */
+  /** One timer tick: refresh, or stop when nobody used the copy for IDLE_MS. */
   tick(): void {
-    if (this.clock() - this.lastUse > (this.opts.idleMs ?? 10_000)) return this.stop()
+    if (this.clock() - this.lastUse > IDLE_MS) return this.stop()
     void this.refresh()
   }
 

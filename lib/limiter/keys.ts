@@ -93,42 +93,38 @@ export const BAN_LISTING = 'limit:bans'
 /** changes at every ban written (lib/limiter/ban_mirror reads the listing again only then) */
 export const BAN_VERSION = 'limit:bans:version'
 
-export function banKeyOf(kind: 'ip' | 'subnet', net: string): string {
-  return `limit:ban:${kind}:${net}`
+/** What a ban holds: an address key, a subnet, or a pair (`<address key>|<login>`). */
+export type BanKind = 'ip' | 'subnet' | 'pair'
+
+// The key layout, written once: the plugin, the admin commands and the ban mirror build keys here.
+/** failures of all logins from unfamiliar sources */
+export const FAIL_GLOBAL = 'limit:fail:global'
+
+/** the failures of an address, subnet, login, pair, or (familiar) `<login>|<source token>` */
+export function failKeyOf(kind: BanKind | 'login' | 'familiar', what: string): string {
+  return `limit:fail:${kind}:${what}`
 }
 
-export function attemptKeys(
-  shape: KeyShape,
-  key: Buffer,
-  ip: string,
-  login: string,
-  password: string,
-): AttemptKeys {
-  const host = networkOf(ip, 32, shape.ipv6_host)
-  const subnet = networkOf(ip, shape.ipv4_subnet, shape.ipv6_subnet)
-  const sourceNet = networkOf(ip, shape.familiar_ipv4_subnet, shape.familiar_ipv6_subnet)
-  const source = familiarToken(key, login, sourceNet)
-  const pair = `${host}|${login}`
-  return {
-    ip: host,
-    subnet,
-    login,
-    fp: fingerprint(key, login, password),
-    source,
-    failIp: `limit:fail:ip:${host}`,
-    failSubnet: `limit:fail:subnet:${subnet}`,
-    failLogin: `limit:fail:login:${login}`,
-    failPair: `limit:fail:pair:${pair}`,
-    failFamiliar: `limit:fail:familiar:${login}|${source}`,
-    failGlobal: 'limit:fail:global',
-    familiar: `limit:familiar:${login}`,
-    banIp: banKeyOf('ip', host),
-    banSubnet: banKeyOf('subnet', subnet),
-    banPair: `limit:ban:pair:${pair}`,
-    strikesIp: `limit:strikes:ip:${host}`,
-    strikesSubnet: `limit:strikes:subnet:${subnet}`,
-    strikesPair: `limit:strikes:pair:${pair}`,
-  }
+export function banKeyOf(kind: BanKind, what: string): string {
+  return `limit:ban:${kind}:${what}`
+}
+
+/** the bans of a key within ban_memory (each ban is longer than the one before) */
+export function strikesKeyOf(kind: BanKind, what: string): string {
+  return `limit:strikes:${kind}:${what}`
+}
+
+/** the login's familiar sources */
+export function familiarKeyOf(login: string): string {
+  return `limit:familiar:${login}`
+}
+
+const BAN_KEY = /^limit:ban:(ip|subnet|pair):(.+)$/
+
+/** A ban's store key read back (undefined: not one). */
+export function parseBanKey(key: string): { kind: BanKind; what: string } | undefined {
+  const m = BAN_KEY.exec(key)
+  return m ? { kind: m[1] as BanKind, what: m[2]! } : undefined
 }
 
 /** The connect hook's keys: only the address and its subnet. */
@@ -139,4 +135,37 @@ export function connectKeys(
   const host = networkOf(ip, 32, shape.ipv6_host)
   const subnet = networkOf(ip, shape.ipv4_subnet, shape.ipv6_subnet)
   return { ip: host, subnet, banIp: banKeyOf('ip', host), banSubnet: banKeyOf('subnet', subnet) }
+}
+
+export function attemptKeys(
+  shape: KeyShape,
+  key: Buffer,
+  ip: string,
+  login: string,
+  password: string,
+): AttemptKeys {
+  const { ip: host, subnet, banIp, banSubnet } = connectKeys(shape, ip)
+  const sourceNet = networkOf(ip, shape.familiar_ipv4_subnet, shape.familiar_ipv6_subnet)
+  const source = familiarToken(key, login, sourceNet)
+  const pair = `${host}|${login}`
+  return {
+    ip: host,
+    subnet,
+    login,
+    fp: fingerprint(key, login, password),
+    source,
+    failIp: failKeyOf('ip', host),
+    failSubnet: failKeyOf('subnet', subnet),
+    failLogin: failKeyOf('login', login),
+    failPair: failKeyOf('pair', pair),
+    failFamiliar: failKeyOf('familiar', `${login}|${source}`),
+    failGlobal: FAIL_GLOBAL,
+    familiar: familiarKeyOf(login),
+    banIp,
+    banSubnet,
+    banPair: banKeyOf('pair', pair),
+    strikesIp: strikesKeyOf('ip', host),
+    strikesSubnet: strikesKeyOf('subnet', subnet),
+    strikesPair: strikesKeyOf('pair', pair),
+  }
 }

@@ -16,6 +16,7 @@
 // succeeded from, HMAC'd, familiar_ttl) has its own larger budget (Entra
 // smart lockout). Refused requests and a known-wrong (login, password) never
 // reach the directory, so SMTP noise cannot trip its lockout.
+import { doubled } from '../backoff'
 import { containLogin } from '../containment/budgets'
 import { suspendOps } from '../containment/suspension'
 import type { Decision } from '../decisions'
@@ -23,7 +24,7 @@ import { inNetworks } from '../net/networks'
 import { REPLIES, type Reply } from '../replies'
 import type { StateAnswer, StateOp } from '../state/store'
 import type { LimitsConfig } from './config'
-import { BAN_LISTING, BAN_VERSION, type AttemptKeys } from './keys'
+import { BAN_LISTING, BAN_VERSION, type AttemptKeys, type BanKind } from './keys'
 
 /** `limit(<reason>)`: what the limiter did (README "AUTH limiter", results labels). */
 export type LimitReason =
@@ -78,7 +79,7 @@ export function limitDecision(
 
 export type Policy = Omit<LimitsConfig, 'key' | 'secret'>
 
-const SECOND = 1000
+export const SECOND = 1000
 
 /** Members kept per window: enough for the budget and the delay's whole ladder. */
 function capOf(cfg: Policy, budget: number): number {
@@ -88,12 +89,12 @@ function capOf(cfg: Policy, budget: number): number {
 /** The delay before the reply when the worst counted key holds `n` failures. */
 export function delayFor(cfg: Pick<Policy, 'delay' | 'delay_after' | 'delay_max'>, n: number): number {
   if (cfg.delay === 0 || n < cfg.delay_after) return 0
-  return Math.min(cfg.delay_max, cfg.delay * 2 ** Math.min(n - cfg.delay_after, 30))
+  return doubled(cfg.delay, n - cfg.delay_after, cfg.delay_max)
 }
 
 /** A ban's length after `strikes` earlier bans of the key within ban_memory. */
 export function banLengthMs(cfg: Pick<Policy, 'ban' | 'ban_max'>, strikes: number): number {
-  return Math.min(cfg.ban_max, cfg.ban * 2 ** Math.min(Math.max(0, strikes), 30)) * SECOND
+  return doubled(cfg.ban, Math.max(0, strikes), cfg.ban_max) * SECOND
 }
 
 export function isExempt(cfg: Pick<Policy, 'exempt'>, ip: string): boolean {
@@ -101,7 +102,6 @@ export function isExempt(cfg: Pick<Policy, 'exempt'>, ip: string): boolean {
 }
 
 type Counts = { ip: number; subnet: number; login: number; pair: number; familiar: number; global: number }
-type BanKind = 'ip' | 'subnet' | 'pair'
 
 /** What the batch before the directory read. */
 export interface Before {
@@ -117,7 +117,8 @@ export interface Before {
   knownWrong: boolean
 }
 
-const num = (a: StateAnswer | undefined): number => (typeof a === 'number' ? a : Number(a) || 0)
+/** A store answer as a number (absent or not numeric: 0). */
+export const num = (a: StateAnswer | undefined): number => (typeof a === 'number' ? a : Number(a) || 0)
 
 /** The batch before the directory: 14 reads, no writes. */
 export function beforeOps(cfg: Policy, k: AttemptKeys): StateOp[] {
@@ -165,11 +166,11 @@ export const NOTHING_KNOWN: Before = Object.freeze({
 /** The limiter's answer before the directory. */
 export type Gate =
   /** refused with its decision's 454; the directory is not asked */
-  | { kind: 'refuse'; decision: LimitDecision & { reply: Reply }; action: 'refuse' }
+  | { kind: 'refuse'; decision: LimitDecision & { reply: Reply } }
   /** a failure without asking the directory: 535 */
-  | { kind: 'shield'; decision: LimitDecision & { reply: Reply }; action: 'shield' }
+  | { kind: 'shield'; decision: LimitDecision & { reply: Reply } }
   /** ask the directory */
-  | { kind: 'ask'; action: 'allow' | 'exempt' }
+  | { kind: 'ask' }
 
 function seconds(ms: number): number {
   return Math.ceil(ms / SECOND)
@@ -179,7 +180,6 @@ function seconds(ms: number): number {
 export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: boolean, now: number): Gate {
   const refuse = (reason: LimitReason, detail: string): Gate => ({
     kind: 'refuse',
-    action: 'refuse',
     decision: limitDecision(reason, 'fail', detail, REPLIES.AUTH_LIMITED) as LimitDecision & { reply: Reply },
   })
   if (!exempt) {
@@ -213,7 +213,6 @@ export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: bool
   if (b.knownWrong)
     return {
       kind: 'shield',
-      action: 'shield',
       decision: limitDecision(
         'known_wrong',
         'fail',
@@ -221,7 +220,7 @@ export function judgeBefore(cfg: Policy, k: AttemptKeys, b: Before, exempt: bool
         REPLIES.AUTH_FAILED,
       ) as LimitDecision & { reply: Reply },
     }
-  return { kind: 'ask', action: exempt ? 'exempt' : 'allow' }
+  return { kind: 'ask' }
 }
 
 /** The counts a delay is graded by: the address, the pair, and the login (or, from a familiar source, its own). */

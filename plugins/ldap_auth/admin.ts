@@ -16,13 +16,14 @@ import { sharedState } from '../../haraka/shared_state'
 import type { CredentialCache } from '../../lib/authn/cache'
 import { normaliseLogin } from '../../lib/authn/login'
 import { CONTAIN_SPEC, NO_ADMIN_SOCKET } from '../../lib/containment/config'
-
-const AUTH_RELAY_INI_DEFAULT_DIR = CONTAIN_SPEC.admin_socket_dir.default
 import { runWithin } from '../../lib/state/store'
 import { limiterCommands } from '../../lib/limiter/admin'
+import { LIMITS_SPEC } from '../../lib/limiter/config'
 import { BAN_LISTING } from '../../lib/limiter/keys'
 import { AUTH_RELAY_INI } from '../../lib/relay/config'
 import { limiterKey, type LimitPlugin } from './limit'
+
+const AUTH_RELAY_INI_DEFAULT_DIR = CONTAIN_SPEC.admin_socket_dir.default
 
 interface AdminPlugin extends LimitPlugin {
   cache: CredentialCache
@@ -105,7 +106,7 @@ function startAdmin(plugin: AdminPlugin, server: Server, next: Next): void {
     const [members] = await runWithin(
       store(),
       [{ op: 'members', key: BAN_LISTING }],
-      plugin.limits?.store_timeout ?? 500,
+      plugin.limits?.store_timeout ?? LIMITS_SPEC.store_timeout.default,
     )
     return Array.isArray(members) ? members.length : 0
   })

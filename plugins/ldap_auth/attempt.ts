@@ -89,7 +89,7 @@ export function verifyAttempt(
       answerFailure(plugin, connection, answer, gate.decision, log, {
         maxDelayMs: left(),
         limiterDelayMs: settled?.delayMs,
-        auth: { login: authcid, limiter: limit.action(settled?.action === 'ban' ? 'ban' : gate.action) },
+        auth: { login: authcid, limiter: limit.action(settled?.action === 'ban' ? 'ban' : gate.kind) },
       })
     })
     .catch(internalError)

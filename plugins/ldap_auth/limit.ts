@@ -59,7 +59,6 @@ export interface LimitSession {
 /** The gate while the shared store fails closed (shared_state.ini on_failure=closed): 454, the directory not asked. */
 const STORE_CLOSED: Gate = {
   kind: 'refuse',
-  action: 'refuse',
   decision: limitDecision(
     'store_unavailable',
     'fail',
@@ -85,9 +84,16 @@ export function limitAttempt(
   let before: Before = NOTHING_KNOWN
   let unavailable = false
   let closed = false
+  // A batch waits at most store_timeout, or less when the attempt has less left.
   const run = async (ops: readonly StateOp[], ms: number) => {
     if (ops.length === 0) return []
-    const answers = await runBatch(plugin, connection, ops, ms, () => (closed = true))
+    const answers = await runBatch(
+      plugin,
+      connection,
+      ops,
+      Math.min(cfg.store_timeout, ms),
+      () => (closed = true),
+    )
     if (!answers) unavailable = true
     return answers
   }
@@ -95,14 +101,14 @@ export function limitAttempt(
   return {
     action,
     async gate(ms) {
-      const answers = await run(beforeOps(cfg, keys), Math.min(cfg.store_timeout, ms))
-      if (!answers) return closed ? STORE_CLOSED : { kind: 'ask', action: 'allow' }
+      const answers = await run(beforeOps(cfg, keys), ms)
+      if (!answers) return closed ? STORE_CLOSED : { kind: 'ask' }
       before = readBefore(answers, Date.now())
       return judgeBefore(cfg, keys, before, exempt, Date.now())
     },
     async afterFailure(ms) {
       const started = Date.now()
-      const answers = await run(failureOps(cfg, keys, before.familiar), Math.min(cfg.store_timeout, ms))
+      const answers = await run(failureOps(cfg, keys, before.familiar), ms)
       if (!answers) return { delayMs: 0, action: action('allow'), note: 'limiter: no store' }
       const counts = readFailure(answers)
       const { delayMs, bans } = judgeFailure(cfg, keys, before, counts, exempt)
@@ -110,7 +116,7 @@ export function limitAttempt(
       if (bans.length) {
         const left = ms - (Date.now() - started)
         const at = Date.now()
-        const written = await run(banOps(cfg, bans, at), Math.min(cfg.store_timeout, left))
+        const written = await run(banOps(cfg, bans, at), left)
         // This process's connect check knows them at once (the others at their next refresh).
         const copy = written && banMirror(connection)
         if (copy) for (const ban of bans) copy.note(ban.key, at + ban.lengthMs)
@@ -131,7 +137,7 @@ export function limitAttempt(
     },
     async afterSuccess(ms, user) {
       const { ops, suspension } = successOps(cfg, keys, before, Date.now(), user)
-      const answers = await run(ops, Math.min(cfg.store_timeout, ms))
+      const answers = await run(ops, ms)
       if (suspension)
         record(
           connection,

@@ -7,25 +7,21 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, test } from 'node:test'
-import type { Connection, Plugin } from 'haraka'
+import type { Plugin } from 'haraka'
 import { AUDIT_FIELDS } from '../../lib/audit'
 import type { Decision } from '../../lib/decisions'
 import { REPLIES } from '../../lib/replies'
 import { closeAuditFiles } from '../../haraka/audit_file'
 import { markAuthCommand, mechanismName } from '../../haraka/notes'
 import { record, setAuditSink } from '../../haraka/record'
-
-const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
+import { fixturesConnection } from '../harness/ldap_auth_plugin'
 
 function session() {
-  const c = fixtures.connection.createConnection() as Connection & Record<string, any>
-  c.remote.ip = '192.0.2.7'
+  const lines: string[] = []
+  const c = fixturesConnection({ ip: '192.0.2.7', log: (msg) => void lines.push(msg) })
   c.local.port = 587
   c.tls.enabled = true
   ;(c.tls as Record<string, unknown>).cipher = { version: 'TLSv1.3' }
-  const lines: string[] = []
-  for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
-    c[level] = (_p: unknown, msg: string) => lines.push(msg)
   const audits = () => lines.filter((l) => l.startsWith('audit {')).map((l) => JSON.parse(l.slice(6)))
   return { c, lines, audits }
 }

@@ -6,24 +6,18 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import constants from 'haraka-constants'
-import type { Connection } from 'haraka'
 import { hookDeadlineMs } from '../../lib/deadline'
-import { parseAuthConfig } from '../../lib/authn/config'
 import type { Credentials } from '../../lib/authn/sasl'
 import { CredentialCache } from '../../lib/authn/cache'
-import { parseDirectoryConfig } from '../../lib/ldap/config'
 import { DirectoryHandle } from '../../lib/ldap/handle'
 import { verifyAttempt, type AttemptPlugin } from '../../plugins/ldap_auth/attempt'
 import { load_ldap_auth_ini, load_ldap_directory_ini } from '../../plugins/ldap_auth/hooks'
 import { fakeDirectory, fakeDirectoryConfig, type FakeEntry } from '../harness/fake_directory'
-
-const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
-const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
+import { ALICE_DN, aliceDirectory, fakeLdapAuthPlugin, fixturesConnection } from '../harness/ldap_auth_plugin'
 
 /** The shared fake with alice (password `password`), holding every request until `release()` is called. */
 function gatedDirectory(password: string) {
-  const alice = { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] }
-  const fake = fakeDirectory(fakeDirectoryConfig(), [{ dn: ALICE_DN, password, attributes: alice }])
+  const fake = aliceDirectory(password)
   let open: () => void = () => undefined
   const arm = () => (fake.state.hold = new Promise<void>((resolve) => (open = resolve)))
   arm()
@@ -36,40 +30,22 @@ function gatedDirectory(password: string) {
   }
 }
 
-/** The plugin as verifyAttempt sees it, logging into `log`. */
+/** The plugin before its ini files are loaded, logging into `log`. */
 function testPlugin(fields: Record<string, unknown>, log: (msg: string) => void): AttemptPlugin {
   const levels = { logdebug: log, loginfo: log, lognotice: log, logwarn: log, logerror: log }
   return { name: 'ldap_auth', localUsers: undefined, ...levels, ...fields } as unknown as AttemptPlugin
 }
 
 function setup(opts: { timeout: number; auth?: Record<string, unknown> }) {
-  const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
-  const dirCfg = parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-  })
-  assert.ok(auth.ok && dirCfg.ok)
   const fake = gatedDirectory('right')
-  const logs: string[] = []
-  const log = (msg: string) => void logs.push(msg)
-  const plugin = testPlugin(
-    {
-      timeout: opts.timeout,
-      cfg: auth.cfg,
-      dirCfg: dirCfg.cfg,
-      directory: new DirectoryHandle(() => fake.dir),
-      cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
-    },
-    log,
-  )
-  plugin.directory.update(dirCfg.cfg)
-
+  const { plugin, logs, log } = fakeLdapAuthPlugin({ auth: opts.auth, timeout: opts.timeout, dir: fake })
   const { c, replies, nexts, run } = session(plugin, log)
   return { plugin, fake, c, replies, nexts, logs, run }
 }
 
 /** A fixtures connection recording replies and next() calls; run() is one PLAIN attempt for alice. */
 function session(plugin: AttemptPlugin, log: (msg: string) => void) {
-  const c = fixtures.connection.createConnection() as Connection & Record<string, any>
+  const c = fixturesConnection({ log })
   const replies: { code: number; msg: string; at: number }[] = []
   const nexts: { code: number | undefined; at: number }[] = []
   const t0 = Date.now()
@@ -77,8 +53,6 @@ function session(plugin: AttemptPlugin, log: (msg: string) => void) {
     replies.push({ code, msg, at: Date.now() - t0 })
     cb?.()
   }
-  for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
-    c[level] = (_p: unknown, msg: string) => log(msg)
   const run = (password: string) =>
     verifyAttempt(plugin, (code?: number) => void nexts.push({ code, at: Date.now() - t0 }), c, {
       mech: 'PLAIN',
@@ -300,41 +274,24 @@ function identitySetup(
   directory: Record<string, unknown>,
   opts: { auth?: Record<string, unknown>; entries?: FakeEntry[]; caseExact?: boolean } = {},
 ) {
-  const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
-  const dirCfg = parseDirectoryConfig({
-    main: { base_dn: 'dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x', ...directory },
+  const dirCfg = fakeDirectoryConfig({ base_dn: 'dc=example,dc=com', ...directory })
+  const fake = fakeDirectory(dirCfg, opts.entries ?? DEMO_ENTRIES, { caseExact: opts.caseExact })
+  const { plugin, logs, log } = fakeLdapAuthPlugin({ auth: opts.auth, dirCfg, dir: fake })
+  const c = plugin.cfg
+  plugin.cache = new CredentialCache({
+    ttlMs: c.cache_ttl * 1000,
+    negativeTtlMs: c.negative_cache_ttl * 1000,
+    staleMs: 0,
+    maxEntries: 10,
   })
-  assert.ok(auth.ok && dirCfg.ok, JSON.stringify([auth, dirCfg]))
-  const fake = fakeDirectory(dirCfg.cfg, opts.entries ?? DEMO_ENTRIES, { caseExact: opts.caseExact })
-  const logs: string[] = []
-  const log = (msg: string) => void logs.push(msg)
-  const c = auth.cfg
-  const plugin = testPlugin(
-    {
-      timeout: 30,
-      cfg: c,
-      dirCfg: dirCfg.cfg,
-      directory: new DirectoryHandle(() => fake.dir),
-      cache: new CredentialCache({
-        ttlMs: c.cache_ttl * 1000,
-        negativeTtlMs: c.negative_cache_ttl * 1000,
-        staleMs: 0,
-        maxEntries: 10,
-      }),
-    },
-    log,
-  )
-  plugin.directory.update(dirCfg.cfg)
   /** One AUTH on a fresh connection; resolves when the hook called next(). */
   const login = async (authcid: string, password: string, authzid = '') => {
-    const conn = fixtures.connection.createConnection() as Connection & Record<string, any>
+    const conn = fixturesConnection({ log })
     const replies: number[] = []
     conn.respond = (code: number, _msg: string, cb?: () => void) => {
       replies.push(code)
       cb?.()
     }
-    for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
-      conn[level] = (_p: unknown, msg: string) => log(msg)
     await new Promise<void>((resolve) =>
       verifyAttempt(plugin, () => resolve(), conn, {
         mech: 'PLAIN',

@@ -5,79 +5,31 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import constants from 'haraka-constants'
-import type { Connection } from 'haraka'
-import { parseAuthConfig } from '../../lib/authn/config'
-import type { Credentials } from '../../lib/authn/sasl'
-import { CredentialCache } from '../../lib/authn/cache'
-import { parseLimitsConfig } from '../../lib/limiter/config'
 import { attemptKeys, connectKeys } from '../../lib/limiter/keys'
 import { MemoryStateStore } from '../../lib/state/memory'
 import { StateUnavailableError, type StateStore } from '../../lib/state/store'
-import { parseDirectoryConfig } from '../../lib/ldap/config'
-import { DirectoryHandle } from '../../lib/ldap/handle'
-import { verifyAttempt, type AttemptPlugin } from '../../plugins/ldap_auth/attempt'
 import { limit_connect } from '../../plugins/ldap_auth/limit_hooks'
-import { fakeDirectory, fakeDirectoryConfig } from '../harness/fake_directory'
+import { fakeLdapAuthPlugin, fixturesConnection, plainAttempt } from '../harness/ldap_auth_plugin'
 
-const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
-const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=com'
 const IP = '192.0.2.44'
 const NOTE = 'ldap_submission_state'
 
 function setup(
   opts: { limits?: Record<string, unknown>; auth?: Record<string, unknown>; store?: StateStore } = {},
 ) {
-  const auth = parseAuthConfig({ main: { failure_delay: 0, ...opts.auth } })
-  const limits = parseLimitsConfig({ main: { secret: 'hook-test-secret-0123456789', ...opts.limits } })
-  const dirCfg = parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
+  const { plugin, fake, logs, log } = fakeLdapAuthPlugin({
+    auth: opts.auth,
+    limits: { secret: 'hook-test-secret-0123456789', ...opts.limits },
   })
-  assert.ok(auth.ok && limits.ok && dirCfg.ok)
-  const alice = { objectClass: ['inetOrgPerson'], uid: ['alice'], mail: ['alice@example.com'] }
-  const fake = fakeDirectory(fakeDirectoryConfig(), [{ dn: ALICE_DN, password: 'right', attributes: alice }])
-  const logs: string[] = []
-  const log = (msg: string) => void logs.push(msg)
-  const levels = { logdebug: log, loginfo: log, lognotice: log, logwarn: log, logerror: log }
-  const plugin = {
-    name: 'ldap_auth',
-    localUsers: undefined,
-    ...levels,
-    timeout: 30,
-    cfg: auth.cfg,
-    limits: limits.cfg,
-    dirCfg: dirCfg.cfg,
-    directory: new DirectoryHandle(() => fake.dir),
-    cache: new CredentialCache({ ttlMs: 0, negativeTtlMs: 0, staleMs: 0, maxEntries: 1 }),
-  } as unknown as AttemptPlugin
-  plugin.directory.update(dirCfg.cfg)
   const store = opts.store ?? new MemoryStateStore()
   const notes: Record<string, unknown> = { [NOTE]: store }
   /** One session from `ip`; attempt() is one PLAIN AUTH for alice, resolved with the reply. */
   const session = (ip = IP) => {
-    const c = fixtures.connection.createConnection() as Connection & Record<string, any>
-    c.remote.ip = ip
-    c.server = { notes }
-    for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
-      c[level] = (_p: unknown, msg: string) => log(msg)
-    const attempt = (password: string) =>
-      new Promise<{ code: number; msg: string }>((resolve, reject) => {
-        c.respond = (code: number, msg: string, cb?: () => void) => {
-          cb?.()
-          resolve({ code, msg })
-        }
-        verifyAttempt(
-          plugin,
-          (code?: number, msg?: unknown) => {
-            if (code === constants.denysoftdisconnect) resolve({ code: 421, msg: String(msg) })
-          },
-          c,
-          { mech: 'PLAIN', authcid: 'alice@example.com', authzid: '', password } as Credentials,
-        )
-        setTimeout(() => reject(new Error('no reply within 10 s')), 10_000).unref()
-      })
+    const c = fixturesConnection({ ip, notes, log })
+    const attempt = (password: string) => plainAttempt(plugin, c, password, { withinMs: 10_000 })
     return { c, attempt }
   }
-  return { plugin, fake, logs, store, session, limits: limits.cfg }
+  return { plugin, fake, logs, store, session, limits: plugin.limits! }
 }
 
 const audits = (logs: string[]) =>
@@ -232,11 +184,7 @@ describe('store trouble never breaks AUTH', () => {
 
 describe('connect: 421 4.7.0 for a banned address or subnet', () => {
   function connect(s: ReturnType<typeof setup>, ip: string) {
-    const c = fixtures.connection.createConnection() as Connection & Record<string, any>
-    c.remote.ip = ip
-    c.server = { notes: { [NOTE]: s.store } }
-    for (const level of ['logdebug', 'loginfo', 'lognotice', 'logwarn', 'logerror'])
-      c[level] = () => undefined
+    const c = fixturesConnection({ ip, notes: { [NOTE]: s.store } })
     return new Promise<{ code?: number; msg?: any; c: typeof c }>((resolve) =>
       limit_connect.call(s.plugin, (code?: number, msg?: unknown) => resolve({ code, msg, c }), c),
     )

@@ -118,19 +118,12 @@ describe('credential cache', () => {
 })
 
 test('the operator flushes one login (any case) or everything, and is told how many entries went', () => {
-  let now = 1000
-  const c = new CredentialCache({
-    ttlMs: 60_000,
-    negativeTtlMs: 60_000,
-    staleMs: 0,
-    maxEntries: 100,
-    now: () => now,
-  })
+  const { c, advance } = cache({ negativeTtlMs: 60_000 })
   c.storePositive('alice@example.com', 'right')
   c.storeNegative('alice@example.com', 'wrong1', 'authn/bad_credentials')
   c.storeNegative('Alice@example.com', 'wrong2', 'authn/bad_credentials')
   c.storePositive('bob@example.com', 'b')
-  now += 5000
+  advance(5000)
   assert.deepEqual(c.describe('ALICE@example.com'), { positive_age_ms: 5000, negative: 2 })
   assert.deepEqual(c.flush('alice@EXAMPLE.com'), { positive: 1, negative: 2 })
   assert.equal(c.lookup('alice@example.com', 'right').kind, 'miss')

@@ -124,6 +124,17 @@ describe('bans', () => {
     assert.throws(() => parseTarget(cfg, 'a\nb'), /not an address/)
     assert.throws(() => parseTarget(cfg, '10.0.0.0/99'), /not a network/)
   })
+
+  test('a network in an odd form is refused, as lib/net parseCidr refuses it, not read as another one', () => {
+    const cfg = config()
+    // ipaddr.parseCIDR alone made these 10.0.0.0/104 (matching nothing) and 8.0.0.0/8.
+    assert.throws(
+      () => parseTarget(cfg, '::ffff:10.0.0.0/104'),
+      /::ffff:10\.0\.0\.0\/104 is not a network \(CIDR\)/,
+    )
+    assert.throws(() => parseTarget(cfg, '010.0.0.0/8'), /not a network/)
+    assert.throws(() => parseTarget(cfg, '10.1/16'), /not a network/)
+  })
 })
 
 describe('limits show and the dry-run check', () => {
