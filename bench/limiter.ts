@@ -144,23 +144,12 @@ function startRun(run: Run, index: number, slapdUrl: string, redis: RedisServer,
   if (LIMITER)
     files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
   const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}${run.unix ? '-unix' : ''}` : 'limiter-off'}-round${round}`
-  const nodeArgs = PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
-    : undefined
-  return startHaraka({ ldapUrl: slapdUrl, files, nodeArgs, repo: run.repo })
+  const cpuProfile = PROFILE ? { dir: PROFILE, name: `${name}.cpuprofile` } : undefined
+  return startHaraka({ ldapUrl: slapdUrl, files, cpuProfile, repo: run.repo })
 }
 
 async function stopAll(instances: readonly (HarakaInstance | undefined)[]): Promise<void> {
-  for (const h of instances) {
-    if (!h) continue
-    // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
-    if (PROFILE) {
-      process.kill(h.pid, 'SIGINT')
-      for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
-        await new Promise((r) => setTimeout(r, 100))
-    }
-    await h.stop()
-  }
+  for (const h of instances) await h?.stop()
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@
 // Both instances log at notice (not the repo's info) so log volume does not blur it.
 //
 //   BENCH_SECONDS (5) per round, BENCH_ROUNDS (5), BENCH_WARMUP (2 s), BENCH_C (16),
-//   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing there (profiles at exit)
+//   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing <dir>/<stock|tls_context>.cpuprofile at exit
 import net from 'node:net'
 import tls from 'node:tls'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
@@ -20,9 +20,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
 const C = Number(process.env.BENCH_C ?? 16)
+const PROF_DIR = process.env.BENCH_PROF_DIR ?? ''
 
 interface Variant {
   label: string
+  /** its profile's file name */
+  name: string
   plugins: string
   haraka?: HarakaInstance
   rates: number[]
@@ -113,17 +116,22 @@ const range = (xs: number[], digits: number) =>
 
 async function main(): Promise<void> {
   const variants: Variant[] = [
-    { label: 'stock Haraka (tls)', plugins: 'tls\n', rates: [], cpuMs: [], errors: 0 },
-    { label: 'tls + tls_context', plugins: 'tls\ntls_context\n', rates: [], cpuMs: [], errors: 0 },
+    { label: 'stock Haraka (tls)', name: 'stock', plugins: 'tls\n', rates: [], cpuMs: [], errors: 0 },
+    {
+      label: 'tls + tls_context',
+      name: 'tls_context',
+      plugins: 'tls\ntls_context\n',
+      rates: [],
+      cpuMs: [],
+      errors: 0,
+    },
   ]
   try {
     for (const v of variants) {
       v.haraka = await startHaraka({
         ldapUrl: 'ldap://127.0.0.1:9', // no LDAP plugin is loaded
         files: { plugins: v.plugins, 'log.ini': '[main]\nlevel=notice\n' },
-        ...(process.env.BENCH_PROF_DIR
-          ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF_DIR}` } }
-          : {}),
+        cpuProfile: PROF_DIR ? { dir: PROF_DIR, name: `${v.name}.cpuprofile` } : undefined,
       })
     }
     for (const v of variants) await load(v.haraka!, WARMUP)
@@ -149,14 +157,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const v of variants) {
-      // Haraka exits cleanly (writing its --cpu-prof) on SIGINT; stop() sends SIGTERM.
-      if (process.env.BENCH_PROF_DIR && v.haraka) {
-        process.kill(v.haraka.pid, 'SIGINT')
-        await new Promise((resolve) => setTimeout(resolve, 1500))
-      }
-      await v.haraka?.stop()
-    }
+    for (const v of variants) await v.haraka?.stop()
   }
 
   const base = median(variants[0]!.rates)
