@@ -12,7 +12,6 @@
 // (5000: each sends a few, under the default containment budgets).
 import { Address } from '@haraka/email-address'
 import type { Connection } from 'haraka'
-import { parseDirectoryConfig } from '../lib/ldap/config'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { loginEntryKey } from '../lib/ldap/login_entry'
 import { parseRelayConfig } from '../lib/relay/config'
@@ -22,7 +21,7 @@ import * as relay from '../plugins/auth_relay/hooks'
 import type { AuthRelay } from '../plugins/auth_relay/state'
 import * as stamp from '../plugins/auth_stamp/hooks'
 import type { AuthStamp } from '../plugins/auth_stamp/plugin'
-import { fakeDirectory } from '../test/harness/fake_directory'
+import { fakeDirectory, fakeDirectoryConfig, must } from '../test/harness/fake_directory'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
@@ -36,15 +35,7 @@ const MESSAGES = arg('messages', 10_000)
 const ROUNDS = arg('rounds', 7)
 const LOGINS = arg('logins', 5_000)
 
-const must = <T>(r: { ok: true; cfg: T } | { ok: false; errors: string[] }): T => {
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  return r.cfg
-}
-const dirCfg = must(
-  parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-  }),
-)
+const dirCfg = fakeDirectoryConfig()
 const nothing = () => undefined
 const server = { notes: {} as Record<string, unknown> }
 // No entries: the login's entry is known from AUTH, so a search would be a bug of the bench (MAIL refused).
