@@ -13,6 +13,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
+import { replies } from '../test/harness/starttls'
 import { cpuMs } from './haraka/proc'
 import { median } from './haraka/stats'
 
@@ -37,37 +38,11 @@ interface Variant {
 // would cost as much as the server's and blur the comparison.
 const clientContext = tls.createSecureContext({})
 
-/** Read SMTP replies off a socket: resolves with the code of the next complete reply. */
-function replyReader(socket: net.Socket | tls.TLSSocket): () => Promise<number> {
-  let buf = ''
-  const waiting: Array<(code: number) => void> = []
-  const done: number[] = []
-  const onData = (chunk: Buffer) => {
-    buf += chunk.toString('latin1')
-    for (;;) {
-      const m = /^(\d{3}) [^\n]*\n/m.exec(buf)
-      if (!m) return
-      buf = buf.slice(m.index + m[0].length)
-      const code = Number(m[1])
-      const w = waiting.shift()
-      if (w) w(code)
-      else done.push(code)
-    }
-  }
-  socket.on('data', onData)
-  return () =>
-    new Promise((resolve) => {
-      const code = done.shift()
-      if (code !== undefined) resolve(code)
-      else waiting.push(resolve)
-    })
-}
-
 async function session(port: number): Promise<void> {
   const plain = net.connect({ port, host: '127.0.0.1' })
   try {
     await new Promise<void>((resolve, reject) => plain.once('connect', resolve).once('error', reject))
-    let next = replyReader(plain)
+    let next = replies(plain)
     if ((await next()) !== 220) throw new Error('banner')
     plain.write('EHLO bench.example\r\n')
     if ((await next()) !== 250) throw new Error('EHLO')
@@ -76,7 +51,7 @@ async function session(port: number): Promise<void> {
     plain.removeAllListeners('data')
     const secure = tls.connect({ socket: plain, secureContext: clientContext, rejectUnauthorized: false })
     await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject))
-    next = replyReader(secure)
+    next = replies(secure)
     secure.write('EHLO bench.example\r\n')
     if ((await next()) !== 250) throw new Error('EHLO after TLS')
     secure.write('QUIT\r\n')
