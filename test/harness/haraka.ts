@@ -259,14 +259,18 @@ export async function runHaraka(instance: {
   let alive = true
   void exited.then(() => (alive = false))
   const keep = instance.captureLogs ?? true
-  // The ports Haraka's own log says it listens on (read even when the log is not kept).
+  // The ports Haraka's own log says it listens on (read even when the log is not kept),
+  // until it is ready: a long bench's output need not be scanned.
   const listening = new Set<number>()
+  let ready = false
   let carry = ''
   const capture = (chunk: Buffer) => {
     const text = chunk.toString('utf8')
-    const lines = carry + text
-    for (const m of lines.matchAll(/[Ll]istening on \S*:(\d+)\b/g)) listening.add(Number(m[1]))
-    carry = lines.slice(lines.lastIndexOf('\n') + 1).slice(-200)
+    if (!ready) {
+      const lines = carry + text
+      for (const m of lines.matchAll(/[Ll]istening on \S*:(\d+)\b/g)) listening.add(Number(m[1]))
+      carry = lines.slice(lines.lastIndexOf('\n') + 1).slice(-200)
+    }
     if (keep) output.push(text)
     // Cluster workers share the pipe and may still write after the master exited and the file was closed.
     if (!logFile.writableEnded) logFile.write(chunk)
@@ -304,7 +308,10 @@ export async function runHaraka(instance: {
     // taken meanwhile by another process on this machine, whose answers must not pass for ours.
     const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500, host)))
     const ours = Object.values(ports).every((port) => listening.has(port))
-    if (up.every(Boolean) && ours) break
+    if (up.every(Boolean) && ours) {
+      ready = true
+      break
+    }
     if (Date.now() >= deadline) {
       const why = `haraka not listening on ${Object.values(ports).join(', ')} after ${READY_TIMEOUT_MS} ms:\n${lastLines(60)}`
       await stop()
