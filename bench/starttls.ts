@@ -14,6 +14,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
 import { replies } from '../test/harness/starttls'
+import { closedLoop } from './haraka/load'
 import { cpuMs } from './haraka/proc'
 import { median } from './haraka/stats'
 
@@ -68,20 +69,18 @@ async function load(h: HarakaInstance, seconds: number) {
   let sessions = 0
   let errors = 0
   const cpu0 = cpuMs(h.pid)
-  const t0 = process.hrtime.bigint()
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      while (Date.now() < until) {
-        try {
-          await session(h.ports.inbound)
-          sessions++
-        } catch {
-          errors++
-        }
+  const elapsed = await closedLoop(
+    C,
+    () => Date.now() < until,
+    async () => {
+      try {
+        await session(h.ports.inbound)
+        sessions++
+      } catch {
+        errors++
       }
-    }),
+    },
   )
-  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9
   const serverMs = cpuMs(h.pid) - cpu0
   return { sessions, errors, rate: sessions / elapsed, cpuMs: serverMs }
 }
