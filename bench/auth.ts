@@ -11,6 +11,7 @@ import { parseDirectoryConfig } from '../lib/ldap/config'
 import { must } from '../test/harness/fake_directory'
 import { startSlapd } from '../test/harness/slapd'
 import { closedLoop } from './haraka/load'
+import { table } from './haraka/stats'
 import { DEMO_LDIF } from '../test/harness/stack'
 
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 2000)
@@ -80,14 +81,10 @@ async function main(): Promise<void> {
   const unknown = Number(process.hrtime.bigint() - t) / 1e6 / n
 
   const header = ['run', 'attempts', 'ok', 'auth/s', 'ms each', 'LDAP connections opened']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
   console.log(
     `\nAUTH verdicts, ${CONCURRENCY} in parallel, one process, slapd on loopback (pool_size=2, bind_pool_size=4):\n`,
   )
-  console.log(line(header))
-  console.log(line(widths.map((w) => '-'.repeat(w))))
-  for (const r of rows) console.log(line(r))
+  console.log(table(header, rows))
   console.log(
     `\nlocal users (SHA512-crypt, 5000 rounds, on the event loop): known login ${known.toFixed(2)} ms, unknown login ${unknown.toFixed(2)} ms per check\n`,
   )

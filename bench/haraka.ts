@@ -285,6 +285,7 @@ function report(
         const lat = ss.flatMap((s) => s.load.authMs)
         const sum = (f: (l: LoadResult) => number) => ss.reduce((a, s) => a + f(s.load), 0)
         const cpu = cpuOf(ss)
+        const slapdCpu = cpuOf(ss, (s) => s.slapdPerSession)
         const cpuCeiling = samples.get(key(t.cpuCeiling ?? 'flat_file', mode, c)) ?? ceiling
         const ceilingCpu = cpuCeiling ? cpuOf(cpuCeiling) : NaN
         const p99 = percentile(lat, 99)
@@ -303,7 +304,7 @@ function report(
             2,
           ),
           isCeiling ? '' : fixed(cpu - ceilingCpu, 2),
-          t.ldap ? fixed(slapdOf(ss), 2) : '',
+          t.ldap ? fixed(slapdCpu, 2) : '',
           fixed(Math.max(...ss.map((s) => s.peakMb)), 0),
           String(sum((l) => l.validRejected)),
           String(sum((l) => l.wrongAccepted)),
@@ -350,15 +351,10 @@ function report(
   console.log('')
 }
 
-/** Haraka CPU per session over all rounds (total CPU / total sessions); `of` picks the kernel's share. */
+/** CPU per session over all rounds (total CPU / total sessions): Haraka's, or what `of` picks (its kernel share, slapd's). */
 function cpuOf(ss: Sample[], of: (s: Sample) => number = (s) => s.cpuPerSession): number {
   const sessions = ss.reduce((a, s) => a + s.load.sessions, 0)
   return ss.reduce((a, s) => a + of(s) * s.load.sessions, 0) / sessions
-}
-
-function slapdOf(ss: Sample[]): number {
-  const sessions = ss.reduce((a, s) => a + s.load.sessions, 0)
-  return ss.reduce((a, s) => a + s.slapdPerSession * s.load.sessions, 0) / sessions
 }
 
 main().catch((err) => {

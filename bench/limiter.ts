@@ -210,7 +210,6 @@ async function main(): Promise<void> {
     const off = tallies[0]!
     for (const [i, run] of runs.entries()) {
       const t = tallies[i]!
-      t.times.sort((x, y) => x - y)
       const per = (n: number, of: number) => (run.store === 'redis' ? (n / of).toFixed(2) : '-')
       // this run's AUTH/s over off's in the same round, one ratio per round
       const ratios = t.rates.map((r, k) => r / off.rates[k]!)

@@ -16,7 +16,7 @@ import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
 import { replies } from '../test/harness/starttls'
 import { closedLoop } from './haraka/load'
 import { cpuMs } from './haraka/proc'
-import { median } from './haraka/stats'
+import { median, table } from './haraka/stats'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -140,15 +140,17 @@ async function main(): Promise<void> {
       `C=${C}, ${ROUNDS} interleaved rounds of ${SECONDS} s after ${WARMUP} s warm-up\n`,
   )
   console.log(
-    '| target | sessions/s median (range) | server CPU ms/session median (range) | errors | × stock |',
+    table(
+      ['target', 'sessions/s median (range)', 'server CPU ms/session median (range)', 'errors', '× stock'],
+      variants.map((v) => [
+        v.label,
+        `${median(v.rates).toFixed(0)} (${range(v.rates, 0)})`,
+        `${median(v.cpuMs).toFixed(2)} (${range(v.cpuMs, 2)})`,
+        String(v.errors),
+        `${(median(v.rates) / base).toFixed(2)}×`,
+      ]),
+    ),
   )
-  console.log('|---|---|---|---|---|')
-  for (const v of variants) {
-    console.log(
-      `| ${v.label} | ${median(v.rates).toFixed(0)} (${range(v.rates, 0)}) | ` +
-        `${median(v.cpuMs).toFixed(2)} (${range(v.cpuMs, 2)}) | ${v.errors} | ${(median(v.rates) / base).toFixed(2)}× |`,
-    )
-  }
 }
 
 main().catch((err: unknown) => {
