@@ -5,7 +5,7 @@
 // three plugins run against a throwaway slapd with 10 000 users. One table.
 // BENCH_SOAK=100000 instead runs one target for that many sessions and prints RSS.
 // Parameters: env BENCH_* or --flags (see README "Benchmarks").
-import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -101,14 +101,11 @@ function planner(users: readonly BenchUser[]): Plans {
 }
 
 async function start(target: Target, slapd: Slapd): Promise<Running> {
-  const profileArgs = P.profile
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(P.profile)}`, `--cpu-prof-name=${target.name}.cpuprofile`]
-    : []
   const haraka = await startHaraka({
     ldapUrl: slapd.url,
     repo: target.repo,
     node: P.node,
-    nodeArgs: profileArgs,
+    cpuProfile: P.profile ? { dir: P.profile, name: `${target.name}.cpuprofile` } : undefined,
     captureLogs: false,
     env: target.env,
     ini: { 'log.ini': { main: { level: P.logLevel } }, ...target.ini },
@@ -212,16 +209,14 @@ async function soak(slapd: Slapd, targets: Target[], plan: Plans): Promise<void>
   }
 }
 
-/** Haraka exits (and writes its --cpu-prof profile) on SIGINT; SIGTERM kills it outright. */
+/** With --profile, stop() has Haraka write its profile; this says how many sessions it holds. */
 async function stopHaraka(r: Running): Promise<void> {
+  await r.haraka.stop()
   if (P.profile) {
-    process.kill(r.haraka.pid, 'SIGINT')
-    for (let i = 0; i < 100 && existsSync(`/proc/${r.haraka.pid}`); i++) await sleep(100)
     console.log(
       `profile: ${r.target.name} served ${r.served} sessions (node dist/bench/cpu_profile.js ${path.join(P.profile, `${r.target.name}.cpuprofile`)} 40 ${r.served})`,
     )
   }
-  await r.haraka.stop()
 }
 
 async function main(): Promise<void> {
@@ -290,6 +285,7 @@ function report(
         const lat = ss.flatMap((s) => s.load.authMs)
         const sum = (f: (l: LoadResult) => number) => ss.reduce((a, s) => a + f(s.load), 0)
         const cpu = cpuOf(ss)
+        const slapdCpu = cpuOf(ss, (s) => s.slapdPerSession)
         const cpuCeiling = samples.get(key(t.cpuCeiling ?? 'flat_file', mode, c)) ?? ceiling
         const ceilingCpu = cpuCeiling ? cpuOf(cpuCeiling) : NaN
         const p99 = percentile(lat, 99)
@@ -308,7 +304,7 @@ function report(
             2,
           ),
           isCeiling ? '' : fixed(cpu - ceilingCpu, 2),
-          t.ldap ? fixed(slapdOf(ss), 2) : '',
+          t.ldap ? fixed(slapdCpu, 2) : '',
           fixed(Math.max(...ss.map((s) => s.peakMb)), 0),
           String(sum((l) => l.validRejected)),
           String(sum((l) => l.wrongAccepted)),
@@ -355,15 +351,10 @@ function report(
   console.log('')
 }
 
-/** Haraka CPU per session over all rounds (total CPU / total sessions); `of` picks the kernel's share. */
+/** CPU per session over all rounds (total CPU / total sessions): Haraka's, or what `of` picks (its kernel share, slapd's). */
 function cpuOf(ss: Sample[], of: (s: Sample) => number = (s) => s.cpuPerSession): number {
   const sessions = ss.reduce((a, s) => a + s.load.sessions, 0)
   return ss.reduce((a, s) => a + of(s) * s.load.sessions, 0) / sessions
-}
-
-function slapdOf(ss: Sample[]): number {
-  const sessions = ss.reduce((a, s) => a + s.load.sessions, 0)
-  return ss.reduce((a, s) => a + s.slapdPerSession * s.load.sessions, 0) / sessions
 }
 
 main().catch((err) => {

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { SmtpClient } from '../demo/smtp_client'
+import { closedLoop } from './haraka/load'
 import { cpuMs } from './haraka/proc'
 import { median, percentile, table } from './haraka/stats'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
@@ -115,19 +116,16 @@ interface Tally {
 }
 
 async function burst(h: HarakaInstance, n: number, t: Tally): Promise<number> {
-  let done = 0
-  const start = process.hrtime.bigint()
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (done < n) {
-        done++
-        const r = await auth(h, ALICE.login, ALICE.password)
-        if (r.code === 235) t.ok++
-        t.times.push(r.ms)
-      }
-    }),
+  let left = n
+  const seconds = await closedLoop(
+    CONCURRENCY,
+    () => left-- > 0,
+    async () => {
+      const r = await auth(h, ALICE.login, ALICE.password)
+      if (r.code === 235) t.ok++
+      t.times.push(r.ms)
+    },
   )
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9
   t.seconds += seconds
   t.attempts += n
   return seconds
@@ -144,23 +142,12 @@ function startRun(run: Run, index: number, slapdUrl: string, redis: RedisServer,
   if (LIMITER)
     files['auth_limits.ini'] = `[main]\nenabled=${run.limiter}\nsecret=bench-secret-of-sixteen-chars\n`
   const name = `${run.repo ? 'base-' : ''}${run.limiter ? `limiter-${run.store}${run.unix ? '-unix' : ''}` : 'limiter-off'}-round${round}`
-  const nodeArgs = PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
-    : undefined
-  return startHaraka({ ldapUrl: slapdUrl, files, nodeArgs, repo: run.repo })
+  const cpuProfile = PROFILE ? { dir: PROFILE, name: `${name}.cpuprofile` } : undefined
+  return startHaraka({ ldapUrl: slapdUrl, files, cpuProfile, repo: run.repo })
 }
 
 async function stopAll(instances: readonly (HarakaInstance | undefined)[]): Promise<void> {
-  for (const h of instances) {
-    if (!h) continue
-    // Haraka exits (and writes its --cpu-prof profile) on SIGINT; stop() sends SIGTERM.
-    if (PROFILE) {
-      process.kill(h.pid, 'SIGINT')
-      for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`); i++)
-        await new Promise((r) => setTimeout(r, 100))
-    }
-    await h.stop()
-  }
+  for (const h of instances) await h?.stop()
 }
 
 async function main(): Promise<void> {
@@ -223,7 +210,6 @@ async function main(): Promise<void> {
     const off = tallies[0]!
     for (const [i, run] of runs.entries()) {
       const t = tallies[i]!
-      t.times.sort((x, y) => x - y)
       const per = (n: number, of: number) => (run.store === 'redis' ? (n / of).toFixed(2) : '-')
       // this run's AUTH/s over off's in the same round, one ratio per round
       const ratios = t.rates.map((r, k) => r / off.rates[k]!)

@@ -12,17 +12,15 @@
 // (5000: each sends a few, under the default containment budgets).
 import { Address } from '@haraka/email-address'
 import type { Connection } from 'haraka'
-import { parseDirectoryConfig } from '../lib/ldap/config'
 import { DirectoryHandle } from '../lib/ldap/handle'
 import { loginEntryKey } from '../lib/ldap/login_entry'
-import { parseRelayConfig } from '../lib/relay/config'
 import { parseStampConfig } from '../lib/stamp/config'
 import { noteLoginEntry } from '../haraka/notes'
 import * as relay from '../plugins/auth_relay/hooks'
-import type { AuthRelay } from '../plugins/auth_relay/state'
 import * as stamp from '../plugins/auth_stamp/hooks'
 import type { AuthStamp } from '../plugins/auth_stamp/plugin'
-import { fakeDirectory } from '../test/harness/fake_directory'
+import { fakeDirectory, fakeDirectoryConfig, must } from '../test/harness/fake_directory'
+import { fakeRelayPlugin } from '../test/harness/relay_plugin'
 
 const fixtures = require('haraka-test-fixtures') as { connection: { createConnection(): any } }
 
@@ -36,37 +34,22 @@ const MESSAGES = arg('messages', 10_000)
 const ROUNDS = arg('rounds', 7)
 const LOGINS = arg('logins', 5_000)
 
-const must = <T>(r: { ok: true; cfg: T } | { ok: false; errors: string[] }): T => {
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  return r.cfg
-}
-const dirCfg = must(
-  parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x' },
-  }),
-)
+const dirCfg = fakeDirectoryConfig()
 const nothing = () => undefined
 const server = { notes: {} as Record<string, unknown> }
 // No entries: the login's entry is known from AUTH, so a search would be a bug of the bench (MAIL refused).
 const { dir: emptyDirectory } = fakeDirectory(dirCfg, [])
 const noDirectory = () => emptyDirectory
-const relayPlugin = {
-  name: 'auth_relay',
+// no-op logs: the fake's own would collect every line inside the measured loop
+const { plugin: relayPlugin } = fakeRelayPlugin({ main: {} }, [], {
   timeout: 30,
-  cfg: must(parseRelayConfig({ main: {} })),
-  dirCfg,
-  directory: new DirectoryHandle(noDirectory as never),
-  recipients: new DirectoryHandle(noDirectory as never),
-  grantFile: undefined,
-  localDomains: new Set(['example.com']),
   harakaServer: server,
   logdebug: nothing,
   loginfo: nothing,
   lognotice: nothing,
   logwarn: nothing,
   logerror: nothing,
-} as unknown as AuthRelay
-relayPlugin.directory.update(dirCfg)
+})
 const stampPlugin = {
   name: 'auth_stamp',
   timeout: 30,

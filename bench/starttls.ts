@@ -9,20 +9,25 @@
 // Both instances log at notice (not the repo's info) so log volume does not blur it.
 //
 //   BENCH_SECONDS (5) per round, BENCH_ROUNDS (5), BENCH_WARMUP (2 s), BENCH_C (16),
-//   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing there (profiles at exit)
+//   BENCH_PROF_DIR: start each Haraka with --cpu-prof writing <dir>/<stock|tls_context>.cpuprofile at exit
 import net from 'node:net'
 import tls from 'node:tls'
 import { startHaraka, type HarakaInstance } from '../test/harness/haraka'
+import { replies } from '../test/harness/starttls'
+import { closedLoop } from './haraka/load'
 import { cpuMs } from './haraka/proc'
-import { median } from './haraka/stats'
+import { median, table } from './haraka/stats'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
 const C = Number(process.env.BENCH_C ?? 16)
+const PROF_DIR = process.env.BENCH_PROF_DIR ?? ''
 
 interface Variant {
   label: string
+  /** its profile's file name */
+  name: string
   plugins: string
   haraka?: HarakaInstance
   rates: number[]
@@ -34,37 +39,11 @@ interface Variant {
 // would cost as much as the server's and blur the comparison.
 const clientContext = tls.createSecureContext({})
 
-/** Read SMTP replies off a socket: resolves with the code of the next complete reply. */
-function replyReader(socket: net.Socket | tls.TLSSocket): () => Promise<number> {
-  let buf = ''
-  const waiting: Array<(code: number) => void> = []
-  const done: number[] = []
-  const onData = (chunk: Buffer) => {
-    buf += chunk.toString('latin1')
-    for (;;) {
-      const m = /^(\d{3}) [^\n]*\n/m.exec(buf)
-      if (!m) return
-      buf = buf.slice(m.index + m[0].length)
-      const code = Number(m[1])
-      const w = waiting.shift()
-      if (w) w(code)
-      else done.push(code)
-    }
-  }
-  socket.on('data', onData)
-  return () =>
-    new Promise((resolve) => {
-      const code = done.shift()
-      if (code !== undefined) resolve(code)
-      else waiting.push(resolve)
-    })
-}
-
 async function session(port: number): Promise<void> {
   const plain = net.connect({ port, host: '127.0.0.1' })
   try {
     await new Promise<void>((resolve, reject) => plain.once('connect', resolve).once('error', reject))
-    let next = replyReader(plain)
+    let next = replies(plain)
     if ((await next()) !== 220) throw new Error('banner')
     plain.write('EHLO bench.example\r\n')
     if ((await next()) !== 250) throw new Error('EHLO')
@@ -73,7 +52,7 @@ async function session(port: number): Promise<void> {
     plain.removeAllListeners('data')
     const secure = tls.connect({ socket: plain, secureContext: clientContext, rejectUnauthorized: false })
     await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject))
-    next = replyReader(secure)
+    next = replies(secure)
     secure.write('EHLO bench.example\r\n')
     if ((await next()) !== 250) throw new Error('EHLO after TLS')
     secure.write('QUIT\r\n')
@@ -90,20 +69,18 @@ async function load(h: HarakaInstance, seconds: number) {
   let sessions = 0
   let errors = 0
   const cpu0 = cpuMs(h.pid)
-  const t0 = process.hrtime.bigint()
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      while (Date.now() < until) {
-        try {
-          await session(h.ports.inbound)
-          sessions++
-        } catch {
-          errors++
-        }
+  const elapsed = await closedLoop(
+    C,
+    () => Date.now() < until,
+    async () => {
+      try {
+        await session(h.ports.inbound)
+        sessions++
+      } catch {
+        errors++
       }
-    }),
+    },
   )
-  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9
   const serverMs = cpuMs(h.pid) - cpu0
   return { sessions, errors, rate: sessions / elapsed, cpuMs: serverMs }
 }
@@ -113,17 +90,22 @@ const range = (xs: number[], digits: number) =>
 
 async function main(): Promise<void> {
   const variants: Variant[] = [
-    { label: 'stock Haraka (tls)', plugins: 'tls\n', rates: [], cpuMs: [], errors: 0 },
-    { label: 'tls + tls_context', plugins: 'tls\ntls_context\n', rates: [], cpuMs: [], errors: 0 },
+    { label: 'stock Haraka (tls)', name: 'stock', plugins: 'tls\n', rates: [], cpuMs: [], errors: 0 },
+    {
+      label: 'tls + tls_context',
+      name: 'tls_context',
+      plugins: 'tls\ntls_context\n',
+      rates: [],
+      cpuMs: [],
+      errors: 0,
+    },
   ]
   try {
     for (const v of variants) {
       v.haraka = await startHaraka({
         ldapUrl: 'ldap://127.0.0.1:9', // no LDAP plugin is loaded
         files: { plugins: v.plugins, 'log.ini': '[main]\nlevel=notice\n' },
-        ...(process.env.BENCH_PROF_DIR
-          ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF_DIR}` } }
-          : {}),
+        cpuProfile: PROF_DIR ? { dir: PROF_DIR, name: `${v.name}.cpuprofile` } : undefined,
       })
     }
     for (const v of variants) await load(v.haraka!, WARMUP)
@@ -149,14 +131,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const v of variants) {
-      // Haraka exits cleanly (writing its --cpu-prof) on SIGINT; stop() sends SIGTERM.
-      if (process.env.BENCH_PROF_DIR && v.haraka) {
-        process.kill(v.haraka.pid, 'SIGINT')
-        await new Promise((resolve) => setTimeout(resolve, 1500))
-      }
-      await v.haraka?.stop()
-    }
+    for (const v of variants) await v.haraka?.stop()
   }
 
   const base = median(variants[0]!.rates)
@@ -165,15 +140,17 @@ async function main(): Promise<void> {
       `C=${C}, ${ROUNDS} interleaved rounds of ${SECONDS} s after ${WARMUP} s warm-up\n`,
   )
   console.log(
-    '| target | sessions/s median (range) | server CPU ms/session median (range) | errors | × stock |',
+    table(
+      ['target', 'sessions/s median (range)', 'server CPU ms/session median (range)', 'errors', '× stock'],
+      variants.map((v) => [
+        v.label,
+        `${median(v.rates).toFixed(0)} (${range(v.rates, 0)})`,
+        `${median(v.cpuMs).toFixed(2)} (${range(v.cpuMs, 2)})`,
+        String(v.errors),
+        `${(median(v.rates) / base).toFixed(2)}×`,
+      ]),
+    ),
   )
-  console.log('|---|---|---|---|---|')
-  for (const v of variants) {
-    console.log(
-      `| ${v.label} | ${median(v.rates).toFixed(0)} (${range(v.rates, 0)}) | ` +
-        `${median(v.cpuMs).toFixed(2)} (${range(v.cpuMs, 2)}) | ${v.errors} | ${(median(v.rates) / base).toFixed(2)}× |`,
-    )
-  }
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 // A closed-loop SMTP load: `concurrency` workers, each running one session after
 // another (connect, EHLO, STARTTLS, EHLO, AUTH PLAIN, optionally a relayed message,
 // QUIT) until the deadline or the session budget. Records what each AUTH answered.
+// closedLoop is the bare worker pool, for the benches whose work is not such a session.
 import { SmtpClient } from '../../demo/smtp_client'
 
 export type SessionKind = 'valid' | 'wrong_password' | 'non_member'
@@ -48,6 +49,21 @@ export interface LoadResult {
   /** sessions that broke (timeout, closed connection, unexpected reply before AUTH) */
   errors: number
   firstError?: string
+}
+
+/** `concurrency` workers, each awaiting one() after another while more() says so: the seconds they took. */
+export async function closedLoop(
+  concurrency: number,
+  more: () => boolean,
+  one: () => Promise<void>,
+): Promise<number> {
+  const start = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (more()) await one()
+    }),
+  )
+  return Number(process.hrtime.bigint() - start) / 1e9
 }
 
 export function benchMessage(from: string, to: string, bytes: number): string {

@@ -54,11 +54,17 @@ export interface FakeDirectoryState {
 
 /** A valid search-mode ldap_directory.ini for a fake (base ou=people,dc=example,dc=com), with `main` on top. */
 export function fakeDirectoryConfig(main: Record<string, unknown> = {}): DirectoryConfig {
-  const r = parseDirectoryConfig({
-    main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x', ...main },
-  })
-  if (!r.ok) throw new Error(r.errors.join('; '))
-  return r.cfg
+  return must(
+    parseDirectoryConfig({
+      main: { base_dn: 'ou=people,dc=example,dc=com', bind_dn: 'cn=x', bind_password: 'x', ...main },
+    }),
+  )
+}
+
+/** The config a parser returned, or its errors thrown (test and bench setup). */
+export function must<T>(p: { ok: true; cfg: T } | { ok: false; errors: string[] }): T {
+  if (!p.ok) throw new Error(p.errors.join('; '))
+  return p.cfg
 }
 
 export function fakeDirectory(

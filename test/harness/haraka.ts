@@ -38,12 +38,20 @@ export interface HarakaOptions {
   ini?: Record<string, { main?: Record<string, string>; append?: string }>
   /** Node binary to run Haraka with; default this process's (the bench picks a runtime). */
   node?: string
-  /** Extra node flags for the Haraka process, e.g. ['--cpu-prof']. */
+  /** Extra node flags for the Haraka process, e.g. ['--max-old-space-size=64']. */
   nodeArgs?: string[]
+  /** Run Haraka with --cpu-prof, writing <dir>/<name> when stop() ends it. */
+  cpuProfile?: CpuProfile
   /** Repository whose config/, plugins/ and node_modules/ the instance uses; default this one. */
   repo?: string
   /** Keep Haraka's output in memory for logs(); default true (a long bench turns it off). */
   captureLogs?: boolean
+}
+
+export interface CpuProfile {
+  dir: string
+  /** file name, e.g. 'ours.cpuprofile' */
+  name: string
 }
 
 export interface HarakaInstance {
@@ -57,13 +65,18 @@ export interface HarakaInstance {
   pid: number
   /** Everything Haraka wrote to stdout and stderr so far. */
   logs(): string
-  /** SIGTERM, SIGKILL after 8 s, then remove the temp dir. Idempotent. */
+  /**
+   * SIGTERM (SIGINT with cpuProfile: Haraka then exits cleanly and the profile is written),
+   * SIGKILL after 8 s (10 s with cpuProfile), then remove the temp dir. Idempotent.
+   */
   stop(): Promise<void>
 }
 
 // dist/test/harness -> repo root
 const READY_TIMEOUT_MS = 30_000
 const STOP_GRACE_MS = 8_000
+// writing a profile of a long run takes a while
+const PROFILE_STOP_GRACE_MS = 10_000
 
 /**
  * Set key=value in the main section (before the first [section]) of an ini text:
@@ -192,6 +205,7 @@ export async function startHaraka(opts: HarakaOptions): Promise<HarakaInstance> 
     env: opts.env,
     node: opts.node,
     nodeArgs: opts.nodeArgs,
+    cpuProfile: opts.cpuProfile,
     repo,
     captureLogs: opts.captureLogs,
   })
@@ -210,6 +224,7 @@ export async function runHaraka(instance: {
   env?: NodeJS.ProcessEnv
   node?: string
   nodeArgs?: string[]
+  cpuProfile?: CpuProfile
   repo?: string
   captureLogs?: boolean
 }): Promise<HarakaInstance> {
@@ -218,7 +233,11 @@ export async function runHaraka(instance: {
   const output: string[] = []
   const logFile = createWriteStream(path.join(dir, 'haraka.log'))
   const haraka = path.join(instance.repo ?? REPO, 'node_modules/Haraka/bin/haraka')
-  const args = [...(instance.nodeArgs ?? []), haraka, '-c', dir]
+  const profile = instance.cpuProfile
+  const profileArgs = profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile.dir)}`, `--cpu-prof-name=${profile.name}`]
+    : []
+  const args = [...(instance.nodeArgs ?? []), ...profileArgs, haraka, '-c', dir]
   const child = spawn(instance.node ?? process.execPath, args, {
     cwd: dir,
     env: { ...process.env, ...opts.env },
@@ -240,14 +259,18 @@ export async function runHaraka(instance: {
   let alive = true
   void exited.then(() => (alive = false))
   const keep = instance.captureLogs ?? true
-  // The ports Haraka's own log says it listens on (read even when the log is not kept).
+  // The ports Haraka's own log says it listens on (read even when the log is not kept),
+  // until it is ready: a long bench's output need not be scanned.
   const listening = new Set<number>()
+  let ready = false
   let carry = ''
   const capture = (chunk: Buffer) => {
     const text = chunk.toString('utf8')
-    const lines = carry + text
-    for (const m of lines.matchAll(/[Ll]istening on \S*:(\d+)\b/g)) listening.add(Number(m[1]))
-    carry = lines.slice(lines.lastIndexOf('\n') + 1).slice(-200)
+    if (!ready) {
+      const lines = carry + text
+      for (const m of lines.matchAll(/[Ll]istening on \S*:(\d+)\b/g)) listening.add(Number(m[1]))
+      carry = lines.slice(lines.lastIndexOf('\n') + 1).slice(-200)
+    }
     if (keep) output.push(text)
     // Cluster workers share the pipe and may still write after the master exited and the file was closed.
     if (!logFile.writableEnded) logFile.write(chunk)
@@ -262,8 +285,9 @@ export async function runHaraka(instance: {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (alive) {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+        // Haraka shuts down and exits on SIGINT, so the profile is written; SIGTERM kills it outright.
+        child.kill(profile ? 'SIGINT' : 'SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS)
         await exited
         clearTimeout(timer)
       }
@@ -284,7 +308,10 @@ export async function runHaraka(instance: {
     // taken meanwhile by another process on this machine, whose answers must not pass for ours.
     const up = await Promise.all(Object.values(ports).map((port) => isListening(port, 500, host)))
     const ours = Object.values(ports).every((port) => listening.has(port))
-    if (up.every(Boolean) && ours) break
+    if (up.every(Boolean) && ours) {
+      ready = true
+      break
+    }
     if (Date.now() >= deadline) {
       const why = `haraka not listening on ${Object.values(ports).join(', ')} after ${READY_TIMEOUT_MS} ms:\n${lastLines(60)}`
       await stop()

@@ -31,7 +31,8 @@ export interface Handshake {
   ehloCode: number
 }
 
-function replies(socket: net.Socket) {
+/** Read SMTP replies off a socket: each call resolves with the code of the next complete reply. */
+export function replies(socket: net.Socket): () => Promise<number> {
   let buf = ''
   const waiting: Array<(line: string) => void> = []
   const ready: string[] = []
